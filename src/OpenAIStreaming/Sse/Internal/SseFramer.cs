@@ -74,22 +74,30 @@ internal sealed class SseFramer : IDisposable
                 }
             }
 
+            // Lines inside the first segment are handled with an offset; the sequence is sliced once at the end.
             ReadOnlyMemory<byte> first = buffer.First;
             ReadOnlySpan<byte> span = first.Span;
-            int index = _searched < span.Length ? span.Slice((int)_searched).IndexOfAny(Cr, Lf) : -1;
-            bool dispatched;
-            if (index >= 0)
+            int offset = 0;
+            bool dispatched = false;
+            while (offset < span.Length)
             {
-                index += (int)_searched;
+                int searchFrom = offset + (int)Math.Min(_searched, span.Length - offset);
+                int index = span.Slice(searchFrom).IndexOfAny(Cr, Lf);
+                if (index < 0)
+                {
+                    break;
+                }
+
+                index += searchFrom;
                 _searched = 0;
-                int consumed = index + 1;
+                int next = index + 1;
                 if (span[index] == Cr)
                 {
-                    if (consumed < span.Length)
+                    if (next < span.Length)
                     {
-                        if (span[consumed] == Lf)
+                        if (span[next] == Lf)
                         {
-                            consumed++;
+                            next++;
                         }
                     }
                     else
@@ -98,10 +106,27 @@ internal sealed class SseFramer : IDisposable
                     }
                 }
 
-                dispatched = ProcessLine(first.Slice(0, index), borrowed: true);
-                buffer = buffer.Slice(consumed);
+                dispatched = ProcessLine(first[offset..index], borrowed: true);
+                offset = next;
+                if (dispatched)
+                {
+                    break;
+                }
             }
-            else if (!TryReadMultiSegmentLine(ref buffer, out dispatched))
+
+            if (offset > 0)
+            {
+                buffer = buffer.Slice(offset);
+                if (dispatched)
+                {
+                    sseEvent = Dispatch();
+                    return true;
+                }
+
+                continue;
+            }
+
+            if (!TryReadMultiSegmentLine(ref buffer, out dispatched))
             {
                 break;
             }
