@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace OpenAIStreaming.Testing;
 
@@ -26,16 +27,19 @@ internal static class Program
         }
 
         using var stop = new CancellationTokenSource();
-        Console.CancelKeyPress += (_, e) =>
+        void Stop(PosixSignalContext signal)
         {
-            e.Cancel = true;
+            signal.Cancel = true;
             stop.Cancel();
-        };
+        }
+
+        using PosixSignalRegistration interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+        using PosixSignalRegistration terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
 
         FakeOpenAIServer server = await FakeOpenAIServer.StartAsync(new FakeOpenAIServerOptions { Port = port }, stop.Token).ConfigureAwait(false);
         await using ConfiguredAsyncDisposable serverScope = server.ConfigureAwait(false);
         Console.WriteLine($"Fake OpenAI server listening on {server.BaseAddress}");
-        Console.WriteLine($"Faults: header '{FakeOpenAIHeaders.Fault}: status=429;retry_after=2;attempts=1' or model '{FakeOpenAIHeaders.ModelPrefix}cut=3'. Ctrl+C stops.");
+        Console.WriteLine($"Faults: header '{FakeOpenAIHeaders.Fault}: status=429;retry_after=2;attempts=1' or model '{FakeOpenAIHeaders.ModelPrefix}cut=3'. Ctrl+C or SIGTERM stops.");
         try
         {
             await Task.Delay(Timeout.Infinite, stop.Token).ConfigureAwait(false);

@@ -1,10 +1,9 @@
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
 
 namespace OpenAIStreaming.Testing.Internal;
 
 /// <summary>
-/// Writes framed events to the response with the configured timing, flushing after each one, and applies
+/// Writes framed events to the response with the configured timing, one flushed write each, and applies
 /// the faults that act on the connection: slow first token, cut, stall, byte-by-byte and split characters.
 /// All waiting goes through the server's <see cref="TimeProvider"/>.
 /// </summary>
@@ -12,15 +11,13 @@ internal sealed class EventStreamWriter(HttpContext context, TimeProvider timePr
 {
     public async Task WriteAsync(IReadOnlyList<byte[]> segments, CancellationToken cancellationToken)
     {
-        context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
-        await context.Response.StartAsync(cancellationToken).ConfigureAwait(false);
-        await context.Response.Body.FlushAsync(cancellationToken).ConfigureAwait(false);
+        Fault? cut = StreamFaults.Find(faults, FaultKind.CutAfterEvents);
+        Fault? stall = StreamFaults.Find(faults, FaultKind.StallAfterEvents);
+        IStreamSink sink = cut is null && stall is null ? new KestrelSink(context) : SocketSink.For(context, timeProvider);
+        await sink.StartAsync(cancellationToken).ConfigureAwait(false);
 
         Fault? slow = StreamFaults.Find(faults, FaultKind.SlowFirstToken);
         await DelayAsync(timing.TimeToFirstToken + (slow?.Duration ?? TimeSpan.Zero), cancellationToken).ConfigureAwait(false);
-
-        Fault? cut = StreamFaults.Find(faults, FaultKind.CutAfterEvents);
-        Fault? stall = StreamFaults.Find(faults, FaultKind.StallAfterEvents);
         for (int i = 0; i < segments.Count; i++)
         {
             if (i > 0)
@@ -28,45 +25,43 @@ internal sealed class EventStreamWriter(HttpContext context, TimeProvider timePr
                 await DelayAsync(timing.NextGap(), cancellationToken).ConfigureAwait(false);
             }
 
-            if (await BreakHereAsync(i, cut, stall, cancellationToken).ConfigureAwait(false))
+            if (await BreakHereAsync(sink, i, cut, stall, cancellationToken).ConfigureAwait(false))
             {
                 return;
             }
 
-            await WriteSegmentAsync(segments[i], cancellationToken).ConfigureAwait(false);
+            await WriteSegmentAsync(sink, segments[i], cancellationToken).ConfigureAwait(false);
         }
 
-        await BreakHereAsync(int.MaxValue, cut, stall, cancellationToken).ConfigureAwait(false);
+        await BreakHereAsync(sink, int.MaxValue, cut, stall, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Aborts the connection when a cut or stall is due after <paramref name="written"/> events (stalling first); returns whether it did.</summary>
-    private async Task<bool> BreakHereAsync(int written, Fault? cut, Fault? stall, CancellationToken cancellationToken)
+    /// <summary>Breaks the connection when a cut or stall is due after <paramref name="written"/> events (stalling first); returns whether it did.</summary>
+    private async Task<bool> BreakHereAsync(IStreamSink sink, int written, Fault? cut, Fault? stall, CancellationToken cancellationToken)
     {
         if (stall is not null && written >= stall.Events)
         {
             await DelayAsync(stall.Duration, cancellationToken).ConfigureAwait(false);
-            context.Abort();
+            await sink.BreakAsync(cancellationToken).ConfigureAwait(false);
             return true;
         }
 
         if (cut is not null && written >= cut.Events)
         {
-            context.Abort();
+            await sink.BreakAsync(cancellationToken).ConfigureAwait(false);
             return true;
         }
 
         return false;
     }
 
-    private async Task WriteSegmentAsync(byte[] segment, CancellationToken cancellationToken)
+    private async Task WriteSegmentAsync(IStreamSink sink, byte[] segment, CancellationToken cancellationToken)
     {
-        Stream body = context.Response.Body;
         if (StreamFaults.Find(faults, FaultKind.ByteByByte) is { } bytewise)
         {
             for (int i = 0; i < segment.Length; i++)
             {
-                await body.WriteAsync(segment.AsMemory(i, 1), cancellationToken).ConfigureAwait(false);
-                await body.FlushAsync(cancellationToken).ConfigureAwait(false);
+                await sink.WriteAsync(segment.AsMemory(i, 1), cancellationToken).ConfigureAwait(false);
                 await DelayAsync(bytewise.Duration, cancellationToken).ConfigureAwait(false);
             }
 
@@ -76,21 +71,18 @@ internal sealed class EventStreamWriter(HttpContext context, TimeProvider timePr
         if (StreamFaults.Find(faults, FaultKind.SplitMultiByteCharacters) is { } split)
         {
             int start = 0;
-            foreach (int cut in SplitPoints(segment))
+            foreach (int point in SplitPoints(segment))
             {
-                await body.WriteAsync(segment.AsMemory(start, cut - start), cancellationToken).ConfigureAwait(false);
-                await body.FlushAsync(cancellationToken).ConfigureAwait(false);
+                await sink.WriteAsync(segment.AsMemory(start, point - start), cancellationToken).ConfigureAwait(false);
                 await DelayAsync(split.Duration, cancellationToken).ConfigureAwait(false);
-                start = cut;
+                start = point;
             }
 
-            await body.WriteAsync(segment.AsMemory(start), cancellationToken).ConfigureAwait(false);
-            await body.FlushAsync(cancellationToken).ConfigureAwait(false);
+            await sink.WriteAsync(segment.AsMemory(start), cancellationToken).ConfigureAwait(false);
             return;
         }
 
-        await body.WriteAsync(segment, cancellationToken).ConfigureAwait(false);
-        await body.FlushAsync(cancellationToken).ConfigureAwait(false);
+        await sink.WriteAsync(segment, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The offsets just after the first byte of every multi-byte UTF-8 character.</summary>
