@@ -54,7 +54,7 @@ public enum FaultKind
     /// <summary>[<c>reject-prefill</c>] Answers 400 when the last chat message has the role <c>assistant</c>; other requests are served normally.</summary>
     RejectAssistantPrefill,
 
-    /// <summary>[<c>slow-read;chunk=N;pause=T</c>] Reads the request body <see cref="Fault.ChunkSize"/> bytes at a time, waiting <see cref="Fault.Duration"/> between reads. Only selectable by header or by a rule matching a header, because the body is not read yet when it applies.</summary>
+    /// <summary>[<c>slow-read;chunk=N;pause=T</c>] Reads the request body <see cref="Fault.ChunkSize"/> bytes at a time, waiting <see cref="Fault.Duration"/> between reads. It is chosen before the body is read, so only the header and rules without <see cref="FaultRule.Model"/> or <see cref="FaultRule.When"/> select it, and their attempts count only when the request carries the client request id header.</summary>
     SlowRequestRead,
 
     /// <summary>[<c>diverge=N</c>] The answer's tokens are the usual ones up to token <see cref="Fault.Events"/> (exclusive), then depend on the attempt number, so a re-sent request diverges.</summary>

@@ -62,8 +62,13 @@ public sealed class FaultRule(Fault fault)
     public bool Matches(FakeRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return Attempts.Contains(request.Attempt)
-            && (Model is null || string.Equals(Model, request.Model, StringComparison.Ordinal))
+        return Attempts.Contains(request.Attempt) && MatchesIgnoringAttempts(request);
+    }
+
+    /// <summary>Whether every condition but <see cref="Attempts"/> holds.</summary>
+    internal bool MatchesIgnoringAttempts(FakeRequest request)
+    {
+        return (Model is null || string.Equals(Model, request.Model, StringComparison.Ordinal))
             && (Path is null || string.Equals(Path, request.Path, StringComparison.Ordinal))
             && MatchesHeader(request)
             && (When is null || When(request));

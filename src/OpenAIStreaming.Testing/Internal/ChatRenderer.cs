@@ -5,8 +5,6 @@ namespace OpenAIStreaming.Testing.Internal;
 /// <summary>Writes chat completions: the 2025 chunk shape of protocol.md §1.4–1.6, and the non-streaming object.</summary>
 internal static class ChatRenderer
 {
-    private const string ServerErrorMessage = "The server had an error while processing your request. Sorry about that!";
-
     public static StreamPlan Stream(RenderContext context, Answer answer)
     {
         var events = new List<SseEvent>();
@@ -56,7 +54,7 @@ internal static class ChatRenderer
         }
 
         events.Add(SseEvent.Done);
-        return new StreamPlan(events, (_, _) => [new SseEvent(null, ErrorEnvelope(ServerErrorMessage)), SseEvent.Done]);
+        return new StreamPlan(events, ErrorEvents);
     }
 
     public static string Complete(RenderContext context, Answer answer) => JsonText.Build(w =>
@@ -109,12 +107,14 @@ internal static class ChatRenderer
         w.WriteEndObject();
     });
 
-    /// <summary>The mid-stream error envelope of chat and completions streams: <c>{"error":{…}}</c>.</summary>
-    public static string ErrorEnvelope(string message) => JsonText.Build(w =>
+    /// <summary>How chat and completions streams report a mid-stream failure: <c>data: {"error":{…}}</c>, then <c>data: [DONE]</c>.</summary>
+    public static IReadOnlyList<SseEvent> ErrorEvents(int sent, MidStreamErrorShape shape) => [new SseEvent(null, ErrorEnvelope()), SseEvent.Done];
+
+    private static string ErrorEnvelope() => JsonText.Build(w =>
     {
         w.WriteStartObject();
         w.WriteStartObject("error");
-        w.WriteText("message", message);
+        w.WriteText("message", FakeDefaults.ServerErrorMessage);
         w.WriteString("type", "server_error");
         w.WriteNull("param");
         w.WriteNull("code");

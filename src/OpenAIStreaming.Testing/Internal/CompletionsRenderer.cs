@@ -5,8 +5,6 @@ namespace OpenAIStreaming.Testing.Internal;
 /// <summary>Writes legacy <c>/v1/completions</c> answers: <c>text_completion</c> chunks (protocol.md §4) and the non-streaming object.</summary>
 internal static class CompletionsRenderer
 {
-    private const string ServerErrorMessage = "The server had an error while processing your request. Sorry about that!";
-
     public static StreamPlan Stream(RenderContext context, Answer answer)
     {
         var events = new List<SseEvent>();
@@ -30,7 +28,7 @@ internal static class CompletionsRenderer
         }
 
         events.Add(SseEvent.Done);
-        return new StreamPlan(events, (_, _) => [new SseEvent(null, ChatRenderer.ErrorEnvelope(ServerErrorMessage)), SseEvent.Done]);
+        return new StreamPlan(events, ChatRenderer.ErrorEvents);
     }
 
     public static string Complete(RenderContext context, Answer answer) => Document(

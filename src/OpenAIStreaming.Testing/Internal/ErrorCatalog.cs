@@ -3,7 +3,7 @@ namespace OpenAIStreaming.Testing.Internal;
 /// <summary>The OpenAI error (message, type, param, code) the fake sends for a status and optional code (protocol.md §2.1).</summary>
 internal static class ErrorCatalog
 {
-    public static OpenAIError For(int status, string? code, string? model) => (status, code) switch
+    public static OpenAIError For(int status, string? code, string? model, TimeSpan? retryAfter = null) => (status, code) switch
     {
         (_, "context_length_exceeded") => new(
             "This model's maximum context length is 128000 tokens. However, your messages resulted in 131072 tokens. Please reduce the length of the messages.",
@@ -22,7 +22,7 @@ internal static class ErrorCatalog
             code),
         (_, "model_not_found") => new($"The model `{model}` does not exist or you do not have access to it.", "invalid_request_error", null, code),
         (429, _) => new(
-            $"Rate limit reached for {model ?? "gpt-4o"} in organization org-fake on requests per min (RPM): Limit 10000, Used 10000, Requested 1. Please try again in 6ms. Visit https://platform.openai.com/account/rate-limits to learn more.",
+            $"Rate limit reached for {model ?? "gpt-4o"} in organization org-fake on requests per min (RPM): Limit 10000, Used 10000, Requested 1. Please try again in {ResponseHeaders.GoDuration(retryAfter ?? TimeSpan.FromSeconds(1))}. Visit https://platform.openai.com/account/rate-limits to learn more.",
             "requests",
             null,
             code ?? "rate_limit_exceeded"),

@@ -15,6 +15,8 @@ internal static class FakeDefaults
 
     public const string Redacted = "[redacted]";
 
+    public const string ServerErrorMessage = "The server had an error while processing your request. Sorry about that!";
+
     public const long RequestLimit = 10_000;
 
     public const long TokenLimit = 30_000_000;

@@ -130,6 +130,11 @@ internal static class FaultSyntax
             throw new FormatException($"Unknown fault '{head}' in '{text}'.");
         }
 
+        if (Kinds[kindIndex].Kind == FaultKind.ReplayBody)
+        {
+            throw new FormatException("'replay' needs the bytes to replay: use Fault.ReplayBody in a FaultRule.");
+        }
+
         var fault = WithHeadValue(new Fault(Kinds[kindIndex].Kind), headValue, text);
         var attempts = AttemptSet.All;
         foreach (string item in items.AsSpan(1))

@@ -72,8 +72,7 @@ internal sealed class RequestHandler(FakeOpenAIServerOptions options, long start
             return;
         }
 
-        FaultRule? slowRead = headerRules.FirstOrDefault(r => r.Fault.Kind == FaultKind.SlowRequestRead
-            && (clientId is null || r.Attempts.Contains(_log.PeekNextAttempt(clientId))));
+        FaultRule? slowRead = SelectSlowRead(request, headers, clientId, headerRules);
         byte[] body = await ReadBodyAsync(request, slowRead?.Fault, cancellationToken).ConfigureAwait(false);
         string bodyText = Encoding.UTF8.GetString(body);
 
@@ -111,6 +110,26 @@ internal sealed class RequestHandler(FakeOpenAIServerOptions options, long start
         {
             await RouteAsync(call).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// Picks a slow-read rule before the body is read: only rules that do not look at the body (no model, no predicate)
+    /// qualify, and their attempts are checked only when the client request id header tells which attempt this is.
+    /// </summary>
+    private FaultRule? SelectSlowRead(HttpRequest request, Dictionary<string, string> headers, string? clientId, IReadOnlyList<FaultRule> headerRules)
+    {
+        List<FaultRule> rules;
+        lock (_rulesGate)
+        {
+            rules = _rules;
+        }
+
+        int attempt = clientId is null ? 0 : _log.PeekNextAttempt(clientId);
+        var preview = new FakeRequest(request.Method, request.Path.Value ?? string.Empty, request.QueryString.Value ?? string.Empty, headers, string.Empty, null, false, clientId ?? string.Empty, attempt);
+        return rules.Concat(headerRules).FirstOrDefault(rule => rule.Fault.Kind == FaultKind.SlowRequestRead
+            && rule.Model is null && rule.When is null
+            && (clientId is null || rule.Attempts.Contains(attempt))
+            && rule.MatchesIgnoringAttempts(preview));
     }
 
     private List<Fault> SelectFaults(FakeRequest request, IReadOnlyList<FaultRule> headerRules, FaultRule? slowRead)
@@ -152,7 +171,7 @@ internal sealed class RequestHandler(FakeOpenAIServerOptions options, long start
                     return true;
                 case FaultKind.Status:
                     int status = fault.StatusCode == 0 ? 500 : fault.StatusCode;
-                    await WriteErrorAsync(call, status, ErrorCatalog.For(status, fault.ErrorCode, call.Request.Model), fault).ConfigureAwait(false);
+                    await WriteErrorAsync(call, status, ErrorCatalog.For(status, fault.ErrorCode, call.Request.Model, fault.RetryAfter ?? fault.RetryAfterMs), fault).ConfigureAwait(false);
                     return true;
                 case FaultKind.Outage:
                     TimeSpan left = fault.Duration - _time.GetElapsedTime(startTimestamp, call.Arrival);

@@ -23,10 +23,9 @@ public sealed class FakeOpenAIServerTests
     [Fact]
     public async Task ChatStream_Healthy_IsByteFaithfulToOpenAI()
     {
-        await using FakeOpenAIServer server = await FakeOpenAIServer.StartAsync();
-        using var client = new HttpClient { BaseAddress = server.BaseAddress };
+        await using FakeSession fake = await FakeSession.StartAsync();
 
-        using HttpResponseMessage response = await SendAsync(client, Post("chat/completions", ChatBody(includeUsage: true)));
+        using HttpResponseMessage response = await fake.PostAsync("chat/completions", ChatBody(includeUsage: true));
         string body = await response.Content.ReadAsStringAsync();
 
         response.StatusCode.Should().Be(HttpStatusCode.OK);
@@ -54,18 +53,17 @@ public sealed class FakeOpenAIServerTests
         data[^1].Should().Be("[DONE]");
         data.SkipLast(1).Select(d => JsonDocument.Parse(d).RootElement.GetProperty("id").GetString()).Distinct().Should().ContainSingle("every chunk has the same id");
 
-        ChatText(data).Should().Be(server.GetExpectedText("gpt-4o-mini", [new FakeMessage("user", "Say hello")]));
+        ChatText(data).Should().Be(fake.Server.GetExpectedText("gpt-4o-mini", [new FakeMessage("user", "Say hello")]));
     }
 
     [Fact]
     public async Task ChatStream_SameRequestTwice_YieldsTheSameTokens_AndAnotherSeedDiffers()
     {
-        await using FakeOpenAIServer server = await FakeOpenAIServer.StartAsync();
-        using var client = new HttpClient { BaseAddress = server.BaseAddress };
+        await using FakeSession fake = await FakeSession.StartAsync();
 
         async Task<List<string>> TokensAsync(string body)
         {
-            using HttpResponseMessage response = await SendAsync(client, Post("chat/completions", body));
+            using HttpResponseMessage response = await fake.PostAsync("chat/completions", body);
             return (await ReadAllDataAsync(response)).Where(d => d.Contains("\"content\":\"") && !d.Contains("\"role\"")).Select(d => JsonDocument.Parse(d).RootElement.GetProperty("choices")[0].GetProperty("delta").GetProperty("content").GetString()!).ToList();
         }
 
@@ -76,22 +74,21 @@ public sealed class FakeOpenAIServerTests
         first.Should().HaveCount(12).And.Equal(second);
         other.Should().NotEqual(first);
         string.Concat(first).Should().MatchRegex("[^\\x00-\\x7F]", "every answer carries multi-byte characters");
-        string.Concat(first).Should().Be(server.GetExpectedText("gpt-4o-mini", [new FakeMessage("user", "Say hello")], seed: 7));
+        string.Concat(first).Should().Be(fake.Server.GetExpectedText("gpt-4o-mini", [new FakeMessage("user", "Say hello")], seed: 7));
     }
 
     [Fact]
     public async Task Chat_NotStreaming_ReturnsChatCompletionObject()
     {
-        await using FakeOpenAIServer server = await FakeOpenAIServer.StartAsync();
-        using var client = new HttpClient { BaseAddress = server.BaseAddress };
+        await using FakeSession fake = await FakeSession.StartAsync();
 
-        using HttpResponseMessage response = await client.SendAsync(Post("chat/completions", ChatBody(stream: false)));
+        using HttpResponseMessage response = await fake.Client.SendAsync(Post("chat/completions", ChatBody(stream: false)));
         using JsonDocument doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
 
         response.Content.Headers.ContentType!.MediaType.Should().Be("application/json");
         doc.RootElement.GetProperty("object").GetString().Should().Be("chat.completion");
         JsonElement choice = doc.RootElement.GetProperty("choices")[0];
-        choice.GetProperty("message").GetProperty("content").GetString().Should().Be(server.GetExpectedText("gpt-4o-mini", [new FakeMessage("user", "Say hello")]));
+        choice.GetProperty("message").GetProperty("content").GetString().Should().Be(fake.Server.GetExpectedText("gpt-4o-mini", [new FakeMessage("user", "Say hello")]));
         choice.GetProperty("finish_reason").GetString().Should().Be("stop");
         doc.RootElement.GetProperty("usage").GetProperty("completion_tokens").GetInt32().Should().Be(12);
     }
@@ -99,11 +96,9 @@ public sealed class FakeOpenAIServerTests
     [Fact]
     public async Task ChatStream_MaxTokensBelowTokenCount_FinishesWithLength()
     {
-        await using FakeOpenAIServer server = await FakeOpenAIServer.StartAsync();
-        using var client = new HttpClient { BaseAddress = server.BaseAddress };
+        await using FakeSession fake = await FakeSession.StartAsync();
 
-        using HttpResponseMessage response = await SendAsync(client, Post("chat/completions", ChatBody(edit: b => b["max_tokens"] = 3)));
-        List<string> data = await ReadAllDataAsync(response);
+        List<string> data = await fake.DataAsync("chat/completions", ChatBody(edit: b => b["max_tokens"] = 3));
 
         data.Should().HaveCount(1 + 3 + 1 + 1);
         data[^2].Should().Contain("\"finish_reason\":\"length\"");
@@ -112,15 +107,13 @@ public sealed class FakeOpenAIServerTests
     [Fact]
     public async Task ChatStream_WithTools_StreamsParallelCallsInFragments()
     {
-        await using FakeOpenAIServer server = await FakeOpenAIServer.StartAsync();
-        using var client = new HttpClient { BaseAddress = server.BaseAddress };
+        await using FakeSession fake = await FakeSession.StartAsync();
         string body = ChatBody(edit: b => b["tools"] = System.Text.Json.Nodes.JsonNode.Parse("""
             [{"type":"function","function":{"name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"},"days":{"type":"integer"}}}}},
              {"type":"function","function":{"name":"get_time","parameters":{"type":"object","properties":{"zone":{"type":"string"}}}}}]
             """));
 
-        using HttpResponseMessage response = await SendAsync(client, Post("chat/completions", body));
-        List<string> data = await ReadAllDataAsync(response);
+        List<string> data = await fake.DataAsync("chat/completions", body);
 
         var fragments = data.Where(d => d.Contains("\"tool_calls\":[")).Select(d => JsonDocument.Parse(d).RootElement.GetProperty("choices")[0].GetProperty("delta").GetProperty("tool_calls")[0].Clone()).ToList();
         fragments.Select(f => f.GetProperty("index").GetInt32()).Should().BeInAscendingOrder().And.Contain([0, 1], "calls come one after another");
@@ -145,11 +138,9 @@ public sealed class FakeOpenAIServerTests
     [Fact]
     public async Task ChatStream_NGreaterThanOne_InterleavesOneChoicePerChunk()
     {
-        await using FakeOpenAIServer server = await FakeOpenAIServer.StartAsync();
-        using var client = new HttpClient { BaseAddress = server.BaseAddress };
+        await using FakeSession fake = await FakeSession.StartAsync();
 
-        using HttpResponseMessage response = await SendAsync(client, Post("chat/completions", ChatBody(edit: b => b["n"] = 3)));
-        List<string> data = await ReadAllDataAsync(response);
+        List<string> data = await fake.DataAsync("chat/completions", ChatBody(edit: b => b["n"] = 3));
 
         var choices = data.SkipLast(1).Select(d => JsonDocument.Parse(d).RootElement.GetProperty("choices")).ToList();
         choices.Should().OnlyContain(c => c.GetArrayLength() == 1);
@@ -163,17 +154,15 @@ public sealed class FakeOpenAIServerTests
         }
 
         string.Concat(choices.Where(c => c[0].GetProperty("index").GetInt32() == 2).Select(c => c[0].GetProperty("delta").TryGetProperty("content", out JsonElement t) ? t.GetString() : ""))
-            .Should().Be(server.GetExpectedText("gpt-4o-mini", [new FakeMessage("user", "Say hello")], choiceIndex: 2));
+            .Should().Be(fake.Server.GetExpectedText("gpt-4o-mini", [new FakeMessage("user", "Say hello")], choiceIndex: 2));
     }
 
     [Fact]
     public async Task CompletionsStream_SendsTextCompletionChunksThenDone()
     {
-        await using FakeOpenAIServer server = await FakeOpenAIServer.StartAsync();
-        using var client = new HttpClient { BaseAddress = server.BaseAddress };
+        await using FakeSession fake = await FakeSession.StartAsync();
 
-        using HttpResponseMessage response = await SendAsync(client, Post("completions", """{"model":"gpt-3.5-turbo-instruct","prompt":"Once","stream":true,"stream_options":{"include_usage":true}}"""));
-        List<string> data = await ReadAllDataAsync(response);
+        List<string> data = await fake.DataAsync("completions", """{"model":"gpt-3.5-turbo-instruct","prompt":"Once","stream":true,"stream_options":{"include_usage":true}}""");
 
         data.SkipLast(2).Should().OnlyContain(d => d.Contains("\"object\":\"text_completion\"") && d.Contains("\"usage\":null"));
         data[^3].Should().Contain("\"finish_reason\":\"stop\"");
@@ -184,10 +173,9 @@ public sealed class FakeOpenAIServerTests
     [Fact]
     public async Task ResponsesStream_EventAndDataLines_GapFreeSequenceNumbers_NoDone()
     {
-        await using FakeOpenAIServer server = await FakeOpenAIServer.StartAsync();
-        using var client = new HttpClient { BaseAddress = server.BaseAddress };
+        await using FakeSession fake = await FakeSession.StartAsync();
 
-        using HttpResponseMessage response = await SendAsync(client, Post("responses", """{"model":"gpt-4o-mini","input":"Say hello","stream":true}"""));
+        using HttpResponseMessage response = await fake.PostAsync("responses", """{"model":"gpt-4o-mini","input":"Say hello","stream":true}""");
         string body = await response.Content.ReadAsStringAsync();
 
         response.Headers.Contains("x-ratelimit-limit-requests").Should().BeFalse("the Responses capture carries none");
@@ -199,22 +187,21 @@ public sealed class FakeOpenAIServerTests
         parsed.Select(p => p.Name).Should().StartWith(["response.created", "response.in_progress", "response.output_item.added", "response.content_part.added", "response.output_text.delta"])
             .And.EndWith(["response.output_text.done", "response.content_part.done", "response.output_item.done", "response.completed"]);
         string text = string.Concat(parsed.Where(p => p.Name == "response.output_text.delta").Select(p => p.Json.GetProperty("delta").GetString()));
-        text.Should().Be(server.GetExpectedText("gpt-4o-mini", [new FakeMessage("user", "Say hello")]));
+        text.Should().Be(fake.Server.GetExpectedText("gpt-4o-mini", [new FakeMessage("user", "Say hello")]));
         parsed[^1].Json.GetProperty("response").GetProperty("usage").GetProperty("output_tokens").GetInt32().Should().Be(12);
     }
 
     [Fact]
     public async Task ResponsesBackground_RetrieveWithStartingAfter_ReplaysTheSameSequenceNumbers()
     {
-        await using FakeOpenAIServer server = await FakeOpenAIServer.StartAsync();
-        using var client = new HttpClient { BaseAddress = server.BaseAddress };
+        await using FakeSession fake = await FakeSession.StartAsync();
 
-        using HttpResponseMessage live = await SendAsync(client, Post("responses", """{"model":"gpt-4o-mini","input":"Resume me","stream":true,"background":true}"""));
+        using HttpResponseMessage live = await fake.PostAsync("responses", """{"model":"gpt-4o-mini","input":"Resume me","stream":true,"background":true}""");
         List<string> original = await ReadAllDataAsync(live);
         string id = JsonDocument.Parse(original[0]).RootElement.GetProperty("response").GetProperty("id").GetString()!;
 
-        using HttpResponseMessage full = await client.GetAsync($"responses/{id}?stream=true");
-        using HttpResponseMessage resumed = await client.GetAsync($"responses/{id}?stream=true&starting_after=5");
+        using HttpResponseMessage full = await fake.Client.GetAsync($"responses/{id}?stream=true");
+        using HttpResponseMessage resumed = await fake.Client.GetAsync($"responses/{id}?stream=true&starting_after=5");
         List<string> replayed = await ReadAllDataAsync(full);
         List<string> rest = await ReadAllDataAsync(resumed);
 
@@ -227,12 +214,11 @@ public sealed class FakeOpenAIServerTests
     [Fact]
     public async Task ResponsesBackground_NotStreaming_ReturnsQueuedThenCompletedOnRetrieve()
     {
-        await using FakeOpenAIServer server = await FakeOpenAIServer.StartAsync();
-        using var client = new HttpClient { BaseAddress = server.BaseAddress };
+        await using FakeSession fake = await FakeSession.StartAsync();
 
-        using HttpResponseMessage created = await client.SendAsync(Post("responses", """{"model":"gpt-4o-mini","input":"Later","background":true}"""));
+        using HttpResponseMessage created = await fake.Client.SendAsync(Post("responses", """{"model":"gpt-4o-mini","input":"Later","background":true}"""));
         JsonElement queued = JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement;
-        string retrieved = await client.GetStringAsync($"responses/{queued.GetProperty("id").GetString()}");
+        string retrieved = await fake.Client.GetStringAsync($"responses/{queued.GetProperty("id").GetString()}");
 
         queued.GetProperty("status").GetString().Should().Be("queued");
         JsonDocument.Parse(retrieved).RootElement.GetProperty("status").GetString().Should().Be("completed");
@@ -241,10 +227,9 @@ public sealed class FakeOpenAIServerTests
     [Fact]
     public async Task ResponsesStream_WithTools_StreamsFunctionCallArguments()
     {
-        await using FakeOpenAIServer server = await FakeOpenAIServer.StartAsync();
-        using var client = new HttpClient { BaseAddress = server.BaseAddress };
+        await using FakeSession fake = await FakeSession.StartAsync();
 
-        using HttpResponseMessage response = await SendAsync(client, Post("responses", """{"model":"gpt-4o-mini","input":"Weather?","stream":true,"tools":[{"type":"function","name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}]}"""));
+        using HttpResponseMessage response = await fake.PostAsync("responses", """{"model":"gpt-4o-mini","input":"Weather?","stream":true,"tools":[{"type":"function","name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}]}""");
         var events = (await ReadAllDataAsync(response)).Select(d => JsonDocument.Parse(d).RootElement).ToList();
 
         string deltas = string.Concat(events.Where(e => e.GetProperty("type").GetString() == "response.function_call_arguments.delta").Select(e => e.GetProperty("delta").GetString()));
@@ -259,11 +244,10 @@ public sealed class FakeOpenAIServerTests
     {
         var options = new FakeOpenAIServerOptions();
         options.Models.Add("my-model");
-        await using FakeOpenAIServer server = await FakeOpenAIServer.StartAsync(options);
-        using var client = new HttpClient { BaseAddress = server.BaseAddress };
+        await using FakeSession fake = await FakeSession.StartAsync(options);
 
-        JsonElement list = JsonDocument.Parse(await client.GetStringAsync("models")).RootElement;
-        using HttpResponseMessage missing = await client.GetAsync("models/nope");
+        JsonElement list = JsonDocument.Parse(await fake.Client.GetStringAsync("models")).RootElement;
+        using HttpResponseMessage missing = await fake.Client.GetAsync("models/nope");
 
         list.GetProperty("object").GetString().Should().Be("list");
         list.GetProperty("data").EnumerateArray().Select(m => m.GetProperty("id").GetString()).Should().Contain(["gpt-4o-mini", "my-model"]);
@@ -274,10 +258,9 @@ public sealed class FakeOpenAIServerTests
     [Fact]
     public async Task UnknownPath_Returns404InvalidUrlError()
     {
-        await using FakeOpenAIServer server = await FakeOpenAIServer.StartAsync();
-        using var client = new HttpClient { BaseAddress = server.BaseAddress };
+        await using FakeSession fake = await FakeSession.StartAsync();
 
-        using HttpResponseMessage response = await client.SendAsync(Post("embeddingz", "{}"));
+        using HttpResponseMessage response = await fake.Client.SendAsync(Post("embeddingz", "{}"));
 
         response.StatusCode.Should().Be(HttpStatusCode.NotFound);
         JsonElement error = ErrorOf(await response.Content.ReadAsStringAsync());
@@ -290,10 +273,9 @@ public sealed class FakeOpenAIServerTests
     {
         var options = new FakeOpenAIServerOptions();
         options.Rules.Add(new FaultRule(Fault.ReplayBody(Encoding.UTF8.GetBytes(RecordedStreams.FinishLength))));
-        await using FakeOpenAIServer server = await FakeOpenAIServer.StartAsync(options);
-        using var client = new HttpClient { BaseAddress = server.BaseAddress };
+        await using FakeSession fake = await FakeSession.StartAsync(options);
 
-        using HttpResponseMessage response = await SendAsync(client, Post("chat/completions", ChatBody()));
+        using HttpResponseMessage response = await fake.PostAsync("chat/completions", ChatBody());
         string body = await response.Content.ReadAsStringAsync();
 
         response.Content.Headers.ContentType!.ToString().Should().Be("text/event-stream; charset=utf-8");

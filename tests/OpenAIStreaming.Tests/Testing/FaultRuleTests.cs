@@ -53,6 +53,7 @@ public sealed class FaultRuleTests
     [InlineData("status=500;attempts=0")]
     [InlineData("error=1;shape=round")]
     [InlineData("crlf;bogus=1")]
+    [InlineData("replay")]
     public void Parse_InvalidSyntax_ThrowsFormatException(string spec)
     {
         Action parse = () => FaultRule.Parse(spec);

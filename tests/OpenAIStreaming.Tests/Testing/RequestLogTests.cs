@@ -14,18 +14,17 @@ public sealed class RequestLogTests
     public async Task Attempts_SameClientRequestId_CountedAndFaultOnlyOnTheFirst()
     {
         var clock = new ManualTimeProvider();
-        await using FakeOpenAIServer server = await FakeOpenAIServer.StartAsync(new FakeOpenAIServerOptions { TimeProvider = clock });
-        using var client = new HttpClient { BaseAddress = server.BaseAddress };
+        await using FakeSession fake = await FakeSession.StartAsync(new FakeOpenAIServerOptions { TimeProvider = clock });
         string body = ChatBody();
 
-        using HttpResponseMessage first = await SendAsync(client, Post("chat/completions", body, (FakeOpenAIHeaders.ClientRequestId, "abc"), (FakeOpenAIHeaders.Attempt, "1"), (FakeOpenAIHeaders.Fault, "status=429;retry_after=1;attempts=1"), ("Authorization", "Bearer sk-secret-value")));
+        using HttpResponseMessage first = await fake.PostAsync("chat/completions", body, (FakeOpenAIHeaders.ClientRequestId, "abc"), (FakeOpenAIHeaders.Attempt, "1"), (FakeOpenAIHeaders.Fault, "status=429;retry_after=1;attempts=1"), ("Authorization", "Bearer sk-secret-value"));
         clock.Advance(TimeSpan.FromSeconds(1.5));
-        using HttpResponseMessage second = await SendAsync(client, Post("chat/completions", body, (FakeOpenAIHeaders.ClientRequestId, "abc"), (FakeOpenAIHeaders.Attempt, "2"), (FakeOpenAIHeaders.Fault, "status=429;retry_after=1;attempts=1"), ("Authorization", "Bearer sk-secret-value")));
-        using HttpResponseMessage other = await SendAsync(client, Post("chat/completions", body, (FakeOpenAIHeaders.ClientRequestId, "xyz")));
+        using HttpResponseMessage second = await fake.PostAsync("chat/completions", body, (FakeOpenAIHeaders.ClientRequestId, "abc"), (FakeOpenAIHeaders.Attempt, "2"), (FakeOpenAIHeaders.Fault, "status=429;retry_after=1;attempts=1"), ("Authorization", "Bearer sk-secret-value"));
+        using HttpResponseMessage other = await fake.PostAsync("chat/completions", body, (FakeOpenAIHeaders.ClientRequestId, "xyz"));
 
         first.StatusCode.Should().Be(HttpStatusCode.TooManyRequests);
         second.StatusCode.Should().Be(HttpStatusCode.OK);
-        IReadOnlyList<FakeRequestLogEntry> log = server.Requests;
+        IReadOnlyList<FakeRequestLogEntry> log = fake.Server.Requests;
         log.Select(e => (e.LogicalRequestId, e.Attempt)).Should().Equal(("abc", 1), ("abc", 2), ("xyz", 1));
         (log[1].Elapsed - log[0].Elapsed).Should().Be(TimeSpan.FromSeconds(1.5));
         log[0].Faults.Should().ContainSingle().Which.Should().Be(Fault.Status(429, retryAfter: TimeSpan.FromSeconds(1)));
@@ -43,33 +42,31 @@ public sealed class RequestLogTests
     [Fact]
     public async Task Attempts_WithoutClientRequestId_AreCountedPerBodyHash()
     {
-        await using FakeOpenAIServer server = await FakeOpenAIServer.StartAsync();
-        using var client = new HttpClient { BaseAddress = server.BaseAddress };
+        await using FakeSession fake = await FakeSession.StartAsync();
 
         for (int i = 0; i < 3; i++)
         {
-            using HttpResponseMessage response = await client.SendAsync(Post("chat/completions", ChatBody(model: "fault:status=500;attempts=1-2", stream: false)));
+            using HttpResponseMessage response = await fake.Client.SendAsync(Post("chat/completions", ChatBody(model: "fault:status=500;attempts=1-2", stream: false)));
             ((int)response.StatusCode).Should().Be(i < 2 ? 500 : 200);
         }
 
-        using HttpResponseMessage different = await client.SendAsync(Post("chat/completions", ChatBody(model: "fault:status=500;attempts=1-2", stream: false, content: "other")));
+        using HttpResponseMessage different = await fake.Client.SendAsync(Post("chat/completions", ChatBody(model: "fault:status=500;attempts=1-2", stream: false, content: "other")));
 
         different.StatusCode.Should().Be(HttpStatusCode.InternalServerError);
-        server.Requests.Select(r => r.Attempt).Should().Equal(1, 2, 3, 1);
-        server.Requests[0].LogicalRequestId.Should().StartWith("sha256:");
+        fake.Server.Requests.Select(r => r.Attempt).Should().Equal(1, 2, 3, 1);
+        fake.Server.Requests[0].LogicalRequestId.Should().StartWith("sha256:");
     }
 
     [Fact]
     public async Task AddRule_MatchesByModelHeaderAndPredicate_AndClearRulesRemovesThem()
     {
-        await using FakeOpenAIServer server = await FakeOpenAIServer.StartAsync();
-        using var client = new HttpClient { BaseAddress = server.BaseAddress };
-        server.AddRule(new FaultRule(Fault.Status(502)) { Model = "gpt-4o", HeaderName = "x-tenant", HeaderValue = "blue" });
-        server.AddRule(new FaultRule(Fault.Status(504)) { When = r => r.Body.Contains("timeout please", StringComparison.Ordinal) });
+        await using FakeSession fake = await FakeSession.StartAsync();
+        fake.Server.AddRule(new FaultRule(Fault.Status(502)) { Model = "gpt-4o", HeaderName = "x-tenant", HeaderValue = "blue" });
+        fake.Server.AddRule(new FaultRule(Fault.Status(504)) { When = r => r.Body.Contains("timeout please", StringComparison.Ordinal) });
 
         async Task<int> StatusAsync(string body, params (string, string)[] headers)
         {
-            using HttpResponseMessage response = await client.SendAsync(Post("chat/completions", body, headers));
+            using HttpResponseMessage response = await fake.Client.SendAsync(Post("chat/completions", body, headers));
             return (int)response.StatusCode;
         }
 
@@ -77,17 +74,16 @@ public sealed class RequestLogTests
         (await StatusAsync(ChatBody(model: "gpt-4o", stream: false), ("x-tenant", "red"))).Should().Be(200);
         (await StatusAsync(ChatBody(model: "gpt-4o-mini", stream: false), ("x-tenant", "blue"))).Should().Be(200);
         (await StatusAsync(ChatBody(stream: false, content: "timeout please"))).Should().Be(504);
-        server.ClearRules();
+        fake.Server.ClearRules();
         (await StatusAsync(ChatBody(stream: false, content: "timeout please again"))).Should().Be(200);
     }
 
     [Fact]
     public async Task FaultHeader_InvalidSyntax_Answers400NamingTheHeader()
     {
-        await using FakeOpenAIServer server = await FakeOpenAIServer.StartAsync();
-        using var client = new HttpClient { BaseAddress = server.BaseAddress };
+        await using FakeSession fake = await FakeSession.StartAsync();
 
-        using HttpResponseMessage response = await client.SendAsync(Post("chat/completions", ChatBody(), (FakeOpenAIHeaders.Fault, "explode=3")));
+        using HttpResponseMessage response = await fake.Client.SendAsync(Post("chat/completions", ChatBody(), (FakeOpenAIHeaders.Fault, "explode=3")));
 
         response.StatusCode.Should().Be(HttpStatusCode.BadRequest);
         ErrorOf(await response.Content.ReadAsStringAsync()).GetProperty("param").GetString().Should().Be(FakeOpenAIHeaders.Fault);
@@ -96,10 +92,9 @@ public sealed class RequestLogTests
     [Fact]
     public async Task TokensHeader_SetsTheNumberOfAnswerTokens()
     {
-        await using FakeOpenAIServer server = await FakeOpenAIServer.StartAsync();
-        using var client = new HttpClient { BaseAddress = server.BaseAddress };
+        await using FakeSession fake = await FakeSession.StartAsync();
 
-        using HttpResponseMessage response = await SendAsync(client, Post("chat/completions", ChatBody(), (FakeOpenAIHeaders.Tokens, "3")));
+        using HttpResponseMessage response = await fake.PostAsync("chat/completions", ChatBody(), (FakeOpenAIHeaders.Tokens, "3"));
 
         (await ReadAllDataAsync(response)).Should().HaveCount(1 + 3 + 1 + 1);
     }

@@ -12,9 +12,8 @@ public sealed class StreamFaultTests
     [Fact]
     public async Task CutAfterEvents_ExactlyKEventsThenTheConnectionBreaks()
     {
-        await using FakeOpenAIServer server = await FakeOpenAIServer.StartAsync();
-        using var client = new HttpClient { BaseAddress = server.BaseAddress };
-        using HttpResponseMessage response = await SendAsync(client, Post("chat/completions", ChatBody(model: "fault:cut=3")));
+        await using FakeSession fake = await FakeSession.StartAsync();
+        using HttpResponseMessage response = await fake.PostAsync("chat/completions", ChatBody(model: "fault:cut=3"));
         var data = new List<string>();
 
         Func<Task> read = () => ReadDataAsync(response, data);
@@ -29,10 +28,9 @@ public sealed class StreamFaultTests
     public async Task StallAfterEvents_KEventsThenSilenceForTOnTheServerClockThenTheConnectionBreaks()
     {
         var clock = new ManualTimeProvider();
-        await using FakeOpenAIServer server = await FakeOpenAIServer.StartAsync(new FakeOpenAIServerOptions { TimeProvider = clock });
-        using var client = new HttpClient { BaseAddress = server.BaseAddress };
+        await using FakeSession fake = await FakeSession.StartAsync(new FakeOpenAIServerOptions { TimeProvider = clock });
         using var timeout = new CancellationTokenSource(TestTimeout);
-        using HttpResponseMessage response = await SendAsync(client, Post("chat/completions", ChatBody(), (FakeOpenAIHeaders.Fault, "stall=2;for=30s")), timeout.Token);
+        using HttpResponseMessage response = await SendAsync(fake.Client, Post("chat/completions", ChatBody(), (FakeOpenAIHeaders.Fault, "stall=2;for=30s")), timeout.Token);
         var data = new List<string>();
 
         Task read = ReadDataAsync(response, data, timeout.Token);
@@ -49,10 +47,9 @@ public sealed class StreamFaultTests
     [Fact]
     public async Task MidStreamError_Chat_ErrorEnvelopeThenDone()
     {
-        await using FakeOpenAIServer server = await FakeOpenAIServer.StartAsync();
-        using var client = new HttpClient { BaseAddress = server.BaseAddress };
+        await using FakeSession fake = await FakeSession.StartAsync();
 
-        using HttpResponseMessage response = await SendAsync(client, Post("chat/completions", ChatBody(), (FakeOpenAIHeaders.Fault, "error=4")));
+        using HttpResponseMessage response = await fake.PostAsync("chat/completions", ChatBody(), (FakeOpenAIHeaders.Fault, "error=4"));
         List<string> data = await ReadAllDataAsync(response);
 
         response.StatusCode.Should().Be(System.Net.HttpStatusCode.OK);
@@ -69,10 +66,9 @@ public sealed class StreamFaultTests
     [InlineData("failed")]
     public async Task MidStreamError_Responses_ErrorEventInTheChosenShapeWithTheNextSequenceNumber(string shape)
     {
-        await using FakeOpenAIServer server = await FakeOpenAIServer.StartAsync();
-        using var client = new HttpClient { BaseAddress = server.BaseAddress };
+        await using FakeSession fake = await FakeSession.StartAsync();
 
-        using HttpResponseMessage response = await SendAsync(client, Post("responses", """{"model":"gpt-4o-mini","input":"hi","stream":true}""", (FakeOpenAIHeaders.Fault, $"error=5;shape={shape}")));
+        using HttpResponseMessage response = await fake.PostAsync("responses", """{"model":"gpt-4o-mini","input":"hi","stream":true}""", (FakeOpenAIHeaders.Fault, $"error=5;shape={shape}"));
         string body = await response.Content.ReadAsStringAsync();
 
         string[] events = body.Split("\n\n", StringSplitOptions.RemoveEmptyEntries);
@@ -102,11 +98,9 @@ public sealed class StreamFaultTests
     [Fact]
     public async Task MalformedJson_OnlyEventKIsInvalidJson()
     {
-        await using FakeOpenAIServer server = await FakeOpenAIServer.StartAsync();
-        using var client = new HttpClient { BaseAddress = server.BaseAddress };
+        await using FakeSession fake = await FakeSession.StartAsync();
 
-        using HttpResponseMessage response = await SendAsync(client, Post("chat/completions", ChatBody(model: "fault:malformed=3")));
-        List<string> data = await ReadAllDataAsync(response);
+        List<string> data = await fake.DataAsync("chat/completions", ChatBody(model: "fault:malformed=3"));
 
         static bool Parses(string json)
         {
@@ -129,11 +123,9 @@ public sealed class StreamFaultTests
     [Fact]
     public async Task MissingDone_StreamEndsCleanlyWithoutTheSentinel()
     {
-        await using FakeOpenAIServer server = await FakeOpenAIServer.StartAsync();
-        using var client = new HttpClient { BaseAddress = server.BaseAddress };
+        await using FakeSession fake = await FakeSession.StartAsync();
 
-        using HttpResponseMessage response = await SendAsync(client, Post("chat/completions", ChatBody(), (FakeOpenAIHeaders.Fault, "no-done")));
-        string body = await response.Content.ReadAsStringAsync();
+        string body = await fake.BodyAsync("chat/completions", ChatBody(), (FakeOpenAIHeaders.Fault, "no-done"));
 
         body.Should().NotContain("[DONE]");
         body.Should().EndWith("\"finish_reason\":\"stop\"}]" + body[(body.LastIndexOf("}]", StringComparison.Ordinal) + 2)..]);
@@ -143,11 +135,9 @@ public sealed class StreamFaultTests
     [Fact]
     public async Task AzureContentFilter_PromptFrameFirst_FilterResultsOnChoices_DeltaLessAnnotationAfterFinish()
     {
-        await using FakeOpenAIServer server = await FakeOpenAIServer.StartAsync();
-        using var client = new HttpClient { BaseAddress = server.BaseAddress };
+        await using FakeSession fake = await FakeSession.StartAsync();
 
-        using HttpResponseMessage response = await SendAsync(client, Post("chat/completions", ChatBody(), (FakeOpenAIHeaders.Fault, "azure-filter")));
-        List<string> data = await ReadAllDataAsync(response);
+        List<string> data = await fake.DataAsync("chat/completions", ChatBody(), (FakeOpenAIHeaders.Fault, "azure-filter"));
 
         data[0].Should().StartWith("{\"id\":\"\",\"object\":\"\",\"created\":0,\"model\":\"\",\"prompt_filter_results\":[{\"prompt_index\":0,\"content_filter_results\":{").And.Contain("\"choices\":[]");
         data[1].Should().Contain("\"role\":\"assistant\"").And.Contain("\"content_filter_results\":{\"hate\":{\"filtered\":false,\"severity\":\"safe\"}");
@@ -161,12 +151,11 @@ public sealed class StreamFaultTests
     [Fact]
     public async Task DivergeAfterToken_ReSentRequestKeepsTheFirstNTokensThenDiffers()
     {
-        await using FakeOpenAIServer server = await FakeOpenAIServer.StartAsync();
-        using var client = new HttpClient { BaseAddress = server.BaseAddress };
+        await using FakeSession fake = await FakeSession.StartAsync();
 
         async Task<List<string>> TokensAsync()
         {
-            using HttpResponseMessage response = await SendAsync(client, Post("chat/completions", ChatBody(edit: b => b["n"] = 1), (FakeOpenAIHeaders.ClientRequestId, "conv-1"), (FakeOpenAIHeaders.Fault, "diverge=4;attempts=2-")));
+            using HttpResponseMessage response = await fake.PostAsync("chat/completions", ChatBody(edit: b => b["n"] = 1), (FakeOpenAIHeaders.ClientRequestId, "conv-1"), (FakeOpenAIHeaders.Fault, "diverge=4;attempts=2-"));
             return (await ReadAllDataAsync(response)).Skip(1).SkipLast(2).Select(d => JsonDocument.Parse(d).RootElement.GetProperty("choices")[0].GetProperty("delta").GetProperty("content").GetString()!).ToList();
         }
 
@@ -177,8 +166,8 @@ public sealed class StreamFaultTests
         second.Should().HaveCount(12);
         second.Take(4).Should().Equal(first.Take(4));
         second.Skip(4).Should().NotEqual(first.Skip(4));
-        string.Concat(first).Should().Be(server.GetExpectedText("gpt-4o-mini", [new FakeMessage("user", "Say hello")]));
-        server.Requests.Select(r => r.Faults.Count).Should().Equal(0, 1);
+        string.Concat(first).Should().Be(fake.Server.GetExpectedText("gpt-4o-mini", [new FakeMessage("user", "Say hello")]));
+        fake.Server.Requests.Select(r => r.Faults.Count).Should().Equal(0, 1);
     }
 
     [Fact]
@@ -187,9 +176,8 @@ public sealed class StreamFaultTests
         var options = new FakeOpenAIServerOptions();
         options.Rules.Add(new FaultRule(Fault.ReplayBody(Encoding.UTF8.GetBytes(RecordedStreams.FinishLength))));
         options.Rules.Add(new FaultRule(Fault.CutAfterEvents(2)));
-        await using FakeOpenAIServer server = await FakeOpenAIServer.StartAsync(options);
-        using var client = new HttpClient { BaseAddress = server.BaseAddress };
-        using HttpResponseMessage response = await SendAsync(client, Post("chat/completions", ChatBody()));
+        await using FakeSession fake = await FakeSession.StartAsync(options);
+        using HttpResponseMessage response = await fake.PostAsync("chat/completions", ChatBody());
         var data = new List<string>();
 
         await FluentActions.Awaiting(() => ReadDataAsync(response, data)).Should().ThrowAsync<IOException>();

@@ -12,11 +12,10 @@ public sealed class TransportFaultTests
     public async Task SlowFirstToken_HeadersArriveAtOnce_FirstEventOnlyAfterTheDelayOnTheServerClock()
     {
         var clock = new ManualTimeProvider();
-        await using FakeOpenAIServer server = await FakeOpenAIServer.StartAsync(new FakeOpenAIServerOptions { TimeProvider = clock });
-        using var client = new HttpClient { BaseAddress = server.BaseAddress };
+        await using FakeSession fake = await FakeSession.StartAsync(new FakeOpenAIServerOptions { TimeProvider = clock });
         using var timeout = new CancellationTokenSource(TestTimeout);
 
-        using HttpResponseMessage response = await SendAsync(client, Post("chat/completions", ChatBody(), (FakeOpenAIHeaders.Fault, "slow-first-token=20s")), timeout.Token);
+        using HttpResponseMessage response = await SendAsync(fake.Client, Post("chat/completions", ChatBody(), (FakeOpenAIHeaders.Fault, "slow-first-token=20s")), timeout.Token);
         Stream body = await response.Content.ReadAsStreamAsync(timeout.Token);
         byte[] buffer = new byte[16];
         Task<int> firstRead = body.ReadAsync(buffer, timeout.Token).AsTask();
@@ -35,10 +34,9 @@ public sealed class TransportFaultTests
     public async Task ByteByByte_EveryByteIsASeparateFlushedWrite()
     {
         var clock = new ManualTimeProvider();
-        await using FakeOpenAIServer server = await FakeOpenAIServer.StartAsync(new FakeOpenAIServerOptions { TimeProvider = clock, TokenCount = 2 });
-        using var client = new HttpClient { BaseAddress = server.BaseAddress };
+        await using FakeSession fake = await FakeSession.StartAsync(new FakeOpenAIServerOptions { TimeProvider = clock, TokenCount = 2 });
         using var timeout = new CancellationTokenSource(TestTimeout);
-        using HttpResponseMessage response = await SendAsync(client, Post("chat/completions", ChatBody(), (FakeOpenAIHeaders.Fault, "bytewise;pause=1ms")), timeout.Token);
+        using HttpResponseMessage response = await SendAsync(fake.Client, Post("chat/completions", ChatBody(), (FakeOpenAIHeaders.Fault, "bytewise;pause=1ms")), timeout.Token);
         Stream body = await response.Content.ReadAsStreamAsync(timeout.Token);
 
         var reads = new List<byte[]>();
@@ -59,13 +57,12 @@ public sealed class TransportFaultTests
     public async Task SplitMultiByteCharacters_ACharactersBytesArriveInSeparateReads()
     {
         var clock = new ManualTimeProvider();
-        await using FakeOpenAIServer server = await FakeOpenAIServer.StartAsync(new FakeOpenAIServerOptions { TimeProvider = clock });
-        using var client = new HttpClient { BaseAddress = server.BaseAddress };
+        await using FakeSession fake = await FakeSession.StartAsync(new FakeOpenAIServerOptions { TimeProvider = clock });
         using var timeout = new CancellationTokenSource(TestTimeout);
-        using HttpResponseMessage response = await SendAsync(client, Post("chat/completions", ChatBody(), (FakeOpenAIHeaders.Fault, "split-utf8;pause=5ms")), timeout.Token);
+        using HttpResponseMessage response = await SendAsync(fake.Client, Post("chat/completions", ChatBody(), (FakeOpenAIHeaders.Fault, "split-utf8;pause=5ms")), timeout.Token);
         Stream body = await response.Content.ReadAsStreamAsync(timeout.Token);
 
-        // The server writes up to and including the lead byte of the first multi-byte character, then waits on the clock.
+        // The fake.Server writes up to and including the lead byte of the first multi-byte character, then waits on the clock.
         await clock.WaitForActiveTimersAsync(1, timeout.Token);
         var received = new List<byte>();
         byte[] buffer = new byte[64 * 1024];
@@ -86,7 +83,7 @@ public sealed class TransportFaultTests
         chunks[1][0].Should().BeInRange(0x80, 0xBF, "the next read starts with the continuation bytes");
         string text = Encoding.UTF8.GetString(chunks.SelectMany(c => c).ToArray());
         ChatText(text.Split("\n\n", StringSplitOptions.RemoveEmptyEntries).Select(e => e["data: ".Length..]).ToList())
-            .Should().Be(server.GetExpectedText("gpt-4o-mini", [new FakeMessage("user", "Say hello")]));
+            .Should().Be(fake.Server.GetExpectedText("gpt-4o-mini", [new FakeMessage("user", "Say hello")]));
     }
 
     [Theory]
@@ -94,11 +91,9 @@ public sealed class TransportFaultTests
     [InlineData("cr", "\r")]
     public async Task LineEndings_EveryLineEndsWithTheChosenSequence(string fault, string eol)
     {
-        await using FakeOpenAIServer server = await FakeOpenAIServer.StartAsync();
-        using var client = new HttpClient { BaseAddress = server.BaseAddress };
+        await using FakeSession fake = await FakeSession.StartAsync();
 
-        using HttpResponseMessage response = await SendAsync(client, Post("chat/completions", ChatBody(), (FakeOpenAIHeaders.Fault, fault)));
-        string body = await response.Content.ReadAsStringAsync();
+        string body = await fake.BodyAsync("chat/completions", ChatBody(), (FakeOpenAIHeaders.Fault, fault));
 
         body.Should().EndWith("data: [DONE]" + eol + eol);
         body.Replace(eol, "\u0001", StringComparison.Ordinal).Should().NotContainAny("\r", "\n");
@@ -108,10 +103,9 @@ public sealed class TransportFaultTests
     [Fact]
     public async Task LineEndings_CrlfOnResponses_AppliesToEventAndDataLines()
     {
-        await using FakeOpenAIServer server = await FakeOpenAIServer.StartAsync();
-        using var client = new HttpClient { BaseAddress = server.BaseAddress };
+        await using FakeSession fake = await FakeSession.StartAsync();
 
-        using HttpResponseMessage response = await SendAsync(client, Post("responses", """{"model":"gpt-4o-mini","input":"hi","stream":true}""", (FakeOpenAIHeaders.Fault, "crlf")));
+        using HttpResponseMessage response = await fake.PostAsync("responses", """{"model":"gpt-4o-mini","input":"hi","stream":true}""", (FakeOpenAIHeaders.Fault, "crlf"));
         string body = await response.Content.ReadAsStringAsync();
 
         body.Should().StartWith("event: response.created\r\ndata: {").And.EndWith("}\r\n\r\n");
@@ -121,11 +115,9 @@ public sealed class TransportFaultTests
     [Fact]
     public async Task KeepAliveComments_CommentAndBlankLineBeforeEveryNthEvent()
     {
-        await using FakeOpenAIServer server = await FakeOpenAIServer.StartAsync();
-        using var client = new HttpClient { BaseAddress = server.BaseAddress };
+        await using FakeSession fake = await FakeSession.StartAsync();
 
-        using HttpResponseMessage response = await SendAsync(client, Post("chat/completions", ChatBody(), (FakeOpenAIHeaders.Fault, "keepalive;every=2;text= OPENROUTER PROCESSING")));
-        string body = await response.Content.ReadAsStringAsync();
+        string body = await fake.BodyAsync("chat/completions", ChatBody(), (FakeOpenAIHeaders.Fault, "keepalive;every=2;text= OPENROUTER PROCESSING"));
 
         body.Should().StartWith(": OPENROUTER PROCESSING\n\ndata: {");
         int events = body.Split("\n\n").Count(e => e.StartsWith("data: ", StringComparison.Ordinal));
