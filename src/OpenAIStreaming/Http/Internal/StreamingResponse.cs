@@ -1,6 +1,8 @@
-using System.Net.Http.Headers;
+using System.Buffers;
+using System.IO.Pipelines;
 using System.Text;
 using OpenAIStreaming.Protocol.Internal;
+using OpenAIStreaming.Sse.Internal;
 
 namespace OpenAIStreaming.Http.Internal;
 
@@ -16,26 +18,98 @@ internal static class StreamingResponse
         response.Headers.TryGetValues("x-request-id", out IEnumerable<string>? values) ? values.FirstOrDefault() : null;
 
     /// <summary>
-    /// Throws <see cref="OpenAIStreamException"/> for a non-success status (with the OpenAI error fields) and for a success
-    /// status whose body is JSON instead of an event stream (never an empty stream).
+    /// Sends the request and opens its event stream: a non-success status becomes an <see cref="OpenAIStreamException"/>
+    /// with the OpenAI error fields, and a success whose body is JSON instead of an event stream (whatever its label)
+    /// becomes an error too, never an empty stream. The caller owns (and disposes) the returned response.
     /// </summary>
-    public static async ValueTask EnsureEventStreamAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    public static async ValueTask<(HttpResponseMessage Response, SseEventReader Events, string? RequestId)> OpenAsync(
+        HttpClient httpClient,
+        HttpRequestMessage request,
+        CancellationToken cancellationToken)
     {
-        int status = (int)response.StatusCode;
-        MediaTypeHeaderValue? contentType = response.Content.Headers.ContentType;
-        bool isJson = contentType?.MediaType is { } mediaType
-            && (mediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase) || mediaType.EndsWith("+json", StringComparison.OrdinalIgnoreCase));
-        if (response.IsSuccessStatusCode && !isJson)
+        HttpResponseMessage response = await httpClient.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        try
         {
-            return;
+            string? requestId = RequestIdOf(response);
+            if (!response.IsSuccessStatusCode)
+            {
+                byte[] body = await ReadBoundedAsync(response.Content, cancellationToken).ConfigureAwait(false);
+                throw ErrorFromBody(response, body, requestId);
+            }
+
+            Stream stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+            PipeReader pipe = PipeReaders.Create(stream, leaveOpen: false);
+            try
+            {
+                if (!string.Equals(response.Content.Headers.ContentType?.MediaType, "text/event-stream", StringComparison.OrdinalIgnoreCase))
+                {
+                    await ThrowIfJsonBodyAsync(pipe, response, requestId, cancellationToken).ConfigureAwait(false);
+                }
+            }
+            catch
+            {
+                await pipe.CompleteAsync().ConfigureAwait(false);
+                throw;
+            }
+
+            return (response, new SseEventReader(pipe, options: null, requestId), requestId);
+        }
+        catch
+        {
+            response.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// A body that starts with <c>{</c> is JSON, never an event stream (an SSE line starting with <c>{</c> would be an
+    /// ignored field): read it (bounded) and throw its error. Anything else is left in the pipe for the SSE reader.
+    /// </summary>
+    private static async ValueTask ThrowIfJsonBodyAsync(PipeReader pipe, HttpResponseMessage response, string? requestId, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            ReadResult result = await pipe.ReadAsync(cancellationToken).ConfigureAwait(false);
+            ReadOnlySequence<byte> buffer = result.Buffer;
+            int first = FirstNonWhiteSpace(buffer);
+            if (first != '{' && (first >= 0 || result.IsCompleted))
+            {
+                pipe.AdvanceTo(buffer.Start);
+                return;
+            }
+
+            if (first == '{' && (result.IsCompleted || buffer.Length >= MaxErrorBodyBytes))
+            {
+                byte[] body = buffer.Slice(0, Math.Min(buffer.Length, MaxErrorBodyBytes)).ToArray();
+                pipe.AdvanceTo(buffer.Start);
+                throw ErrorFromBody(response, body, requestId);
+            }
+
+            pipe.AdvanceTo(buffer.Start, buffer.End);
+        }
+    }
+
+    private static int FirstNonWhiteSpace(in ReadOnlySequence<byte> buffer)
+    {
+        foreach (ReadOnlyMemory<byte> segment in buffer)
+        {
+            int index = segment.Span.IndexOfAnyExcept(" \t\r\n"u8);
+            if (index >= 0)
+            {
+                return segment.Span[index];
+            }
         }
 
-        byte[] body = await ReadBoundedAsync(response.Content, cancellationToken).ConfigureAwait(false);
-        string? requestId = RequestIdOf(response);
+        return -1;
+    }
+
+    private static OpenAIStreamException ErrorFromBody(HttpResponseMessage response, byte[] body, string? requestId)
+    {
+        int status = (int)response.StatusCode;
         bool? shouldRetry = ShouldRetryHeader(response);
         if (OpenAIErrorReader.TryRead(body, out OpenAIErrorInfo error))
         {
-            throw new OpenAIStreamException(
+            return new OpenAIStreamException(
                 string.IsNullOrEmpty(error.Message) ? $"The server answered {status} {response.ReasonPhrase}." : error.Message,
                 status,
                 error.Type,
@@ -47,13 +121,13 @@ internal static class StreamingResponse
 
         if (response.IsSuccessStatusCode)
         {
-            throw new OpenAIStreamProtocolException(
-                $"The server answered a stream request with a {contentType?.MediaType} body instead of an event stream (was \"stream\": true sent?).",
+            return new OpenAIStreamProtocolException(
+                $"The server answered a stream request with a JSON body ({response.Content.Headers.ContentType?.MediaType ?? "no content type"}) instead of an event stream (was \"stream\": true sent?).",
                 statusCode: status,
                 requestId: requestId);
         }
 
-        throw new OpenAIStreamException(
+        return new OpenAIStreamException(
             $"The server answered {status} {response.ReasonPhrase}: {Quote(body)}",
             status,
             errorType: null,

@@ -22,11 +22,7 @@ internal static class TypedStreamReader
         HttpResponseMessage? response = null;
         try
         {
-            response = await httpClient.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
-            await StreamingResponse.EnsureEventStreamAsync(response, cancellationToken).ConfigureAwait(false);
-            string? requestId = StreamingResponse.RequestIdOf(response);
-            Stream body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-            var events = new SseEventReader(PipeReaders.Create(body, leaveOpen: false), options: null);
+            (response, SseEventReader events, string? requestId) = await StreamingResponse.OpenAsync(httpClient, request, cancellationToken).ConfigureAwait(false);
             await using (events.ConfigureAwait(false))
             {
                 using var decoder = new ChatChunkDecoder();
@@ -87,11 +83,7 @@ internal static class TypedStreamReader
         HttpResponseMessage? response = null;
         try
         {
-            response = await httpClient.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
-            await StreamingResponse.EnsureEventStreamAsync(response, cancellationToken).ConfigureAwait(false);
-            string? requestId = StreamingResponse.RequestIdOf(response);
-            Stream body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-            var events = new SseEventReader(PipeReaders.Create(body, leaveOpen: false), options: null);
+            (response, SseEventReader events, string? requestId) = await StreamingResponse.OpenAsync(httpClient, request, cancellationToken).ConfigureAwait(false);
             await using (events.ConfigureAwait(false))
             {
                 var decoder = new ResponseEventDecoder();

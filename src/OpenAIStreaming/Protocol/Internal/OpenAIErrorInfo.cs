@@ -25,7 +25,7 @@ internal readonly record struct OpenAIErrorInfo(string? Message, string? Type, s
             return IsRetryableStatus(numericCode);
         }
 
-        return (Code is not null && RetryableKinds.Contains(Code)) || (Code is null && Type is not null && RetryableKinds.Contains(Type));
+        return (Code is not null && RetryableKinds.Contains(Code)) || (Type is not null && RetryableKinds.Contains(Type));
     }
 
     /// <summary>408, 409, 429 and 5xx: the statuses the official SDKs retry.</summary>

@@ -19,10 +19,10 @@ internal sealed class SseEventReader : IAsyncDisposable
     private bool _isFinalBlock;
     private bool _finished;
 
-    public SseEventReader(PipeReader reader, ServerSentEventReaderOptions? options)
+    public SseEventReader(PipeReader reader, ServerSentEventReaderOptions? options, string? requestId = null)
     {
         _reader = reader;
-        _framer = new SseFramer((options ?? ServerSentEventReaderOptions.Default).MaxEventSize);
+        _framer = new SseFramer((options ?? ServerSentEventReaderOptions.Default).MaxEventSize, requestId);
     }
 
     /// <summary>Gets the current event.</summary>

@@ -23,6 +23,7 @@ internal sealed class SseFramer : IDisposable
     private const int BomLength = 3;
 
     private readonly int _maxEventSize;
+    private readonly string? _requestId;
     private readonly Utf8StringCache _eventTypes = new(16);
 
     private bool _bomChecked;
@@ -42,9 +43,10 @@ internal sealed class SseFramer : IDisposable
     private string? _lastEventId;
     private TimeSpan? _reconnectionInterval;
 
-    public SseFramer(int maxEventSize)
+    public SseFramer(int maxEventSize, string? requestId = null)
     {
         _maxEventSize = maxEventSize;
+        _requestId = requestId;
     }
 
     /// <summary>Gets the number of events dispatched so far.</summary>
@@ -310,7 +312,7 @@ internal sealed class SseFramer : IDisposable
                 AddData(line[valueStart..], borrowed);
                 break;
             case 5 when name.SequenceEqual("event"u8):
-                _eventType = _eventTypes.Get(value);
+                _eventType = value.IsEmpty ? null : _eventTypes.Get(value); // an empty type means "message"
                 break;
             case 2 when name.SequenceEqual("id"u8):
                 SetLastEventId(value);
@@ -434,5 +436,5 @@ internal sealed class SseFramer : IDisposable
     }
 
     private OpenAIStreamProtocolException TooLarge() =>
-        new($"A server-sent event is larger than the maximum event size of {_maxEventSize} bytes.", eventIndex: EventCount);
+        new($"A server-sent event is larger than the maximum event size of {_maxEventSize} bytes.", eventIndex: EventCount, requestId: _requestId);
 }
