@@ -1,0 +1,178 @@
+using OpenAIStreaming.Protocol;
+using OpenAIStreaming.Tests.Support;
+
+namespace OpenAIStreaming.Tests.Protocol;
+
+/// <summary>
+/// Errors that arrive after 200 OK (protocol.md §2.3): chat <c>data: {"error":…}</c>, Responses <c>response.failed</c> and
+/// <c>error</c> events in the flat and nested shapes. They throw <see cref="OpenAIStreamException"/> with the OpenAI fields,
+/// after everything before them was delivered.
+/// </summary>
+public sealed class MidStreamErrorTests
+{
+    private const string ChatRole =
+        """{"id":"chatcmpl-e","object":"chat.completion.chunk","created":1,"model":"gpt-4o","choices":[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}""";
+
+    private const string ChatHello =
+        """{"id":"chatcmpl-e","object":"chat.completion.chunk","created":1,"model":"gpt-4o","choices":[{"index":0,"delta":{"content":"Hel"},"logprobs":null,"finish_reason":null}]}""";
+
+    private const string ResponseCreated =
+        """{"type":"response.created","sequence_number":0,"response":{"id":"resp_e","object":"response","status":"in_progress","model":"gpt-4o","output":[],"usage":null}}""";
+
+    private const string ResponseDelta =
+        """{"type":"response.output_text.delta","sequence_number":1,"item_id":"msg_1","output_index":0,"content_index":0,"delta":"Hel","logprobs":[]}""";
+
+    private const string ResponseCompleted =
+        """{"type":"response.completed","sequence_number":3,"response":{"id":"resp_e","object":"response","status":"completed","model":"gpt-4o","output":[],"usage":null}}""";
+
+    public static TheoryData<string, string?, string?, string?, string, bool> ResponsesErrorEvents => new()
+    {
+        // Flat, as in the spec's ResponseErrorEvent.
+        {
+            """{"type":"error","code":"server_is_overloaded","message":"Our servers are currently overloaded. Please try again later.","param":null,"sequence_number":2}""",
+            null, "server_is_overloaded", null, "Our servers are currently overloaded. Please try again later.", true
+        },
+        // Nested, as real OpenAI and Azure streams send it.
+        {
+            """{"type":"error","sequence_number":2,"error":{"type":"server_error","code":"server_error","message":"An error occurred while processing your request.","param":null}}""",
+            "server_error", "server_error", null, "An error occurred while processing your request.", true
+        },
+        {
+            """{"type":"error","sequence_number":2,"error":{"type":"invalid_request_error","code":"context_length_exceeded","message":"Your input exceeds the context window of this model.","param":"input"}}""",
+            "invalid_request_error", "context_length_exceeded", "input", "Your input exceeds the context window of this model.", false
+        },
+        // Both shapes at once (protocol.md §7, gateway guidance).
+        {
+            """{"type":"error","sequence_number":2,"code":"server_error","message":"Upstream failed","param":null,"error":{"type":"server_error","code":"server_error","message":"Upstream failed","param":null}}""",
+            "server_error", "server_error", null, "Upstream failed", true
+        },
+    };
+
+    [Theory]
+    [MemberData(nameof(Chunkings.All), MemberType = typeof(Chunkings))]
+    public async Task StreamChatCompletionAsync_ErrorEventThenDone_ThrowsWithFieldsAfterDeliveringEarlierUpdates(Chunking chunking)
+    {
+        // protocol.md §2.3 (go-openai PR #396), spacing as recorded.
+        string body = SseBodies.Chat(
+            ChatRole,
+            ChatHello,
+            """{"error":{"message":"The server experienced an error while processing your request. We apologize for the inconvenience!", "type":"server_error", "param":null,"code":null}}""");
+
+        var captured = await StubOpenAIHandler.Sse(body, chunking).CaptureChatAsync();
+
+        captured.Items.Select(u => u.Text).Should().Equal(string.Empty, "Hel");
+        OpenAIStreamException error = captured.ErrorShouldBe<OpenAIStreamException>();
+        error.Should().NotBeOfType<OpenAIStreamProtocolException>("the server reported an error; the stream itself is well-formed");
+        error.Message.Should().Be("The server experienced an error while processing your request. We apologize for the inconvenience!");
+        error.ErrorType.Should().Be("server_error");
+        error.ErrorCode.Should().BeNull();
+        error.Param.Should().BeNull();
+        error.StatusCode.Should().BeNull("mid-stream errors have no HTTP status of their own");
+        error.EventIndex.Should().Be(2);
+        error.IsRetryable.Should().BeTrue("server_error is retryable");
+        error.RequestId.Should().Be(StubOpenAIHandler.RequestId);
+    }
+
+    [Theory]
+    [MemberData(nameof(Chunkings.All), MemberType = typeof(Chunkings))]
+    public async Task StreamChatCompletionAsync_VllmErrorWithIntegerCode_CodeConvertedToString(Chunking chunking)
+    {
+        string body = SseBodies.Chat(
+            ChatRole,
+            """{"error":{"message":"This model's maximum context length is 4096 tokens.","type":"BadRequestError","param":null,"code":400}}""");
+
+        var captured = await StubOpenAIHandler.Sse(body, chunking).CaptureChatAsync();
+
+        captured.Items.Should().ContainSingle();
+        OpenAIStreamException error = captured.ErrorShouldBe<OpenAIStreamException>();
+        error.ErrorCode.Should().Be("400");
+        error.ErrorType.Should().Be("BadRequestError");
+        error.Message.Should().Be("This model's maximum context length is 4096 tokens.");
+        error.EventIndex.Should().Be(1);
+        error.IsRetryable.Should().BeFalse("a bad request does not get better by retrying");
+    }
+
+    [Theory]
+    [MemberData(nameof(Chunkings.All), MemberType = typeof(Chunkings))]
+    public async Task StreamChatCompletionAsync_ErrorAsFirstEvent_ThrowsWithNothingDelivered(Chunking chunking)
+    {
+        string body = SseBodies.Chat(
+            """{"error":{"message":"Internal error","type":"InternalServerError","param":null,"code":500}}""");
+
+        var captured = await StubOpenAIHandler.Sse(body, chunking).CaptureChatAsync();
+
+        captured.Items.Should().BeEmpty();
+        OpenAIStreamException error = captured.ErrorShouldBe<OpenAIStreamException>();
+        error.ErrorCode.Should().Be("500");
+        error.ErrorType.Should().Be("InternalServerError");
+        error.EventIndex.Should().Be(0);
+    }
+
+    [Theory]
+    [MemberData(nameof(Chunkings.All), MemberType = typeof(Chunkings))]
+    public async Task StreamResponseAsync_ResponseFailed_ThrowsWithErrorCodeAndMessage(Chunking chunking)
+    {
+        string body = SseBodies.Responses(
+            ResponseCreated,
+            ResponseDelta,
+            """{"type":"response.failed","sequence_number":2,"response":{"id":"resp_e","object":"response","status":"failed","error":{"code":"server_error","message":"The model failed to generate a response."},"incomplete_details":null,"model":"gpt-4o","output":[],"usage":null}}""");
+
+        var captured = await StubOpenAIHandler.Sse(body, chunking).CaptureResponsesAsync();
+
+        captured.Items.Select(e => e.Kind).Should().Equal(ResponseStreamEventKind.Created, ResponseStreamEventKind.OutputTextDelta);
+        OpenAIStreamException error = captured.ErrorShouldBe<OpenAIStreamException>();
+        error.Should().NotBeOfType<OpenAIStreamProtocolException>();
+        error.ErrorCode.Should().Be("server_error");
+        error.Message.Should().Be("The model failed to generate a response.");
+        error.StatusCode.Should().BeNull();
+        error.EventIndex.Should().Be(2);
+        error.IsRetryable.Should().BeTrue("server_error is retryable");
+    }
+
+    [Theory]
+    [MemberData(nameof(Chunkings.All), MemberType = typeof(Chunkings))]
+    public async Task StreamResponseAsync_ResponseFailedWithInvalidPrompt_NotRetryable(Chunking chunking)
+    {
+        string body = SseBodies.Responses(
+            ResponseCreated,
+            """{"type":"response.failed","sequence_number":1,"response":{"id":"resp_e","object":"response","status":"failed","error":{"code":"invalid_prompt","message":"Invalid prompt: your prompt was flagged."},"model":"gpt-4o","output":[],"usage":null}}""");
+
+        var captured = await StubOpenAIHandler.Sse(body, chunking).CaptureResponsesAsync();
+
+        OpenAIStreamException error = captured.ErrorShouldBe<OpenAIStreamException>();
+        error.ErrorCode.Should().Be("invalid_prompt");
+        error.Message.Should().Be("Invalid prompt: your prompt was flagged.");
+        error.IsRetryable.Should().BeFalse();
+        error.EventIndex.Should().Be(1);
+    }
+
+    [Theory]
+    [MemberData(nameof(ResponsesErrorEvents))]
+    public async Task StreamResponseAsync_ErrorEvent_ThrowsWithFieldsAfterDeliveringEarlierEvents(
+        string errorJson, string? errorType, string? errorCode, string? param, string message, bool retryable)
+    {
+        foreach (Chunking chunking in Chunkings.Standard)
+        {
+            string body = SseBodies.Responses(ResponseCreated, ResponseDelta, errorJson, ResponseCompleted);
+
+            var captured = await StubOpenAIHandler.Sse(body, chunking).CaptureResponsesAsync();
+
+            captured.Items.Select(e => e.Kind).Should().Equal(
+                [ResponseStreamEventKind.Created, ResponseStreamEventKind.OutputTextDelta], $"chunking {chunking}");
+            OpenAIStreamException error = captured.ErrorShouldBe<OpenAIStreamException>();
+            error.Should().NotBeOfType<OpenAIStreamProtocolException>();
+            if (errorType is not null)
+            {
+                error.ErrorType.Should().Be(errorType);
+            }
+
+            error.ErrorCode.Should().Be(errorCode);
+            error.Param.Should().Be(param);
+            error.Message.Should().Be(message);
+            error.IsRetryable.Should().Be(retryable);
+            error.EventIndex.Should().Be(2);
+            error.StatusCode.Should().BeNull();
+            error.RequestId.Should().Be(StubOpenAIHandler.RequestId);
+        }
+    }
+}
