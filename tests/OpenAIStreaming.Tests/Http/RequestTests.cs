@@ -108,12 +108,12 @@ public sealed class RequestTests
     public async Task StreamChatCompletionAsync_TypedRequest_SerializedWithTypeInfoAndStreamForcedTrue(bool? stream)
     {
         var request = new TypedChatRequest("gpt-4o", [new TypedMessage("user", "Hi")], stream, 0.5);
-        string serialized = System.Text.Json.JsonSerializer.Serialize(request, TestJsonContext.Default.TypedChatRequest);
+        string serialized = System.Text.Json.JsonSerializer.Serialize(request, TypedRequestJsonContext.Default.TypedChatRequest);
         var stub = StubOpenAIHandler.Sse(MinimalChat);
         using HttpClient http = stub.CreateClient();
         using CancellationTokenSource guard = HangGuard.Start();
 
-        var updates = await http.StreamChatCompletionAsync(request, TestJsonContext.Default.TypedChatRequest, guard.Token).CaptureAsync();
+        var updates = await http.StreamChatCompletionAsync(request, TypedRequestJsonContext.Default.TypedChatRequest, guard.Token).CaptureAsync();
 
         updates.Error.Should().BeNull();
         ShouldBeStreamingVersionOf(stub.Requests.Should().ContainSingle().Subject, serialized, "chat/completions");
@@ -126,12 +126,12 @@ public sealed class RequestTests
     public async Task StreamResponseAsync_TypedRequest_SerializedWithTypeInfoAndStreamForcedTrue(bool? stream)
     {
         var request = new TypedChatRequest("gpt-4o", [new TypedMessage("user", "Hi")], stream);
-        string serialized = System.Text.Json.JsonSerializer.Serialize(request, TestJsonContext.Default.TypedChatRequest);
+        string serialized = System.Text.Json.JsonSerializer.Serialize(request, TypedRequestJsonContext.Default.TypedChatRequest);
         var stub = StubOpenAIHandler.Sse(MinimalResponses);
         using HttpClient http = stub.CreateClient();
         using CancellationTokenSource guard = HangGuard.Start();
 
-        var events = await http.StreamResponseAsync(request, TestJsonContext.Default.TypedChatRequest, guard.Token).CaptureAsync();
+        var events = await http.StreamResponseAsync(request, TypedRequestJsonContext.Default.TypedChatRequest, guard.Token).CaptureAsync();
 
         events.Error.Should().BeNull();
         ShouldBeStreamingVersionOf(stub.Requests.Should().ContainSingle().Subject, serialized, "responses");

@@ -6,4 +6,4 @@ namespace OpenAIStreaming.Tests.Support;
     PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(TypedChatRequest))]
-public sealed partial class TestJsonContext : JsonSerializerContext;
+public sealed partial class TypedRequestJsonContext : JsonSerializerContext;
