@@ -216,7 +216,7 @@ public sealed class ResponseLifetimeTests
 
         captured.Items.Should().BeEmpty();
         captured.ErrorShouldBe<OperationCanceledException>();
-        stub.Bodies.Should().OnlyContain(b => b.IsDisposed);
+        stub.Bodies.Where(b => !b.IsDisposed).Should().BeEmpty("a response, if one was received, is disposed");
     }
 
     [Fact]
