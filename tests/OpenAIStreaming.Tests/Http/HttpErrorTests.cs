@@ -211,4 +211,21 @@ public sealed class HttpErrorTests
 
         error.Should().BeOfType<OpenAIStreamProtocolException>();
     }
+
+    [Theory]
+    [InlineData("text/plain; charset=utf-8")]
+    [InlineData(null)]
+    public async Task StreamChatCompletionAsync_OkWithJsonErrorBodyMislabelled_ThrowsWithTheErrorFieldsNotATruncation(string? contentType)
+    {
+        // Not an event stream either: reading it as one dispatches nothing, which must not turn a
+        // non-retryable "model not found" into a retryable truncation.
+        const string body = "{\n  \"error\": {\n    \"message\": \"model 'llama9' not found\",\n    \"type\": \"not_found_error\",\n    \"param\": null,\n    \"code\": \"model_not_found\"\n  }\n}\n";
+
+        var error = await ChatErrorAsync(StubOpenAIHandler.WithBody(HttpStatusCode.OK, body, contentType));
+
+        error.ErrorCode.Should().Be("model_not_found", $"the body carries it; got {error.GetType().Name} \"{error.Message}\" (retryable: {error.IsRetryable})");
+        error.ErrorType.Should().Be("not_found_error");
+        error.Message.Should().Be("model 'llama9' not found");
+        error.IsRetryable.Should().BeFalse();
+    }
 }

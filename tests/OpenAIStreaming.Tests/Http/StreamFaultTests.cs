@@ -58,6 +58,7 @@ public sealed class StreamFaultTests
         captured.Items.Select(u => u.Text).Should().Equal(new[] { string.Empty, "Hel" }.Take(k));
         var error = captured.ErrorShouldBe<OpenAIStreamProtocolException>();
         error.EventIndex.Should().Be(k);
+        error.RequestId.Should().Be(StubOpenAIHandler.RequestId);
     }
 
     [Theory]
@@ -87,7 +88,7 @@ public sealed class StreamFaultTests
         var captured = await StubOpenAIHandler.Sse(body, Chunking.Random(seed: 4, asyncReads, maxReadSize: 8192)).CaptureChatAsync();
 
         captured.Items.Select(u => u.Text).Should().Equal(string.Empty, "Hel");
-        captured.ErrorShouldBe<OpenAIStreamProtocolException>();
+        captured.ErrorShouldBe<OpenAIStreamProtocolException>().RequestId.Should().Be(StubOpenAIHandler.RequestId);
     }
 
     [Theory]
@@ -101,6 +102,7 @@ public sealed class StreamFaultTests
         captured.Items.Select(u => u.Text).Should().Equal(string.Empty, "Hel", "lo");
         var error = captured.ErrorShouldBe<OpenAIStreamProtocolException>();
         error.IsRetryable.Should().BeTrue("a truncated stream may succeed when tried again");
+        error.RequestId.Should().Be(StubOpenAIHandler.RequestId);
     }
 
     [Theory]
@@ -183,5 +185,18 @@ public sealed class StreamFaultTests
 
         captured.Items.Should().BeEmpty();
         captured.ErrorShouldBe<OpenAIStreamProtocolException>();
+    }
+
+    [Theory]
+    [MemberData(nameof(Chunkings.All), MemberType = typeof(Chunkings))]
+    public async Task StreamChatCompletionAsync_MalformedJsonAfterCommentsAndFieldOnlyBlocks_EventIndexCountsDispatchedEventsOnly(Chunking chunking)
+    {
+        // Comments, keep-alives and id/retry-only blocks dispatch nothing, so they are not events and take no index.
+        string body = ": ping\n\n:\n" + SseBodies.Data(GoodChunks[0]) + "id: 5\n\nretry: 100\n\n: keep-alive\n\n" + SseBodies.Data(GoodChunks[1], "{broken", GoodChunks[2]);
+
+        var captured = await StubOpenAIHandler.Sse(body, chunking).CaptureChatAsync();
+
+        captured.Items.Should().HaveCount(2);
+        captured.ErrorShouldBe<OpenAIStreamProtocolException>().EventIndex.Should().Be(2);
     }
 }

@@ -289,4 +289,30 @@ public sealed class ChatCompletionStreamTests
         captured.Error.Should().BeNull("[DONE] ends the stream; the body staying open must not hang the reader");
         captured.Items.Should().ContainSingle().Which.Text.Should().Be("ok");
     }
+
+    [Theory]
+    [MemberData(nameof(Chunkings.All), MemberType = typeof(Chunkings))]
+    public async Task StreamChatCompletionAsync_TwoChoicesInOneChunk_OneUpdatePerChoice(Chunking chunking)
+    {
+        string body = SseBodies.Chat(
+            """{"id":"c2","object":"chat.completion.chunk","created":4102444800,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":"A"},"finish_reason":null},{"index":1,"delta":{"role":"assistant","content":"B"},"finish_reason":null}]}""",
+            """{"id":"c2","object":"chat.completion.chunk","created":4102444800,"model":"m","choices":[{"index":1,"delta":{},"finish_reason":"stop"},{"index":0,"delta":{"content":"!"},"finish_reason":"length"}]}""");
+
+        var (updates, result) = await StubOpenAIHandler.Sse(body, chunking).ChatAsync();
+
+        updates.Select(u => (u.ChoiceIndex, u.Text, u.FinishReason)).Should().Equal((0, "A", null), (1, "B", null), (1, null, "stop"), (0, "!", "length"));
+        updates.Should().OnlyContain(u => u.Id == "c2" && u.Created == 4102444800L, "created is a long (Unix seconds after 2038 do not fit an int)");
+        result.Choices.Select(c => (c.Index, c.Content, c.FinishReason)).Should().Equal((0, "A!", "length"), (1, "B", "stop"));
+    }
+
+    [Theory]
+    [MemberData(nameof(Chunkings.All), MemberType = typeof(Chunkings))]
+    public async Task StreamChatCompletionAsync_OnlyDone_CompletesWithoutUpdates(Chunking chunking)
+    {
+        var captured = await StubOpenAIHandler.Sse(SseBodies.Done, chunking).CaptureChatAsync();
+
+        captured.Error.Should().BeNull("[DONE] is a proper end of stream");
+        captured.Items.Should().BeEmpty();
+        StreamingCalls.Accumulate(captured.Items).Choices.Should().BeEmpty();
+    }
 }

@@ -159,4 +159,41 @@ public sealed class CompatibleServerStreamTests
         result.Usage!.InputTokens.Should().Be(7);
         result.Usage.OutputTokens.Should().Be(2);
     }
+
+    [Theory]
+    [MemberData(nameof(Chunkings.All), MemberType = typeof(Chunkings))]
+    public async Task StreamChatCompletionAsync_UsageWithNullDetails_NullDetailCounts(Chunking chunking)
+    {
+        const string usage = """{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15,"prompt_tokens_details":null,"completion_tokens_details":null}""";
+        string body = SseBodies.Chat(
+            """{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":"ok"},"finish_reason":"stop"}]}""",
+            $$"""{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[],"usage":{{usage}}}""");
+
+        var (_, result) = await StubOpenAIHandler.Sse(body, chunking).ChatAsync();
+
+        result.Usage.Should().NotBeNull();
+        result.Usage!.InputTokens.Should().Be(12);
+        result.Usage.OutputTokens.Should().Be(3);
+        result.Usage.CachedInputTokens.Should().BeNull();
+        result.Usage.ReasoningTokens.Should().BeNull();
+        result.Usage.Json.Should().Be(usage);
+    }
+
+    [Theory]
+    [MemberData(nameof(Chunkings.All), MemberType = typeof(Chunkings))]
+    public async Task Build_VllmNamedToolChoiceWithoutType_CallStillAssembled(Chunking chunking)
+    {
+        // vLLM #16340 omitted "type":"function" for a named tool_choice, and ends with "stop".
+        string body = SseBodies.Chat(
+            """{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}""",
+            """{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"chatcmpl-tool-1","function":{"name":"get_weather","arguments":"{\"city\":"}}]},"finish_reason":null}]}""",
+            """{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"\"Rome\"}"}}]},"finish_reason":null}]}""",
+            """{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}""");
+
+        var (_, result) = await StubOpenAIHandler.Sse(body, chunking).ChatAsync();
+
+        ChatToolCall call = result.Choices.Should().ContainSingle().Which.ToolCalls.Should().ContainSingle().Subject;
+        call.Should().BeEquivalentTo(new { Index = 0, Id = "chatcmpl-tool-1", FunctionName = "get_weather", Arguments = "{\"city\":\"Rome\"}" });
+        result.Choices[0].FinishReason.Should().Be("stop");
+    }
 }

@@ -175,4 +175,57 @@ public sealed class MidStreamErrorTests
             error.RequestId.Should().Be(StubOpenAIHandler.RequestId);
         }
     }
+
+    [Theory]
+    [MemberData(nameof(Chunkings.All), MemberType = typeof(Chunkings))]
+    public async Task StreamChatCompletionAsync_ErrorEventWithoutDone_ThrowsTheServerErrorNotATruncation(Chunking chunking)
+    {
+        string body = SseBodies.Data(
+            ChatRole,
+            """{"error":{"message":"Upstream connection lost","type":"server_error","param":null,"code":"upstream_error"}}""");
+
+        var captured = await StubOpenAIHandler.Sse(body, chunking).CaptureChatAsync();
+
+        captured.Items.Should().ContainSingle();
+        OpenAIStreamException error = captured.ErrorShouldBe<OpenAIStreamException>();
+        error.Should().NotBeOfType<OpenAIStreamProtocolException>();
+        error.ErrorCode.Should().Be("upstream_error");
+        error.Message.Should().Be("Upstream connection lost");
+        error.EventIndex.Should().Be(1);
+    }
+
+    [Theory]
+    [MemberData(nameof(Chunkings.All), MemberType = typeof(Chunkings))]
+    public async Task StreamChatCompletionAsync_StringErrorMidStream_ThrowsWithTheStringAsMessage(Chunking chunking)
+    {
+        string body = SseBodies.Chat(ChatRole, ChatHello, """{"error":"model runner has unexpectedly stopped"}""");
+
+        var captured = await StubOpenAIHandler.Sse(body, chunking).CaptureChatAsync();
+
+        captured.Items.Should().HaveCount(2);
+        OpenAIStreamException error = captured.ErrorShouldBe<OpenAIStreamException>();
+        error.Message.Should().Contain("model runner has unexpectedly stopped");
+        error.EventIndex.Should().Be(2);
+    }
+
+    public static TheoryData<string, bool> ChatErrorRetryability => new()
+    {
+        { """{"error":{"message":"m","type":"server_error","param":null,"code":null}}""", true },
+        { """{"error":{"message":"m","type":"server_error","param":null,"code":"upstream_error"}}""", true },
+        { """{"error":{"message":"m","type":null,"param":null,"code":"server_is_overloaded"}}""", true },
+        { """{"error":{"message":"m","type":"tokens","param":null,"code":"rate_limit_exceeded"}}""", true },
+        { """{"error":{"message":"m","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}}""", false },
+        { """{"error":{"message":"m","type":"invalid_request_error","param":null,"code":null}}""", false },
+    };
+
+    [Theory]
+    [MemberData(nameof(ChatErrorRetryability))]
+    public async Task StreamChatCompletionAsync_ErrorEvent_RetryableFromTypeOrCode(string errorJson, bool retryable)
+    {
+        var captured = await StubOpenAIHandler.Sse(SseBodies.Chat(ChatRole, errorJson)).CaptureChatAsync();
+
+        OpenAIStreamException error = captured.ErrorShouldBe<OpenAIStreamException>();
+        error.Message.Should().Be("m");
+        error.IsRetryable.Should().Be(retryable, $"the error was {errorJson}");
+    }
 }

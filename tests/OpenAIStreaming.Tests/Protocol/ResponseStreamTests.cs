@@ -240,4 +240,16 @@ public sealed class ResponseStreamTests
         captured.Error.Should().BeNull("response.completed is terminal; the body staying open must not hang the reader");
         captured.Items.Should().HaveCount(TextEvents.Length);
     }
+
+    [Theory]
+    [MemberData(nameof(Chunkings.All), MemberType = typeof(Chunkings))]
+    public async Task StreamResponseAsync_DataOnlyEventsWithoutEventLines_DecodedFromTheJsonType(Chunking chunking)
+    {
+        // The SDKs dispatch on the JSON "type", not on the SSE event name.
+        var events = await StubOpenAIHandler.Sse(SseBodies.Data(TextEvents), chunking).ResponsesAsync();
+
+        events.Select(e => e.Type).Should().Equal(TextEvents.Select(e => (string?)System.Text.Json.Nodes.JsonNode.Parse(e)!["type"]));
+        events[^1].Kind.Should().Be(ResponseStreamEventKind.Completed);
+        events.Where(e => e.Kind == ResponseStreamEventKind.OutputTextDelta).Select(e => e.Delta).Should().Equal("Greetings", ", hello!");
+    }
 }

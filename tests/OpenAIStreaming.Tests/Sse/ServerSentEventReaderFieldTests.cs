@@ -97,16 +97,19 @@ public sealed class ServerSentEventReaderFieldTests
     [MemberData(nameof(Chunkings.WithNewLines), MemberType = typeof(Chunkings))]
     public async Task ReadServerSentEventsAsync_EventField_SetsTypeForOneEventThenResetsToMessage(Chunking chunking, NewLine newLine)
     {
-        var events = await ReadAsync(
-            "event: response.output_text.delta\ndata: a\n\ndata: b\n\nevent:\ndata: c\n\nevent: x\nevent\ndata: d\n\n",
-            chunking,
-            newLine);
+        var events = await ReadAsync("event: response.output_text.delta\ndata: a\n\ndata: b\n\nevent: x\ndata: c\n\n", chunking, newLine);
 
-        events.Should().Equal(
-            new SseRecord("response.output_text.delta", "a"),
-            SseRecord.Message("b"),
-            SseRecord.Message("c"),
-            SseRecord.Message("d"));
+        events.Should().Equal(new SseRecord("response.output_text.delta", "a"), SseRecord.Message("b"), new SseRecord("x", "c"));
+    }
+
+    [Theory]
+    [MemberData(nameof(Chunkings.WithNewLines), MemberType = typeof(Chunkings))]
+    public async Task ReadServerSentEventsAsync_EmptyEventField_TypeIsMessage(Chunking chunking, NewLine newLine)
+    {
+        // WHATWG: the type changes only when the event type buffer is not the empty string.
+        var events = await ReadAsync("event:\ndata: a\n\nevent: x\nevent\ndata: b\n\n", chunking, newLine);
+
+        events.Should().Equal(SseRecord.Message("a"), SseRecord.Message("b"));
     }
 
     [Theory]
