@@ -71,7 +71,8 @@ public sealed class ResponseLifetimeTests
 
         await stub.CaptureChatAsync();
 
-        stub.Body.IsDisposed.Should().BeTrue($"the response must be disposed after: {exit}");
+        stub.Response.IsDisposed.Should().BeTrue($"the response must be disposed after: {exit}");
+        stub.Body.IsDisposed.Should().BeTrue($"the body must be released after: {exit}");
     }
 
     [Theory]
@@ -82,7 +83,8 @@ public sealed class ResponseLifetimeTests
 
         await stub.CaptureResponsesAsync();
 
-        stub.Body.IsDisposed.Should().BeTrue($"the response must be disposed after: {exit}");
+        stub.Response.IsDisposed.Should().BeTrue($"the response must be disposed after: {exit}");
+        stub.Body.IsDisposed.Should().BeTrue($"the body must be released after: {exit}");
     }
 
     [Theory]
@@ -103,7 +105,7 @@ public sealed class ResponseLifetimeTests
         }
 
         first.Should().Be("first");
-        stub.Body.IsDisposed.Should().BeTrue();
+        stub.Response.IsDisposed.Should().BeTrue();
         stub.Body.IsExhausted.Should().BeTrue();
         guard.IsCancellationRequested.Should().BeFalse();
     }
@@ -125,7 +127,7 @@ public sealed class ResponseLifetimeTests
         }
 
         first.Should().Be(ResponseStreamEventKind.Created);
-        stub.Body.IsDisposed.Should().BeTrue();
+        stub.Response.IsDisposed.Should().BeTrue();
     }
 
     [Theory]
@@ -155,7 +157,7 @@ public sealed class ResponseLifetimeTests
 
         await act.Should().ThrowAsync<OperationCanceledException>();
         received.Should().Equal("first");
-        stub.Body.IsDisposed.Should().BeTrue();
+        stub.Response.IsDisposed.Should().BeTrue();
         guard.IsCancellationRequested.Should().BeFalse("the caller's token, not the hang guard, ended the stream");
     }
 
@@ -176,7 +178,7 @@ public sealed class ResponseLifetimeTests
         };
 
         await act.Should().ThrowAsync<OperationCanceledException>();
-        stub.Body.IsDisposed.Should().BeTrue();
+        stub.Response.IsDisposed.Should().BeTrue();
         guard.IsCancellationRequested.Should().BeFalse();
     }
 
@@ -216,7 +218,7 @@ public sealed class ResponseLifetimeTests
 
         captured.Items.Should().BeEmpty();
         captured.ErrorShouldBe<OperationCanceledException>();
-        stub.Bodies.Where(b => !b.IsDisposed).Should().BeEmpty("a response, if one was received, is disposed");
+        stub.Responses.Where(r => !r.IsDisposed).Should().BeEmpty("a response, if one was received, is disposed");
     }
 
     [Fact]
@@ -237,6 +239,6 @@ public sealed class ResponseLifetimeTests
         }
 
         count.Should().Be(2);
-        stub.Body.IsDisposed.Should().BeTrue();
+        stub.Response.IsDisposed.Should().BeTrue();
     }
 }

@@ -26,7 +26,12 @@ public sealed class StubOpenAIHandler : HttpMessageHandler
     /// <summary>The bodies handed out, in order.</summary>
     public List<ChunkedStream> Bodies { get; } = [];
 
+    /// <summary>The responses handed out, in order.</summary>
+    public List<TrackingResponseMessage> Responses { get; } = [];
+
     public ChunkedStream Body => Bodies.Should().ContainSingle("one response body was handed out").Subject;
+
+    public TrackingResponseMessage Response => Responses.Should().ContainSingle("one response was handed out").Subject;
 
     /// <summary>Answers 200 <c>text/event-stream</c> with <paramref name="body"/>.</summary>
     public static StubOpenAIHandler Sse(string body, Chunking? chunking = null, StreamEnd end = StreamEnd.Eof) =>
@@ -52,9 +57,10 @@ public sealed class StubOpenAIHandler : HttpMessageHandler
                 content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
             }
 
-            var response = new HttpResponseMessage(status) { Content = content };
+            var response = new TrackingResponseMessage(status) { Content = content };
             response.Headers.Add("x-request-id", RequestId);
-            return Task.FromResult(response);
+            handler.Responses.Add(response);
+            return Task.FromResult<HttpResponseMessage>(response);
         });
         return handler;
     }
