@@ -25,12 +25,12 @@ public sealed class ResponseLifetimeTests
 
     private static readonly Dictionary<string, Func<StubOpenAIHandler>> ChatExits = new()
     {
-        ["normal end"] = () => StubOpenAIHandler.Sse(SseBodies.Chat(FirstChunk, LastChunk)),
-        ["no [DONE], finished"] = () => StubOpenAIHandler.Sse(SseBodies.Data(FirstChunk, LastChunk)),
-        ["body open after [DONE]"] = () => StubOpenAIHandler.Sse(SseBodies.Chat(FirstChunk, LastChunk), end: StreamEnd.Hang),
-        ["malformed json"] = () => StubOpenAIHandler.Sse(SseBodies.Chat(FirstChunk, "{nope", LastChunk)),
-        ["error event"] = () => StubOpenAIHandler.Sse(SseBodies.Chat(FirstChunk, """{"error":{"message":"boom","type":"server_error","param":null,"code":null}}""")),
-        ["truncated"] = () => StubOpenAIHandler.Sse(SseBodies.Data(FirstChunk)),
+        ["normal end"] = () => StubOpenAIHandler.Sse(SseBody.Chat(FirstChunk, LastChunk)),
+        ["no [DONE], finished"] = () => StubOpenAIHandler.Sse(SseBody.Data(FirstChunk, LastChunk)),
+        ["body open after [DONE]"] = () => StubOpenAIHandler.Sse(SseBody.Chat(FirstChunk, LastChunk), end: StreamEnd.Hang),
+        ["malformed json"] = () => StubOpenAIHandler.Sse(SseBody.Chat(FirstChunk, "{nope", LastChunk)),
+        ["error event"] = () => StubOpenAIHandler.Sse(SseBody.Chat(FirstChunk, """{"error":{"message":"boom","type":"server_error","param":null,"code":null}}""")),
+        ["truncated"] = () => StubOpenAIHandler.Sse(SseBody.Data(FirstChunk)),
         ["http 500"] = () => StubOpenAIHandler.WithBody(HttpStatusCode.InternalServerError, """{"error":{"message":"boom","type":"server_error","param":null,"code":null}}"""),
         ["http 401"] = () => StubOpenAIHandler.WithBody(HttpStatusCode.Unauthorized, """{"error":{"message":"no","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}"""),
         ["200 json"] = () => StubOpenAIHandler.WithBody(HttpStatusCode.OK, """{"error":{"message":"no","type":"invalid_request_error","param":null,"code":null}}"""),
@@ -38,15 +38,15 @@ public sealed class ResponseLifetimeTests
 
     private static readonly Dictionary<string, Func<StubOpenAIHandler>> ResponsesExits = new()
     {
-        ["normal end"] = () => StubOpenAIHandler.Sse(SseBodies.Responses(ResponseCreated, ResponseCompleted)),
-        ["body open after completed"] = () => StubOpenAIHandler.Sse(SseBodies.Responses(ResponseCreated, ResponseCompleted), end: StreamEnd.Hang),
-        ["failed"] = () => StubOpenAIHandler.Sse(SseBodies.Responses(
+        ["normal end"] = () => StubOpenAIHandler.Sse(SseBody.Responses(ResponseCreated, ResponseCompleted)),
+        ["body open after completed"] = () => StubOpenAIHandler.Sse(SseBody.Responses(ResponseCreated, ResponseCompleted), end: StreamEnd.Hang),
+        ["failed"] = () => StubOpenAIHandler.Sse(SseBody.Responses(
             ResponseCreated,
             """{"type":"response.failed","sequence_number":1,"response":{"id":"resp_l","status":"failed","error":{"code":"server_error","message":"boom"}}}""")),
-        ["error event"] = () => StubOpenAIHandler.Sse(SseBodies.Responses(
+        ["error event"] = () => StubOpenAIHandler.Sse(SseBody.Responses(
             ResponseCreated,
             """{"type":"error","sequence_number":1,"error":{"type":"server_error","code":"server_error","message":"boom","param":null}}""")),
-        ["truncated"] = () => StubOpenAIHandler.Sse(SseBodies.Responses(ResponseCreated)),
+        ["truncated"] = () => StubOpenAIHandler.Sse(SseBody.Responses(ResponseCreated)),
         ["http 503"] = () => StubOpenAIHandler.WithBody(HttpStatusCode.ServiceUnavailable, """{"error":{"message":"busy","type":"server_error","param":null,"code":null}}"""),
     };
 
@@ -93,7 +93,7 @@ public sealed class ResponseLifetimeTests
     public async Task StreamChatCompletionAsync_BreakAfterFirstUpdateWhileBodyStillOpen_FirstUpdateArrivesAndResponseIsDisposed(bool asyncReads)
     {
         // The body never ends: the first update can only arrive if the body is read as it streams.
-        var stub = StubOpenAIHandler.Sse(SseBodies.Data(FirstChunk), Chunking.Whole(asyncReads), StreamEnd.Hang);
+        var stub = StubOpenAIHandler.Sse(SseBody.Data(FirstChunk), Chunking.Whole(asyncReads), StreamEnd.Hang);
         using HttpClient http = stub.CreateClient();
         using CancellationTokenSource guard = HangGuard.Start();
         string? first = null;
@@ -115,7 +115,7 @@ public sealed class ResponseLifetimeTests
     [InlineData(true)]
     public async Task StreamResponseAsync_BreakAfterFirstEventWhileBodyStillOpen_ResponseIsDisposed(bool asyncReads)
     {
-        var stub = StubOpenAIHandler.Sse(SseBodies.Responses(ResponseCreated), Chunking.Whole(asyncReads), StreamEnd.Hang);
+        var stub = StubOpenAIHandler.Sse(SseBody.Responses(ResponseCreated), Chunking.Whole(asyncReads), StreamEnd.Hang);
         using HttpClient http = stub.CreateClient();
         using CancellationTokenSource guard = HangGuard.Start();
         ResponseStreamEventKind? first = null;
@@ -137,7 +137,7 @@ public sealed class ResponseLifetimeTests
     [InlineData(true, true)]
     public async Task StreamChatCompletionAsync_CallerCancelsMidStream_ThrowsOperationCanceledAndDisposesTheResponse(bool asyncReads, bool viaWithCancellation)
     {
-        var stub = StubOpenAIHandler.Sse(SseBodies.Data(FirstChunk), Chunking.Whole(asyncReads), StreamEnd.Hang);
+        var stub = StubOpenAIHandler.Sse(SseBody.Data(FirstChunk), Chunking.Whole(asyncReads), StreamEnd.Hang);
         using HttpClient http = stub.CreateClient();
         using CancellationTokenSource guard = HangGuard.Start();
         using var caller = CancellationTokenSource.CreateLinkedTokenSource(guard.Token);
@@ -164,7 +164,7 @@ public sealed class ResponseLifetimeTests
     [Fact]
     public async Task StreamResponseAsync_CallerCancelsMidStream_ThrowsOperationCanceledAndDisposesTheResponse()
     {
-        var stub = StubOpenAIHandler.Sse(SseBodies.Responses(ResponseCreated), Chunking.OneByte(asyncReads: true), StreamEnd.Hang);
+        var stub = StubOpenAIHandler.Sse(SseBody.Responses(ResponseCreated), Chunking.OneByte(asyncReads: true), StreamEnd.Hang);
         using HttpClient http = stub.CreateClient();
         using CancellationTokenSource guard = HangGuard.Start();
         using var caller = CancellationTokenSource.CreateLinkedTokenSource(guard.Token);
@@ -209,7 +209,7 @@ public sealed class ResponseLifetimeTests
     [Fact]
     public async Task StreamChatCompletionAsync_TokenAlreadyCancelled_ThrowsOperationCanceledWithoutUpdates()
     {
-        var stub = StubOpenAIHandler.Sse(SseBodies.Chat(FirstChunk, LastChunk));
+        var stub = StubOpenAIHandler.Sse(SseBody.Chat(FirstChunk, LastChunk));
         using HttpClient http = stub.CreateClient();
         using var caller = new CancellationTokenSource();
         await caller.CancelAsync();
@@ -225,7 +225,7 @@ public sealed class ResponseLifetimeTests
     public async Task StreamChatCompletionAsync_UpdatesDeliveredAsTheBodyArrives_NotAfterItEnds()
     {
         // Two events, then the body stays open: both must be delivered without the body ending.
-        var stub = StubOpenAIHandler.Sse(Encoding.UTF8.GetBytes(SseBodies.Data(FirstChunk, FirstChunk)), Chunking.OneByte(asyncReads: true), StreamEnd.Hang);
+        var stub = StubOpenAIHandler.Sse(Encoding.UTF8.GetBytes(SseBody.Data(FirstChunk, FirstChunk)), Chunking.OneByte(asyncReads: true), StreamEnd.Hang);
         using HttpClient http = stub.CreateClient();
         using CancellationTokenSource guard = HangGuard.Start();
         int count = 0;

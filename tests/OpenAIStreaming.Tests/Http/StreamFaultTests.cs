@@ -52,7 +52,7 @@ public sealed class StreamFaultTests
     {
         string[] chunks = [.. GoodChunks.Take(k), malformed, .. GoodChunks.Skip(k)];
 
-        var captured = await StubOpenAIHandler.Sse(SseBodies.Chat(chunks), chunking).CaptureChatAsync();
+        var captured = await StubOpenAIHandler.Sse(SseBody.Chat(chunks), chunking).CaptureChatAsync();
 
         captured.Items.Should().HaveCount(k, "exactly the updates before the malformed event are delivered");
         captured.Items.Select(u => u.Text).Should().Equal(new[] { string.Empty, "Hel" }.Take(k));
@@ -83,7 +83,7 @@ public sealed class StreamFaultTests
     public async Task StreamChatCompletionAsync_EventLargerThanOneMebibyte_ThrowsProtocolExceptionAfterEarlierUpdates(bool asyncReads)
     {
         string huge = Chunk($$"""{"content":"{{new string('x', 1024 * 1024)}}"}""");
-        string body = SseBodies.Chat(GoodChunks[0], GoodChunks[1], huge, GoodChunks[3]);
+        string body = SseBody.Chat(GoodChunks[0], GoodChunks[1], huge, GoodChunks[3]);
 
         var captured = await StubOpenAIHandler.Sse(body, Chunking.Random(seed: 4, asyncReads, maxReadSize: 8192)).CaptureChatAsync();
 
@@ -95,7 +95,7 @@ public sealed class StreamFaultTests
     [MemberData(nameof(Chunkings.All), MemberType = typeof(Chunkings))]
     public async Task StreamChatCompletionAsync_EndsWithoutDoneOrFinishReason_ThrowsRetryableTruncation(Chunking chunking)
     {
-        string body = SseBodies.Data(GoodChunks[0], GoodChunks[1], GoodChunks[2]);
+        string body = SseBody.Data(GoodChunks[0], GoodChunks[1], GoodChunks[2]);
 
         var captured = await StubOpenAIHandler.Sse(body, chunking).CaptureChatAsync();
 
@@ -109,7 +109,7 @@ public sealed class StreamFaultTests
     [MemberData(nameof(Chunkings.All), MemberType = typeof(Chunkings))]
     public async Task StreamChatCompletionAsync_CutInsideAnEvent_ThrowsTruncationAfterCompleteEvents(Chunking chunking)
     {
-        string body = SseBodies.Data(GoodChunks[0], GoodChunks[1]) + "data: " + GoodChunks[2][..40];
+        string body = SseBody.Data(GoodChunks[0], GoodChunks[1]) + "data: " + GoodChunks[2][..40];
 
         var captured = await StubOpenAIHandler.Sse(body, chunking).CaptureChatAsync();
 
@@ -131,7 +131,7 @@ public sealed class StreamFaultTests
     [MemberData(nameof(Chunkings.All), MemberType = typeof(Chunkings))]
     public async Task StreamChatCompletionAsync_OneOfTwoChoicesUnfinishedAndNoDone_ThrowsTruncation(Chunking chunking)
     {
-        string body = SseBodies.Data(
+        string body = SseBody.Data(
             Chunk("""{"role":"assistant","content":"A"}"""),
             Chunk("""{"role":"assistant","content":"B"}""", index: 1),
             Chunk("{}", "\"stop\""));
@@ -146,7 +146,7 @@ public sealed class StreamFaultTests
     [MemberData(nameof(Chunkings.All), MemberType = typeof(Chunkings))]
     public async Task StreamChatCompletionAsync_FinishReasonButNoDone_CompletesNormally(Chunking chunking)
     {
-        var (updates, result) = await StubOpenAIHandler.Sse(SseBodies.Data(GoodChunks), chunking).ChatAsync();
+        var (updates, result) = await StubOpenAIHandler.Sse(SseBody.Data(GoodChunks), chunking).ChatAsync();
 
         updates.Should().HaveCount(4);
         result.Choices.Should().ContainSingle().Which.Should().BeEquivalentTo(new { Content = "Hello", FinishReason = "stop" });
@@ -156,7 +156,7 @@ public sealed class StreamFaultTests
     [MemberData(nameof(Chunkings.All), MemberType = typeof(Chunkings))]
     public async Task StreamChatCompletionAsync_DoneButNoFinishReason_CompletesNormally(Chunking chunking)
     {
-        var (updates, result) = await StubOpenAIHandler.Sse(SseBodies.Chat(GoodChunks[0], GoodChunks[1]), chunking).ChatAsync();
+        var (updates, result) = await StubOpenAIHandler.Sse(SseBody.Chat(GoodChunks[0], GoodChunks[1]), chunking).ChatAsync();
 
         updates.Should().HaveCount(2);
         result.Choices.Should().ContainSingle().Which.Content.Should().Be("Hel");
@@ -166,7 +166,7 @@ public sealed class StreamFaultTests
     [MemberData(nameof(Chunkings.All), MemberType = typeof(Chunkings))]
     public async Task StreamResponseAsync_EndsWithoutTerminalEvent_ThrowsTruncation(Chunking chunking)
     {
-        string body = SseBodies.Responses(
+        string body = SseBody.Responses(
             """{"type":"response.created","sequence_number":0,"response":{"id":"resp_t","object":"response","status":"in_progress","model":"gpt-4o","output":[],"usage":null}}""",
             """{"type":"response.output_text.delta","sequence_number":1,"item_id":"msg_1","output_index":0,"content_index":0,"delta":"Hi","logprobs":[]}""",
             """{"type":"response.output_text.done","sequence_number":2,"item_id":"msg_1","output_index":0,"content_index":0,"text":"Hi","logprobs":[]}""");
@@ -192,7 +192,7 @@ public sealed class StreamFaultTests
     public async Task StreamChatCompletionAsync_MalformedJsonAfterCommentsAndFieldOnlyBlocks_EventIndexCountsDispatchedEventsOnly(Chunking chunking)
     {
         // Comments, keep-alives and id/retry-only blocks dispatch nothing, so they are not events and take no index.
-        string body = ": ping\n\n:\n" + SseBodies.Data(GoodChunks[0]) + "id: 5\n\nretry: 100\n\n: keep-alive\n\n" + SseBodies.Data(GoodChunks[1], "{broken", GoodChunks[2]);
+        string body = ": ping\n\n:\n" + SseBody.Data(GoodChunks[0]) + "id: 5\n\nretry: 100\n\n: keep-alive\n\n" + SseBody.Data(GoodChunks[1], "{broken", GoodChunks[2]);
 
         var captured = await StubOpenAIHandler.Sse(body, chunking).CaptureChatAsync();
 

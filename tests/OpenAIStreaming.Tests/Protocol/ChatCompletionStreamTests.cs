@@ -89,7 +89,7 @@ public sealed class ChatCompletionStreamTests
     [MemberData(nameof(Chunkings.All), MemberType = typeof(Chunkings))]
     public async Task StreamChatCompletionAsync_RefusalStream_DeliversRefusalDeltas(Chunking chunking)
     {
-        string body = SseBodies.Chat(
+        string body = SseBody.Chat(
             """{"id":"chatcmpl-r","object":"chat.completion.chunk","created":1727346169,"model":"gpt-4o-2024-08-06","system_fingerprint":"fp_1","choices":[{"index":0,"delta":{"role":"assistant","content":null,"refusal":""},"logprobs":null,"finish_reason":null}]}""",
             """{"id":"chatcmpl-r","object":"chat.completion.chunk","created":1727346169,"model":"gpt-4o-2024-08-06","system_fingerprint":"fp_1","choices":[{"index":0,"delta":{"refusal":"I'm"},"logprobs":null,"finish_reason":null}]}""",
             """{"id":"chatcmpl-r","object":"chat.completion.chunk","created":1727346169,"model":"gpt-4o-2024-08-06","system_fingerprint":"fp_1","choices":[{"index":0,"delta":{"refusal":" sorry"},"logprobs":null,"finish_reason":null}]}""",
@@ -110,7 +110,7 @@ public sealed class ChatCompletionStreamTests
     public async Task StreamChatCompletionAsync_ParallelToolCalls_FragmentsDeliveredAndAssembledByIndex(Chunking chunking)
     {
         // protocol.md §1.6: id/type/name only in the first fragment; arguments split at arbitrary points.
-        string body = SseBodies.Chat(
+        string body = SseBody.Chat(
             """{"id":"chatcmpl-t","object":"chat.completion.chunk","created":1727346170,"model":"gpt-4o-2024-08-06","system_fingerprint":"fp_1","choices":[{"index":0,"delta":{"role":"assistant","content":null},"logprobs":null,"finish_reason":null}]}""",
             """{"id":"chatcmpl-t","object":"chat.completion.chunk","created":1727346170,"model":"gpt-4o-2024-08-06","system_fingerprint":"fp_1","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_JMW1whyEaYG438VE1OIflxA2","type":"function","function":{"name":"GetWeatherArgs","arguments":""}}]},"logprobs":null,"finish_reason":null}]}""",
             """{"id":"chatcmpl-t","object":"chat.completion.chunk","created":1727346170,"model":"gpt-4o-2024-08-06","system_fingerprint":"fp_1","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"ci"}}]},"logprobs":null,"finish_reason":null}]}""",
@@ -140,7 +140,7 @@ public sealed class ChatCompletionStreamTests
     [MemberData(nameof(Chunkings.All), MemberType = typeof(Chunkings))]
     public async Task Build_ToolCallFragmentsInterleavedAcrossIndexes_AssembledByIndex(Chunking chunking)
     {
-        string body = SseBodies.Chat(
+        string body = SseBody.Chat(
             """{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","tool_calls":[{"index":1,"id":"call_b","type":"function","function":{"name":"b","arguments":"[1"}},{"index":0,"id":"call_a","type":"function","function":{"name":"a","arguments":"{"}}]},"finish_reason":null}]}""",
             """{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"}"}},{"index":1,"function":{"arguments":",2"}}]},"finish_reason":null}]}""",
             """{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"function":{"arguments":"]"}}]},"finish_reason":"tool_calls"}]}""");
@@ -160,7 +160,7 @@ public sealed class ChatCompletionStreamTests
             $$"""{"id":"chatcmpl-n3","object":"chat.completion.chunk","created":1727346171,"model":"gpt-4o-2024-08-06","system_fingerprint":"fp_1","choices":[{"index":{{index}},"delta":{{delta}},"logprobs":null,"finish_reason":{{finish}}}]}""";
 
         // Choice 1 shows up first, so "ordered by index" cannot come from arrival order.
-        string body = SseBodies.Chat(
+        string body = SseBody.Chat(
             Chunk(1, """{"role":"assistant","content":""}"""),
             Chunk(0, """{"role":"assistant","content":""}"""),
             Chunk(2, """{"role":"assistant","content":""}"""),
@@ -190,7 +190,7 @@ public sealed class ChatCompletionStreamTests
     public async Task StreamChatCompletionAsync_LegacyCompletionsWithJsonDumpsSpacing_TextDecoded(Chunking chunking)
     {
         // protocol.md §4 (dd-cassettes completion_streamed.yaml): object "text_completion", choices[].text, ", " and ": " spacing.
-        string body = SseBodies.Chat(
+        string body = SseBody.Chat(
             """{"id": "cmpl-77HaOi08g0u94sH0MNxN07pXHBJ2i", "object": "text_completion", "created": 1681970252, "choices": [{"text": "!", "index": 0, "logprobs": null, "finish_reason": null}], "model": "ada"}""",
             """{"id": "cmpl-77HaOi08g0u94sH0MNxN07pXHBJ2i", "object": "text_completion", "created": 1681970252, "choices": [{"text": " Hello", "index": 0, "logprobs": null, "finish_reason": null}], "model": "ada"}""",
             """{"id": "cmpl-77HaOi08g0u94sH0MNxN07pXHBJ2i", "object": "text_completion", "created": 1681970252, "choices": [{"text": "", "index": 0, "logprobs": null, "finish_reason": "length"}], "model": "ada"}""");
@@ -216,7 +216,7 @@ public sealed class ChatCompletionStreamTests
     [MemberData(nameof(Chunkings.All), MemberType = typeof(Chunkings))]
     public async Task StreamChatCompletionAsync_WhitespaceAndReorderedKeys_DecodedTheSame(Chunking chunking)
     {
-        string body = SseBodies.Chat(
+        string body = SseBody.Chat(
             """{ "choices" : [ { "finish_reason" : null , "delta" : { "content" : "Hi" , "role" : "assistant" } , "index" : 0 } ] , "model" : "m1" , "id" : "chatcmpl-ws" , "created" : 7 , "object" : "chat.completion.chunk" }""",
             """{"choices":[{"delta":{"content":" there"},"index":0,"finish_reason":null}],"model":"m1","id":"chatcmpl-ws","created":7}""",
             """{"choices":[{"finish_reason":"stop","index":0,"delta":{}}],"id":"chatcmpl-ws","model":"m1","created":7}""");
@@ -232,7 +232,7 @@ public sealed class ChatCompletionStreamTests
     [MemberData(nameof(Chunkings.All), MemberType = typeof(Chunkings))]
     public async Task StreamChatCompletionAsync_EscapeHeavyContent_DecodesExactly(Chunking chunking)
     {
-        string body = SseBodies.Chat(
+        string body = SseBody.Chat(
             """{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":"Line1\nLine2"},"finish_reason":null}]}""",
             """{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":" \"quoted\" caf\u00e9"},"finish_reason":null}]}""",
             """{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":" \ud83d\ude42 tab\t back\\slash \/ \u0041\r\n"},"finish_reason":null}]}""",
@@ -249,7 +249,7 @@ public sealed class ChatCompletionStreamTests
     public async Task StreamChatCompletionAsync_UnknownFieldsAtEveryLevel_Tolerated(Chunking chunking)
     {
         // OpenRouter/vLLM extras, logprobs whose "content" is an array of tokens, nested unknown objects and arrays.
-        string body = SseBodies.Chat(
+        string body = SseBody.Chat(
             """{"id":"c","provider":"OpenAI","object":"chat.completion.chunk","created":1,"model":"m","metrics":{"a":[1,2,{"b":null,"content":"no"}],"c":true},"choices":[{"index":0,"delta":{"role":"assistant","content":"","reasoning":"thinking...","reasoning_details":[{"type":"text","text":"x"}]},"logprobs":null,"finish_reason":null,"native_finish_reason":null}],"prompt_token_ids":[1,2,3]}""",
             """{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"Hi"},"logprobs":{"content":[{"token":"Hi","logprob":-0.01,"bytes":[72,105],"top_logprobs":[{"token":"Hello","logprob":-4.5,"bytes":null}]}],"refusal":null},"finish_reason":null,"token_ids":[9906]}]}""",
             """{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop","stop_reason":null,"native_finish_reason":"STOP"}],"future":{"deeply":{"nested":[[[]]]}}}""");
@@ -267,7 +267,7 @@ public sealed class ChatCompletionStreamTests
     [MemberData(nameof(Chunkings.All), MemberType = typeof(Chunkings))]
     public async Task StreamChatCompletionAsync_DataAfterDone_IgnoredAndNeverParsed(Chunking chunking)
     {
-        string body = SseBodies.Chat(
+        string body = SseBody.Chat(
             """{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":"ok"},"finish_reason":"stop"}]}""")
             + "data: this is not json\n\ndata: {\"id\":\"late\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"late\"}}]}\n\n";
 
@@ -281,7 +281,7 @@ public sealed class ChatCompletionStreamTests
     [MemberData(nameof(Chunkings.All), MemberType = typeof(Chunkings))]
     public async Task StreamChatCompletionAsync_BodyStaysOpenAfterDone_EndsAtDoneWithoutWaitingForEndOfBody(Chunking chunking)
     {
-        string body = SseBodies.Chat(
+        string body = SseBody.Chat(
             """{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":"ok"},"finish_reason":null}]}""");
 
         var captured = await StubOpenAIHandler.Sse(body, chunking, StreamEnd.Hang).CaptureChatAsync();
@@ -294,7 +294,7 @@ public sealed class ChatCompletionStreamTests
     [MemberData(nameof(Chunkings.All), MemberType = typeof(Chunkings))]
     public async Task StreamChatCompletionAsync_TwoChoicesInOneChunk_OneUpdatePerChoice(Chunking chunking)
     {
-        string body = SseBodies.Chat(
+        string body = SseBody.Chat(
             """{"id":"c2","object":"chat.completion.chunk","created":4102444800,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":"A"},"finish_reason":null},{"index":1,"delta":{"role":"assistant","content":"B"},"finish_reason":null}]}""",
             """{"id":"c2","object":"chat.completion.chunk","created":4102444800,"model":"m","choices":[{"index":1,"delta":{},"finish_reason":"stop"},{"index":0,"delta":{"content":"!"},"finish_reason":"length"}]}""");
 
@@ -309,7 +309,7 @@ public sealed class ChatCompletionStreamTests
     [MemberData(nameof(Chunkings.All), MemberType = typeof(Chunkings))]
     public async Task StreamChatCompletionAsync_OnlyDone_CompletesWithoutUpdates(Chunking chunking)
     {
-        var captured = await StubOpenAIHandler.Sse(SseBodies.Done, chunking).CaptureChatAsync();
+        var captured = await StubOpenAIHandler.Sse(SseBody.Done, chunking).CaptureChatAsync();
 
         captured.Error.Should().BeNull("[DONE] is a proper end of stream");
         captured.Items.Should().BeEmpty();

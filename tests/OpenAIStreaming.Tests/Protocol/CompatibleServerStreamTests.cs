@@ -27,8 +27,8 @@ public sealed class CompatibleServerStreamTests
     [MemberData(nameof(Chunkings.All), MemberType = typeof(Chunkings))]
     public async Task Build_AzurePromptFilterAndAnnotationChunks_ResultSameAsWithoutThem(Chunking chunking)
     {
-        string plain = SseBodies.Chat(AzurePlainChunks);
-        string azure = SseBodies.Chat(
+        string plain = SseBody.Chat(AzurePlainChunks);
+        string azure = SseBody.Chat(
             AzurePromptFilterChunk,
             AzurePlainChunks[0],
             AzurePlainChunks[1],
@@ -56,7 +56,7 @@ public sealed class CompatibleServerStreamTests
     [MemberData(nameof(Chunkings.All), MemberType = typeof(Chunkings))]
     public async Task Build_AzureContentFilterFinishOnAnnotationChunk_FinishReasonIsContentFilter(Chunking chunking)
     {
-        string body = SseBodies.Chat(
+        string body = SseBody.Chat(
             AzurePromptFilterChunk,
             AzurePlainChunks[0],
             AzurePlainChunks[1],
@@ -77,7 +77,7 @@ public sealed class CompatibleServerStreamTests
         static string Usage(int completionTokens) =>
             $$"""{"prompt_tokens":10,"total_tokens":{{10 + completionTokens}},"completion_tokens":{{completionTokens}}}""";
 
-        string body = SseBodies.Chat(
+        string body = SseBody.Chat(
             Chunk("""{"role":"assistant","content":""}""", "null", 0),
             Chunk("""{"content":"Hi"}""", "null", 1),
             Chunk("""{"content":" there"}""", "null", 2),
@@ -99,7 +99,7 @@ public sealed class CompatibleServerStreamTests
     [MemberData(nameof(Chunkings.All), MemberType = typeof(Chunkings))]
     public async Task Build_OllamaRoleInEveryChunkAndWholeToolCalls_RoleNotRepeatedAndCallsIntact(Chunking chunking)
     {
-        string body = SseBodies.Chat(
+        string body = SseBody.Chat(
             """{"id":"chatcmpl-512","object":"chat.completion.chunk","created":1736000001,"model":"llama3.2","system_fingerprint":"fp_ollama","choices":[{"index":0,"delta":{"role":"assistant","content":"Let me"},"finish_reason":null}]}""",
             """{"id":"chatcmpl-512","object":"chat.completion.chunk","created":1736000001,"model":"llama3.2","system_fingerprint":"fp_ollama","choices":[{"index":0,"delta":{"role":"assistant","content":" check."},"finish_reason":null}]}""",
             """{"id":"chatcmpl-512","object":"chat.completion.chunk","created":1736000001,"model":"llama3.2","system_fingerprint":"fp_ollama","choices":[{"index":0,"delta":{"role":"assistant","content":"","tool_calls":[{"id":"call_x1","index":0,"type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}},{"id":"call_x2","index":1,"type":"function","function":{"name":"get_time","arguments":"{\"tz\":\"CET\"}"}}]},"finish_reason":null}]}""",
@@ -125,7 +125,7 @@ public sealed class CompatibleServerStreamTests
     public async Task Build_ToolCallIdAndNameRepeatedInEveryFragment_NotConcatenated(Chunking chunking)
     {
         // MiniMax via NIM (protocol.md §1.6): the Python helper would produce "get_weatherget_weather".
-        string body = SseBodies.Chat(
+        string body = SseBody.Chat(
             """{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"{\"ci"}}]},"finish_reason":null}]}""",
             """{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"ty\":\"Oslo\"}"}}]},"finish_reason":null}]}""",
             """{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}""");
@@ -142,12 +142,12 @@ public sealed class CompatibleServerStreamTests
     {
         string body =
             ":\n\n"
-            + SseBodies.Data("""{"choices":[{"finish_reason":null,"index":0,"delta":{"role":"assistant","content":null}}],"created":1736000002,"id":"chatcmpl-llama","model":"qwen2.5-7b","system_fingerprint":"b5000-abc","object":"chat.completion.chunk"}""")
+            + SseBody.Data("""{"choices":[{"finish_reason":null,"index":0,"delta":{"role":"assistant","content":null}}],"created":1736000002,"id":"chatcmpl-llama","model":"qwen2.5-7b","system_fingerprint":"b5000-abc","object":"chat.completion.chunk"}""")
             + ":\n"
-            + SseBodies.Data("""{"choices":[{"finish_reason":null,"index":0,"delta":{"content":"Hi"}}],"created":1736000002,"id":"chatcmpl-llama","model":"qwen2.5-7b","system_fingerprint":"b5000-abc","object":"chat.completion.chunk"}""")
+            + SseBody.Data("""{"choices":[{"finish_reason":null,"index":0,"delta":{"content":"Hi"}}],"created":1736000002,"id":"chatcmpl-llama","model":"qwen2.5-7b","system_fingerprint":"b5000-abc","object":"chat.completion.chunk"}""")
             + ":\n\n:\n\n"
-            + SseBodies.Data("""{"choices":[{"finish_reason":null,"index":0,"delta":{"content":" there"}}],"created":1736000002,"id":"chatcmpl-llama","model":"qwen2.5-7b","system_fingerprint":"b5000-abc","object":"chat.completion.chunk"}""")
-            + SseBodies.Chat("""{"choices":[{"finish_reason":"stop","index":0,"delta":{}}],"created":1736000002,"id":"chatcmpl-llama","model":"qwen2.5-7b","system_fingerprint":"b5000-abc","object":"chat.completion.chunk","usage":{"completion_tokens":2,"prompt_tokens":7,"total_tokens":9},"timings":{"prompt_n":7,"prompt_ms":12.5,"prompt_per_second":560.0,"predicted_n":2,"predicted_ms":30.1,"predicted_per_second":66.4}}""");
+            + SseBody.Data("""{"choices":[{"finish_reason":null,"index":0,"delta":{"content":" there"}}],"created":1736000002,"id":"chatcmpl-llama","model":"qwen2.5-7b","system_fingerprint":"b5000-abc","object":"chat.completion.chunk"}""")
+            + SseBody.Chat("""{"choices":[{"finish_reason":"stop","index":0,"delta":{}}],"created":1736000002,"id":"chatcmpl-llama","model":"qwen2.5-7b","system_fingerprint":"b5000-abc","object":"chat.completion.chunk","usage":{"completion_tokens":2,"prompt_tokens":7,"total_tokens":9},"timings":{"prompt_n":7,"prompt_ms":12.5,"prompt_per_second":560.0,"predicted_n":2,"predicted_ms":30.1,"predicted_per_second":66.4}}""");
 
         var (updates, result) = await StubOpenAIHandler.Sse(body, chunking).ChatAsync();
 
@@ -165,7 +165,7 @@ public sealed class CompatibleServerStreamTests
     public async Task StreamChatCompletionAsync_UsageWithNullDetails_NullDetailCounts(Chunking chunking)
     {
         const string usage = """{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15,"prompt_tokens_details":null,"completion_tokens_details":null}""";
-        string body = SseBodies.Chat(
+        string body = SseBody.Chat(
             """{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":"ok"},"finish_reason":"stop"}]}""",
             $$"""{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[],"usage":{{usage}}}""");
 
@@ -184,7 +184,7 @@ public sealed class CompatibleServerStreamTests
     public async Task Build_VllmNamedToolChoiceWithoutType_CallStillAssembled(Chunking chunking)
     {
         // vLLM #16340 omitted "type":"function" for a named tool_choice, and ends with "stop".
-        string body = SseBodies.Chat(
+        string body = SseBody.Chat(
             """{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}""",
             """{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"chatcmpl-tool-1","function":{"name":"get_weather","arguments":"{\"city\":"}}]},"finish_reason":null}]}""",
             """{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"\"Rome\"}"}}]},"finish_reason":null}]}""",

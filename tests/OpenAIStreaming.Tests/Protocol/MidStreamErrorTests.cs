@@ -53,7 +53,7 @@ public sealed class MidStreamErrorTests
     public async Task StreamChatCompletionAsync_ErrorEventThenDone_ThrowsWithFieldsAfterDeliveringEarlierUpdates(Chunking chunking)
     {
         // protocol.md §2.3 (go-openai PR #396), spacing as recorded.
-        string body = SseBodies.Chat(
+        string body = SseBody.Chat(
             ChatRole,
             ChatHello,
             """{"error":{"message":"The server experienced an error while processing your request. We apologize for the inconvenience!", "type":"server_error", "param":null,"code":null}}""");
@@ -77,7 +77,7 @@ public sealed class MidStreamErrorTests
     [MemberData(nameof(Chunkings.All), MemberType = typeof(Chunkings))]
     public async Task StreamChatCompletionAsync_VllmErrorWithIntegerCode_CodeConvertedToString(Chunking chunking)
     {
-        string body = SseBodies.Chat(
+        string body = SseBody.Chat(
             ChatRole,
             """{"error":{"message":"This model's maximum context length is 4096 tokens.","type":"BadRequestError","param":null,"code":400}}""");
 
@@ -96,7 +96,7 @@ public sealed class MidStreamErrorTests
     [MemberData(nameof(Chunkings.All), MemberType = typeof(Chunkings))]
     public async Task StreamChatCompletionAsync_ErrorAsFirstEvent_ThrowsWithNothingDelivered(Chunking chunking)
     {
-        string body = SseBodies.Chat(
+        string body = SseBody.Chat(
             """{"error":{"message":"Internal error","type":"InternalServerError","param":null,"code":500}}""");
 
         var captured = await StubOpenAIHandler.Sse(body, chunking).CaptureChatAsync();
@@ -112,7 +112,7 @@ public sealed class MidStreamErrorTests
     [MemberData(nameof(Chunkings.All), MemberType = typeof(Chunkings))]
     public async Task StreamResponseAsync_ResponseFailed_ThrowsWithErrorCodeAndMessage(Chunking chunking)
     {
-        string body = SseBodies.Responses(
+        string body = SseBody.Responses(
             ResponseCreated,
             ResponseDelta,
             """{"type":"response.failed","sequence_number":2,"response":{"id":"resp_e","object":"response","status":"failed","error":{"code":"server_error","message":"The model failed to generate a response."},"incomplete_details":null,"model":"gpt-4o","output":[],"usage":null}}""");
@@ -133,7 +133,7 @@ public sealed class MidStreamErrorTests
     [MemberData(nameof(Chunkings.All), MemberType = typeof(Chunkings))]
     public async Task StreamResponseAsync_ResponseFailedWithInvalidPrompt_NotRetryable(Chunking chunking)
     {
-        string body = SseBodies.Responses(
+        string body = SseBody.Responses(
             ResponseCreated,
             """{"type":"response.failed","sequence_number":1,"response":{"id":"resp_e","object":"response","status":"failed","error":{"code":"invalid_prompt","message":"Invalid prompt: your prompt was flagged."},"model":"gpt-4o","output":[],"usage":null}}""");
 
@@ -153,7 +153,7 @@ public sealed class MidStreamErrorTests
     {
         foreach (Chunking chunking in Chunkings.Standard)
         {
-            string body = SseBodies.Responses(ResponseCreated, ResponseDelta, errorJson, ResponseCompleted);
+            string body = SseBody.Responses(ResponseCreated, ResponseDelta, errorJson, ResponseCompleted);
 
             var captured = await StubOpenAIHandler.Sse(body, chunking).CaptureResponsesAsync();
 
@@ -180,7 +180,7 @@ public sealed class MidStreamErrorTests
     [MemberData(nameof(Chunkings.All), MemberType = typeof(Chunkings))]
     public async Task StreamChatCompletionAsync_ErrorEventWithoutDone_ThrowsTheServerErrorNotATruncation(Chunking chunking)
     {
-        string body = SseBodies.Data(
+        string body = SseBody.Data(
             ChatRole,
             """{"error":{"message":"Upstream connection lost","type":"server_error","param":null,"code":"upstream_error"}}""");
 
@@ -198,7 +198,7 @@ public sealed class MidStreamErrorTests
     [MemberData(nameof(Chunkings.All), MemberType = typeof(Chunkings))]
     public async Task StreamChatCompletionAsync_StringErrorMidStream_ThrowsWithTheStringAsMessage(Chunking chunking)
     {
-        string body = SseBodies.Chat(ChatRole, ChatHello, """{"error":"model runner has unexpectedly stopped"}""");
+        string body = SseBody.Chat(ChatRole, ChatHello, """{"error":"model runner has unexpectedly stopped"}""");
 
         var captured = await StubOpenAIHandler.Sse(body, chunking).CaptureChatAsync();
 
@@ -222,7 +222,7 @@ public sealed class MidStreamErrorTests
     [MemberData(nameof(ChatErrorRetryability))]
     public async Task StreamChatCompletionAsync_ErrorEvent_RetryableFromTypeOrCode(string errorJson, bool retryable)
     {
-        var captured = await StubOpenAIHandler.Sse(SseBodies.Chat(ChatRole, errorJson)).CaptureChatAsync();
+        var captured = await StubOpenAIHandler.Sse(SseBody.Chat(ChatRole, errorJson)).CaptureChatAsync();
 
         OpenAIStreamException error = captured.ErrorShouldBe<OpenAIStreamException>();
         error.Message.Should().Be("m");

@@ -34,7 +34,7 @@ public sealed class ResponseStreamTests
     [MemberData(nameof(Chunkings.All), MemberType = typeof(Chunkings))]
     public async Task StreamResponseAsync_TextStream_YieldsEveryEventWithKindTypeAndSequenceNumber(Chunking chunking)
     {
-        var events = await StubOpenAIHandler.Sse(SseBodies.Responses(TextEvents), chunking).ResponsesAsync();
+        var events = await StubOpenAIHandler.Sse(SseBody.Responses(TextEvents), chunking).ResponsesAsync();
 
         events.Select(e => e.Kind).Should().Equal(
             ResponseStreamEventKind.Created,
@@ -65,7 +65,7 @@ public sealed class ResponseStreamTests
     [MemberData(nameof(Chunkings.All), MemberType = typeof(Chunkings))]
     public async Task StreamResponseAsync_TextStream_DeltasAndDoneCarryTextAndPosition(Chunking chunking)
     {
-        var events = await StubOpenAIHandler.Sse(SseBodies.Responses(TextEvents), chunking).ResponsesAsync();
+        var events = await StubOpenAIHandler.Sse(SseBody.Responses(TextEvents), chunking).ResponsesAsync();
 
         var deltas = events.Where(e => e.Kind == ResponseStreamEventKind.OutputTextDelta).ToList();
         deltas.Select(e => e.Delta).Should().Equal("Greetings", ", hello!");
@@ -82,7 +82,7 @@ public sealed class ResponseStreamTests
     [MemberData(nameof(Chunkings.All), MemberType = typeof(Chunkings))]
     public async Task StreamResponseAsync_LifecycleEvents_CarryResponseFieldsAndRawJson(Chunking chunking)
     {
-        var events = await StubOpenAIHandler.Sse(SseBodies.Responses(TextEvents), chunking).ResponsesAsync();
+        var events = await StubOpenAIHandler.Sse(SseBody.Responses(TextEvents), chunking).ResponsesAsync();
 
         ResponseStreamEvent created = events[0];
         created.ResponseId.Should().Be("resp_67ccd2bed1ec8190");
@@ -112,7 +112,7 @@ public sealed class ResponseStreamTests
     [MemberData(nameof(Chunkings.All), MemberType = typeof(Chunkings))]
     public async Task StreamResponseAsync_FunctionCall_ArgumentDeltasAndDone(Chunking chunking)
     {
-        string body = SseBodies.Responses(
+        string body = SseBody.Responses(
             Created,
             """{"type":"response.output_item.added","sequence_number":1,"output_index":0,"item":{"id":"fc_1","type":"function_call","status":"in_progress","arguments":"","call_id":"call_9","name":"get_weather"}}""",
             """{"type":"response.function_call_arguments.delta","sequence_number":2,"item_id":"fc_1","output_index":0,"delta":"{\"city\":","obfuscation":"a"}""",
@@ -146,7 +146,7 @@ public sealed class ResponseStreamTests
     [MemberData(nameof(Chunkings.All), MemberType = typeof(Chunkings))]
     public async Task StreamResponseAsync_RefusalDeltasAndDone_Decoded(Chunking chunking)
     {
-        string body = SseBodies.Responses(
+        string body = SseBody.Responses(
             Created,
             """{"type":"response.refusal.delta","sequence_number":1,"item_id":"msg_2","output_index":0,"content_index":0,"delta":"I can't"}""",
             """{"type":"response.refusal.delta","sequence_number":2,"item_id":"msg_2","output_index":0,"content_index":0,"delta":" help with that."}""",
@@ -174,7 +174,7 @@ public sealed class ResponseStreamTests
             """{"type":"response.output_text.annotation.added","sequence_number":3,"item_id":"msg_1","output_index":0,"content_index":0,"annotation_index":0,"annotation":{"type":"url_citation","url":"https://example.com","title":"Example"}}""";
         const string future =
             """{"type":"response.future_feature.started","sequence_number":4,"something":{"nested":[1,{"a":null}]},"future_field":true}""";
-        string body = SseBodies.Responses(
+        string body = SseBody.Responses(
             Created,
             """{"type":"response.queued","sequence_number":1,"response":{"id":"resp_67ccd2bed1ec8190","object":"response","status":"queued","background":true,"model":"gpt-4o-2024-08-06","output":[],"usage":null}}""",
             """{"type":"response.in_progress","sequence_number":2,"response":{"id":"resp_67ccd2bed1ec8190","object":"response","status":"in_progress","model":"gpt-4o-2024-08-06","output":[],"usage":null},"unknown_field":{"x":[]}}""",
@@ -204,7 +204,7 @@ public sealed class ResponseStreamTests
     [MemberData(nameof(Chunkings.All), MemberType = typeof(Chunkings))]
     public async Task StreamResponseAsync_Incomplete_YieldedAsTerminalEventWithReason(Chunking chunking)
     {
-        string body = SseBodies.Responses(
+        string body = SseBody.Responses(
             Created,
             """{"type":"response.output_text.delta","sequence_number":1,"item_id":"msg_1","output_index":0,"content_index":0,"delta":"Once upon","logprobs":[]}""",
             """{"type":"response.incomplete","sequence_number":2,"response":{"id":"resp_67ccd2bed1ec8190","object":"response","status":"incomplete","incomplete_details":{"reason":"max_output_tokens"},"model":"gpt-4o-2024-08-06","output":[],"usage":{"input_tokens":5,"output_tokens":16,"total_tokens":21}}}""");
@@ -223,7 +223,7 @@ public sealed class ResponseStreamTests
     [MemberData(nameof(Chunkings.All), MemberType = typeof(Chunkings))]
     public async Task StreamResponseAsync_DoneSentinelAfterTerminalEvent_Tolerated(Chunking chunking)
     {
-        string body = SseBodies.Responses(TextEvents) + SseBodies.Done;
+        string body = SseBody.Responses(TextEvents) + SseBody.Done;
 
         var events = await StubOpenAIHandler.Sse(body, chunking).ResponsesAsync();
 
@@ -235,7 +235,7 @@ public sealed class ResponseStreamTests
     [MemberData(nameof(Chunkings.All), MemberType = typeof(Chunkings))]
     public async Task StreamResponseAsync_BodyStaysOpenAfterCompleted_EndsAtTheTerminalEvent(Chunking chunking)
     {
-        var captured = await StubOpenAIHandler.Sse(SseBodies.Responses(TextEvents), chunking, StreamEnd.Hang).CaptureResponsesAsync();
+        var captured = await StubOpenAIHandler.Sse(SseBody.Responses(TextEvents), chunking, StreamEnd.Hang).CaptureResponsesAsync();
 
         captured.Error.Should().BeNull("response.completed is terminal; the body staying open must not hang the reader");
         captured.Items.Should().HaveCount(TextEvents.Length);
@@ -246,7 +246,7 @@ public sealed class ResponseStreamTests
     public async Task StreamResponseAsync_DataOnlyEventsWithoutEventLines_DecodedFromTheJsonType(Chunking chunking)
     {
         // The SDKs dispatch on the JSON "type", not on the SSE event name.
-        var events = await StubOpenAIHandler.Sse(SseBodies.Data(TextEvents), chunking).ResponsesAsync();
+        var events = await StubOpenAIHandler.Sse(SseBody.Data(TextEvents), chunking).ResponsesAsync();
 
         events.Select(e => e.Type).Should().Equal(TextEvents.Select(e => (string?)System.Text.Json.Nodes.JsonNode.Parse(e)!["type"]));
         events[^1].Kind.Should().Be(ResponseStreamEventKind.Completed);

@@ -39,9 +39,10 @@ public sealed class ChunkedStream : Stream
 
     public override long Length => throw new NotSupportedException();
 
+    /// <summary>How many bytes have been handed out (read-only: the stream cannot seek).</summary>
     public override long Position
     {
-        get => throw new NotSupportedException();
+        get => _position;
         set => throw new NotSupportedException();
     }
 

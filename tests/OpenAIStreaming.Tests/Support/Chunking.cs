@@ -40,6 +40,8 @@ public sealed class Chunking : IXunitSerializable
 
     public static Chunking OneByte(bool asyncReads = false) => new(ChunkingKind.OneByte, asyncReads);
 
+    public static Chunking Fixed(int readSize, bool asyncReads = false) => new(ChunkingKind.Fixed, asyncReads, maxReadSize: readSize);
+
     public static Chunking Random(int seed, bool asyncReads = false, int maxReadSize = DefaultMaxReadSize) =>
         new(ChunkingKind.Random, asyncReads, seed, maxReadSize);
 
@@ -56,6 +58,13 @@ public sealed class Chunking : IXunitSerializable
                 break;
             case ChunkingKind.OneByte:
                 sizes.AddRange(Enumerable.Repeat(1, length));
+                break;
+            case ChunkingKind.Fixed:
+                for (int done = 0; done < length; done += MaxReadSize)
+                {
+                    sizes.Add(Math.Min(MaxReadSize, length - done));
+                }
+
                 break;
             case ChunkingKind.Random:
                 var random = new Random(Seed);
@@ -114,6 +123,7 @@ public sealed class Chunking : IXunitSerializable
         {
             ChunkingKind.Whole => $"whole/{mode}",
             ChunkingKind.OneByte => $"1-byte/{mode}",
+            ChunkingKind.Fixed => $"fixed {MaxReadSize}/{mode}",
             ChunkingKind.Random => $"random(seed {Seed}, max {MaxReadSize})/{mode}",
             _ => $"split at {string.Join(",", SplitOffsets)}/{mode}",
         };

@@ -9,6 +9,9 @@ public enum ChunkingKind
     /// <summary>One byte per read (a trickle).</summary>
     OneByte,
 
+    /// <summary>Reads of one fixed size.</summary>
+    Fixed,
+
     /// <summary>Reads of random sizes from a fixed seed.</summary>
     Random,
 

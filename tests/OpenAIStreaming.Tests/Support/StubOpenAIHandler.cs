@@ -26,6 +26,9 @@ public sealed class StubOpenAIHandler : HttpMessageHandler
     /// <summary>The bodies handed out, in order.</summary>
     public List<ChunkedStream> Bodies { get; } = [];
 
+    /// <summary>Headers added to every response (replacing a default of the same name, such as <c>x-request-id</c>).</summary>
+    public Dictionary<string, string> ResponseHeaders { get; } = [];
+
     /// <summary>The responses handed out, in order.</summary>
     public List<TrackingResponseMessage> Responses { get; } = [];
 
@@ -59,6 +62,12 @@ public sealed class StubOpenAIHandler : HttpMessageHandler
 
             var response = new TrackingResponseMessage(status) { Content = content };
             response.Headers.Add("x-request-id", RequestId);
+            foreach ((string name, string value) in handler.ResponseHeaders)
+            {
+                response.Headers.Remove(name);
+                response.Headers.TryAddWithoutValidation(name, value);
+            }
+
             handler.Responses.Add(response);
             return Task.FromResult<HttpResponseMessage>(response);
         });
@@ -66,7 +75,9 @@ public sealed class StubOpenAIHandler : HttpMessageHandler
     }
 
     /// <summary>A client whose <see cref="HttpClient.BaseAddress"/> is <see cref="BaseAddress"/>.</summary>
-    public HttpClient CreateClient() => new(this, disposeHandler: false) { BaseAddress = BaseAddress };
+    public HttpClient CreateClient() => CreateClient(BaseAddress.ToString());
+
+    public HttpClient CreateClient(string baseAddress) => new(this, disposeHandler: false) { BaseAddress = new Uri(baseAddress) };
 
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
