@@ -73,32 +73,35 @@ public sealed class RequestTests
         JsonNode.DeepEquals(body, original).Should().BeTrue($"every other field is preserved; sent {sent.Body}");
     }
 
+    /// <summary>Runs <paramref name="call"/> against a stub answering <paramref name="sseBody"/> and returns the one request it sent.</summary>
+    private static async Task<CapturedRequest> SendAsync<T>(string sseBody, Func<HttpClient, CancellationToken, IAsyncEnumerable<T>> call)
+    {
+        var stub = StubOpenAIHandler.Sse(sseBody);
+        using HttpClient http = stub.CreateClient();
+        using CancellationTokenSource guard = HangGuard.Start();
+
+        var captured = await call(http, guard.Token).CaptureAsync();
+
+        captured.Error.Should().BeNull();
+        return stub.Requests.Should().ContainSingle().Subject;
+    }
+
     [Theory]
     [MemberData(nameof(Requests))]
     public async Task StreamChatCompletionAsync_JsonBody_PostsToChatCompletionsWithStreamForcedTrue(RequestOverload overload, string json)
     {
-        var stub = StubOpenAIHandler.Sse(MinimalChat);
-        using HttpClient http = stub.CreateClient();
-        using CancellationTokenSource guard = HangGuard.Start();
+        CapturedRequest sent = await SendAsync(MinimalChat, (http, ct) => SendChat(http, overload, json, ct));
 
-        var updates = await SendChat(http, overload, json, guard.Token).CaptureAsync();
-
-        updates.Error.Should().BeNull();
-        ShouldBeStreamingVersionOf(stub.Requests.Should().ContainSingle().Subject, json, "chat/completions");
+        ShouldBeStreamingVersionOf(sent, json, "chat/completions");
     }
 
     [Theory]
     [MemberData(nameof(Requests))]
     public async Task StreamResponseAsync_JsonBody_PostsToResponsesWithStreamForcedTrue(RequestOverload overload, string json)
     {
-        var stub = StubOpenAIHandler.Sse(MinimalResponses);
-        using HttpClient http = stub.CreateClient();
-        using CancellationTokenSource guard = HangGuard.Start();
+        CapturedRequest sent = await SendAsync(MinimalResponses, (http, ct) => SendResponse(http, overload, json, ct));
 
-        var events = await SendResponse(http, overload, json, guard.Token).CaptureAsync();
-
-        events.Error.Should().BeNull();
-        ShouldBeStreamingVersionOf(stub.Requests.Should().ContainSingle().Subject, json, "responses");
+        ShouldBeStreamingVersionOf(sent, json, "responses");
     }
 
     [Theory]
@@ -109,15 +112,11 @@ public sealed class RequestTests
     {
         var request = new TypedChatRequest("gpt-4o", [new TypedMessage("user", "Hi")], stream, 0.5);
         string serialized = System.Text.Json.JsonSerializer.Serialize(request, TypedRequestJsonContext.Default.TypedChatRequest);
-        var stub = StubOpenAIHandler.Sse(MinimalChat);
-        using HttpClient http = stub.CreateClient();
-        using CancellationTokenSource guard = HangGuard.Start();
 
-        var updates = await http.StreamChatCompletionAsync(request, TypedRequestJsonContext.Default.TypedChatRequest, guard.Token).CaptureAsync();
+        CapturedRequest sent = await SendAsync(MinimalChat, (http, ct) => http.StreamChatCompletionAsync(request, TypedRequestJsonContext.Default.TypedChatRequest, ct));
 
-        updates.Error.Should().BeNull();
-        ShouldBeStreamingVersionOf(stub.Requests.Should().ContainSingle().Subject, serialized, "chat/completions");
-        stub.Requests[0].Body.Should().Contain("\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]", "the type info's naming policy is used");
+        ShouldBeStreamingVersionOf(sent, serialized, "chat/completions");
+        sent.Body.Should().Contain("\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]", "the type info's naming policy is used");
     }
 
     [Theory]
@@ -127,14 +126,10 @@ public sealed class RequestTests
     {
         var request = new TypedChatRequest("gpt-4o", [new TypedMessage("user", "Hi")], stream);
         string serialized = System.Text.Json.JsonSerializer.Serialize(request, TypedRequestJsonContext.Default.TypedChatRequest);
-        var stub = StubOpenAIHandler.Sse(MinimalResponses);
-        using HttpClient http = stub.CreateClient();
-        using CancellationTokenSource guard = HangGuard.Start();
 
-        var events = await http.StreamResponseAsync(request, TypedRequestJsonContext.Default.TypedChatRequest, guard.Token).CaptureAsync();
+        CapturedRequest sent = await SendAsync(MinimalResponses, (http, ct) => http.StreamResponseAsync(request, TypedRequestJsonContext.Default.TypedChatRequest, ct));
 
-        events.Error.Should().BeNull();
-        ShouldBeStreamingVersionOf(stub.Requests.Should().ContainSingle().Subject, serialized, "responses");
+        ShouldBeStreamingVersionOf(sent, serialized, "responses");
     }
 
     [Fact]

@@ -63,14 +63,17 @@ public sealed class MidStreamErrorTests
         captured.Items.Select(u => u.Text).Should().Equal(string.Empty, "Hel");
         OpenAIStreamException error = captured.ErrorShouldBe<OpenAIStreamException>();
         error.Should().NotBeOfType<OpenAIStreamProtocolException>("the server reported an error; the stream itself is well-formed");
-        error.Message.Should().Be("The server experienced an error while processing your request. We apologize for the inconvenience!");
-        error.ErrorType.Should().Be("server_error");
-        error.ErrorCode.Should().BeNull();
-        error.Param.Should().BeNull();
-        error.StatusCode.Should().BeNull("mid-stream errors have no HTTP status of their own");
-        error.EventIndex.Should().Be(2);
-        error.IsRetryable.Should().BeTrue("server_error is retryable");
-        error.RequestId.Should().Be(StubOpenAIHandler.RequestId);
+        error.Should().BeEquivalentTo(new
+        {
+            Message = "The server experienced an error while processing your request. We apologize for the inconvenience!",
+            ErrorType = "server_error",
+            ErrorCode = (string?)null,
+            Param = (string?)null,
+            StatusCode = (int?)null, // mid-stream errors have no HTTP status of their own
+            EventIndex = 2L,
+            IsRetryable = true, // server_error
+            RequestId = StubOpenAIHandler.RequestId,
+        });
     }
 
     [Theory]
@@ -84,12 +87,14 @@ public sealed class MidStreamErrorTests
         var captured = await StubOpenAIHandler.Sse(body, chunking).CaptureChatAsync();
 
         captured.Items.Should().ContainSingle();
-        OpenAIStreamException error = captured.ErrorShouldBe<OpenAIStreamException>();
-        error.ErrorCode.Should().Be("400");
-        error.ErrorType.Should().Be("BadRequestError");
-        error.Message.Should().Be("This model's maximum context length is 4096 tokens.");
-        error.EventIndex.Should().Be(1);
-        error.IsRetryable.Should().BeFalse("a bad request does not get better by retrying");
+        captured.ErrorShouldBe<OpenAIStreamException>().Should().BeEquivalentTo(new
+        {
+            ErrorCode = "400",
+            ErrorType = "BadRequestError",
+            Message = "This model's maximum context length is 4096 tokens.",
+            EventIndex = 1L,
+            IsRetryable = false, // a bad request does not get better by retrying
+        });
     }
 
     [Theory]
@@ -122,11 +127,14 @@ public sealed class MidStreamErrorTests
         captured.Items.Select(e => e.Kind).Should().Equal(ResponseStreamEventKind.Created, ResponseStreamEventKind.OutputTextDelta);
         OpenAIStreamException error = captured.ErrorShouldBe<OpenAIStreamException>();
         error.Should().NotBeOfType<OpenAIStreamProtocolException>();
-        error.ErrorCode.Should().Be("server_error");
-        error.Message.Should().Be("The model failed to generate a response.");
-        error.StatusCode.Should().BeNull();
-        error.EventIndex.Should().Be(2);
-        error.IsRetryable.Should().BeTrue("server_error is retryable");
+        error.Should().BeEquivalentTo(new
+        {
+            ErrorCode = "server_error",
+            Message = "The model failed to generate a response.",
+            StatusCode = (int?)null,
+            EventIndex = 2L,
+            IsRetryable = true, // server_error
+        });
     }
 
     [Theory]
@@ -139,11 +147,13 @@ public sealed class MidStreamErrorTests
 
         var captured = await StubOpenAIHandler.Sse(body, chunking).CaptureResponsesAsync();
 
-        OpenAIStreamException error = captured.ErrorShouldBe<OpenAIStreamException>();
-        error.ErrorCode.Should().Be("invalid_prompt");
-        error.Message.Should().Be("Invalid prompt: your prompt was flagged.");
-        error.IsRetryable.Should().BeFalse();
-        error.EventIndex.Should().Be(1);
+        captured.ErrorShouldBe<OpenAIStreamException>().Should().BeEquivalentTo(new
+        {
+            ErrorCode = "invalid_prompt",
+            Message = "Invalid prompt: your prompt was flagged.",
+            IsRetryable = false,
+            EventIndex = 1L,
+        });
     }
 
     [Theory]
@@ -166,13 +176,16 @@ public sealed class MidStreamErrorTests
                 error.ErrorType.Should().Be(errorType);
             }
 
-            error.ErrorCode.Should().Be(errorCode);
-            error.Param.Should().Be(param);
-            error.Message.Should().Be(message);
-            error.IsRetryable.Should().Be(retryable);
-            error.EventIndex.Should().Be(2);
-            error.StatusCode.Should().BeNull();
-            error.RequestId.Should().Be(StubOpenAIHandler.RequestId);
+            error.Should().BeEquivalentTo(new
+            {
+                ErrorCode = errorCode,
+                Param = param,
+                Message = message,
+                IsRetryable = retryable,
+                EventIndex = 2L,
+                StatusCode = (int?)null,
+                RequestId = StubOpenAIHandler.RequestId,
+            });
         }
     }
 
@@ -189,9 +202,7 @@ public sealed class MidStreamErrorTests
         captured.Items.Should().ContainSingle();
         OpenAIStreamException error = captured.ErrorShouldBe<OpenAIStreamException>();
         error.Should().NotBeOfType<OpenAIStreamProtocolException>();
-        error.ErrorCode.Should().Be("upstream_error");
-        error.Message.Should().Be("Upstream connection lost");
-        error.EventIndex.Should().Be(1);
+        error.Should().BeEquivalentTo(new { ErrorCode = "upstream_error", Message = "Upstream connection lost", EventIndex = 1L });
     }
 
     [Theory]

@@ -8,8 +8,6 @@ public sealed class ServerSentEventReaderEncodingTests
 {
     private static readonly byte[] Bom = [0xEF, 0xBB, 0xBF];
 
-    public static TheoryData<bool> SyncAndAsync => new() { false, true };
-
     private static byte[] Bytes(params object[] parts) =>
         parts.SelectMany(p => p is byte[] raw ? raw : Encoding.UTF8.GetBytes((string)p)).ToArray();
 
@@ -93,7 +91,7 @@ public sealed class ServerSentEventReaderEncodingTests
     }
 
     [Theory]
-    [MemberData(nameof(SyncAndAsync))]
+    [MemberData(nameof(Chunkings.SyncAndAsync), MemberType = typeof(Chunkings))]
     public async Task ReadServerSentEventsAsync_MultiByteCharactersSplitAtEveryOffset_DecodeCorrectly(bool asyncReads)
     {
         // 2-byte é, 3-byte € and 漢, 4-byte 🙂 in data, event type and id.

@@ -17,23 +17,6 @@ public sealed class ServerSentEventReaderEntryPointTests
         SseRecord.Message("{}", "x", TimeSpan.FromMilliseconds(10)),
     ];
 
-    public static TheoryData<Chunking, SseEntryPoint> ChunkingsAndEntryPoints
-    {
-        get
-        {
-            var data = new TheoryData<Chunking, SseEntryPoint>();
-            foreach (Chunking chunking in Chunkings.Standard)
-            {
-                foreach (SseEntryPoint entryPoint in Enum.GetValues<SseEntryPoint>())
-                {
-                    data.Add(chunking, entryPoint);
-                }
-            }
-
-            return data;
-        }
-    }
-
     public static TheoryData<SseEntryPoint, bool> EntryPointsSyncAndAsync
     {
         get
@@ -50,7 +33,7 @@ public sealed class ServerSentEventReaderEntryPointTests
     }
 
     [Theory]
-    [MemberData(nameof(ChunkingsAndEntryPoints))]
+    [MemberData(nameof(Chunkings.WithEntryPoints), MemberType = typeof(Chunkings))]
     public async Task ReadServerSentEventsAsync_EachEntryPoint_DeliversTheSameEvents(Chunking chunking, SseEntryPoint entryPoint)
     {
         var events = await SseReading.ReadAllAsync(Input, chunking, entryPoint: entryPoint);

@@ -1,4 +1,3 @@
-using System.Text;
 using OpenAIStreaming.Sse;
 using OpenAIStreaming.Tests.Support;
 
@@ -15,23 +14,6 @@ public sealed class ServerSentEventReaderLimitTests
 
     private static readonly ServerSentEventReaderOptions Options = new() { MaxEventSize = Limit };
 
-    public static TheoryData<Chunking, SseEntryPoint> ChunkingsAndEntryPoints
-    {
-        get
-        {
-            var data = new TheoryData<Chunking, SseEntryPoint>();
-            foreach (Chunking chunking in Chunkings.Standard)
-            {
-                foreach (SseEntryPoint entryPoint in Enum.GetValues<SseEntryPoint>())
-                {
-                    data.Add(chunking, entryPoint);
-                }
-            }
-
-            return data;
-        }
-    }
-
     [Fact]
     public void MaxEventSize_Default_IsOneMebibyte()
     {
@@ -40,7 +22,7 @@ public sealed class ServerSentEventReaderLimitTests
     }
 
     [Theory]
-    [MemberData(nameof(ChunkingsAndEntryPoints))]
+    [MemberData(nameof(Chunkings.WithEntryPoints), MemberType = typeof(Chunkings))]
     public async Task ReadServerSentEventsAsync_EventLargerThanMaxEventSize_ThrowsProtocolException(Chunking chunking, SseEntryPoint entryPoint)
     {
         string big = new('x', Limit + 1);
@@ -65,11 +47,9 @@ public sealed class ServerSentEventReaderLimitTests
     [MemberData(nameof(Chunkings.All), MemberType = typeof(Chunkings))]
     public async Task ReadServerSentEventsAsync_OversizeEventAfterSmallOnes_DeliversTheSmallOnesFirst(Chunking chunking)
     {
-        byte[] input = Encoding.UTF8.GetBytes($"data: one\n\ndata: two\n\ndata: {new string('z', Limit * 3)}\n\ndata: never\n\n");
-        using CancellationTokenSource guard = HangGuard.Start();
-        await using ChunkedStream stream = chunking.Open(input);
+        string input = $"data: one\n\ndata: two\n\ndata: {new string('z', Limit * 3)}\n\ndata: never\n\n";
 
-        var captured = await SseReading.ReadAsync(stream, SseEntryPoint.Stream, Options, guard.Token).CaptureAsync(SseReading.Copy);
+        var captured = await SseReading.CaptureAsync(input, chunking, Options);
 
         captured.Items.Should().Equal(SseRecord.Message("one"), SseRecord.Message("two"));
         captured.ErrorShouldBe<OpenAIStreamProtocolException>();
@@ -80,11 +60,7 @@ public sealed class ServerSentEventReaderLimitTests
     public async Task ReadServerSentEventsAsync_OneLongLineWithNoLineBreakYet_ThrowsWithoutWaitingForEndOfStream(Chunking chunking)
     {
         // The body never ends: the reader must fail on size, not wait for a line break or the end of the stream.
-        byte[] input = Encoding.UTF8.GetBytes("data: " + new string('x', Limit * 4));
-        using CancellationTokenSource guard = HangGuard.Start();
-        await using ChunkedStream stream = chunking.Open(input, StreamEnd.Hang);
-
-        var captured = await SseReading.ReadAsync(stream, SseEntryPoint.Stream, Options, guard.Token).CaptureAsync(SseReading.Copy);
+        var captured = await SseReading.CaptureAsync("data: " + new string('x', Limit * 4), chunking, Options, StreamEnd.Hang);
 
         captured.Items.Should().BeEmpty();
         captured.ErrorShouldBe<OpenAIStreamProtocolException>();
@@ -94,18 +70,16 @@ public sealed class ServerSentEventReaderLimitTests
     [MemberData(nameof(Chunkings.All), MemberType = typeof(Chunkings))]
     public async Task ReadServerSentEventsAsync_ManyLinesWithNoBlankLineYet_ThrowsWithoutWaitingForEndOfStream(Chunking chunking)
     {
-        byte[] input = Encoding.UTF8.GetBytes(string.Concat(Enumerable.Repeat("data: 0123456789\n", 20)));
-        using CancellationTokenSource guard = HangGuard.Start();
-        await using ChunkedStream stream = chunking.Open(input, StreamEnd.Hang);
+        string input = string.Concat(Enumerable.Repeat("data: 0123456789\n", 20));
 
-        var captured = await SseReading.ReadAsync(stream, SseEntryPoint.Stream, Options, guard.Token).CaptureAsync(SseReading.Copy);
+        var captured = await SseReading.CaptureAsync(input, chunking, Options, StreamEnd.Hang);
 
         captured.Items.Should().BeEmpty();
         captured.ErrorShouldBe<OpenAIStreamProtocolException>();
     }
 
     [Theory]
-    [MemberData(nameof(ChunkingsAndEntryPoints))]
+    [MemberData(nameof(Chunkings.WithEntryPoints), MemberType = typeof(Chunkings))]
     public async Task ReadServerSentEventsAsync_EventExactlyAtMaxEventSize_Delivered(Chunking chunking, SseEntryPoint entryPoint)
     {
         string single = new('a', Limit - "data: \n\n".Length);

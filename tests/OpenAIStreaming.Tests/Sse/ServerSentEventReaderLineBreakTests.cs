@@ -15,10 +15,8 @@ public sealed class ServerSentEventReaderLineBreakTests
         SseRecord.Message("c", lastEventId: "1"),
     ];
 
-    public static TheoryData<bool> SyncAndAsync => new() { false, true };
-
     [Theory]
-    [MemberData(nameof(SyncAndAsync))]
+    [MemberData(nameof(Chunkings.SyncAndAsync), MemberType = typeof(Chunkings))]
     public async Task ReadServerSentEventsAsync_ReadEndsBetweenCrAndLf_CountsOneLineBreak(bool asyncReads)
     {
         byte[] bytes = Encoding.UTF8.GetBytes(CrLfInput);
@@ -81,7 +79,7 @@ public sealed class ServerSentEventReaderLineBreakTests
     }
 
     [Theory]
-    [MemberData(nameof(SyncAndAsync))]
+    [MemberData(nameof(Chunkings.SyncAndAsync), MemberType = typeof(Chunkings))]
     public async Task ReadServerSentEventsAsync_MixedLineEndingsSplitAtEveryOffset_SameEventsAsWhole(bool asyncReads)
     {
         const string input = "id: 1\r\nevent: e\rdata: x\ndata: y\r\n\r: c\r\n\ndata: z\r\r\n\nretry: 5\n\rdata: w\r\n\n";

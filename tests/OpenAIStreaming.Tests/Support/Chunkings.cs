@@ -47,4 +47,25 @@ public static class Chunkings
             return data;
         }
     }
+
+    /// <summary>Every standard chunking × every entry point (Stream, PipeReader, HttpContent).</summary>
+    public static TheoryData<Chunking, SseEntryPoint> WithEntryPoints
+    {
+        get
+        {
+            var data = new TheoryData<Chunking, SseEntryPoint>();
+            foreach (Chunking chunking in Standard)
+            {
+                foreach (SseEntryPoint entryPoint in Enum.GetValues<SseEntryPoint>())
+                {
+                    data.Add(chunking, entryPoint);
+                }
+            }
+
+            return data;
+        }
+    }
+
+    /// <summary>Synchronous and asynchronous reads, for tests that choose their own split points.</summary>
+    public static TheoryData<bool> SyncAndAsync => new() { false, true };
 }

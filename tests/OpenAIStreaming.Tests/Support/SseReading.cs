@@ -42,6 +42,18 @@ public static class SseReading
         return items;
     }
 
+    /// <summary>Reads to the end or to the first exception, copying each event; the body may hang at its end.</summary>
+    public static async Task<Captured<SseRecord>> CaptureAsync(
+        string text,
+        Chunking chunking,
+        ServerSentEventReaderOptions? options,
+        StreamEnd end = StreamEnd.Eof)
+    {
+        using CancellationTokenSource guard = HangGuard.Start();
+        await using ChunkedStream stream = chunking.Open(Encoding.UTF8.GetBytes(text), end);
+        return await ReadAsync(stream, SseEntryPoint.Stream, options, guard.Token).CaptureAsync(Copy);
+    }
+
     /// <summary>Enumerates the events of <paramref name="stream"/> through the chosen entry point.</summary>
     public static async IAsyncEnumerable<ServerSentEvent> ReadAsync(
         Stream stream,
