@@ -16,56 +16,28 @@ public static class Chunkings
         Chunking.Random(seed: 4, asyncReads: true, maxReadSize: 3),
     ];
 
-    public static TheoryData<Chunking> All
-    {
-        get
-        {
-            var data = new TheoryData<Chunking>();
-            foreach (Chunking chunking in Standard)
-            {
-                data.Add(chunking);
-            }
-
-            return data;
-        }
-    }
+    public static TheoryData<Chunking> All => new(Standard);
 
     /// <summary>Every standard chunking × every line-ending style.</summary>
-    public static TheoryData<Chunking, NewLine> WithNewLines
-    {
-        get
-        {
-            var data = new TheoryData<Chunking, NewLine>();
-            foreach (Chunking chunking in Standard)
-            {
-                foreach (NewLine newLine in Enum.GetValues<NewLine>())
-                {
-                    data.Add(chunking, newLine);
-                }
-            }
-
-            return data;
-        }
-    }
+    public static TheoryData<Chunking, NewLine> WithNewLines => CrossedWith(Enum.GetValues<NewLine>());
 
     /// <summary>Every standard chunking × every entry point (Stream, PipeReader, HttpContent).</summary>
-    public static TheoryData<Chunking, SseEntryPoint> WithEntryPoints
-    {
-        get
-        {
-            var data = new TheoryData<Chunking, SseEntryPoint>();
-            foreach (Chunking chunking in Standard)
-            {
-                foreach (SseEntryPoint entryPoint in Enum.GetValues<SseEntryPoint>())
-                {
-                    data.Add(chunking, entryPoint);
-                }
-            }
-
-            return data;
-        }
-    }
+    public static TheoryData<Chunking, SseEntryPoint> WithEntryPoints => CrossedWith(Enum.GetValues<SseEntryPoint>());
 
     /// <summary>Synchronous and asynchronous reads, for tests that choose their own split points.</summary>
     public static TheoryData<bool> SyncAndAsync => new() { false, true };
+
+    private static TheoryData<Chunking, T> CrossedWith<T>(IEnumerable<T> values)
+    {
+        var data = new TheoryData<Chunking, T>();
+        foreach (Chunking chunking in Standard)
+        {
+            foreach (T value in values)
+            {
+                data.Add(chunking, value);
+            }
+        }
+
+        return data;
+    }
 }
