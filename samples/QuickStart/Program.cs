@@ -1,13 +1,16 @@
 // QuickStart: stream a chat answer token by token with OpenAIStreaming.
-// Without OPENAI_API_KEY it talks to a small local fake endpoint; with it, to OPENAI_BASE_URL (default api.openai.com).
+// Without OPENAI_API_KEY it talks to the built-in fake OpenAI server (OpenAIStreaming.Testing) on 127.0.0.1;
+// with it, to OPENAI_BASE_URL (default https://api.openai.com/v1/).
 using System.Net.Http.Headers;
 using System.Text.Json.Nodes;
 using OpenAIStreaming;
 using OpenAIStreaming.Protocol;
-using QuickStart;
+using OpenAIStreaming.Testing;
 
 string? apiKey = Environment.GetEnvironmentVariable("OPENAI_API_KEY");
-await using LocalFakeOpenAI? local = string.IsNullOrEmpty(apiKey) ? await LocalFakeOpenAI.StartAsync() : null;
+await using FakeOpenAIServer? local = string.IsNullOrEmpty(apiKey)
+    ? await FakeOpenAIServer.StartAsync(new FakeOpenAIServerOptions { TokenCount = 24, TimeToFirstToken = TimeSpan.FromMilliseconds(200), TokenGap = TimeSpan.FromMilliseconds(40) })
+    : null;
 
 using var http = new HttpClient
 {
@@ -24,7 +27,7 @@ var request = new JsonObject
     ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = "In one sentence: why stream model answers?" }),
 };
 
-Console.WriteLine(local is null ? $"Streaming from {http.BaseAddress} …" : $"Streaming from the local fake endpoint {http.BaseAddress} (set OPENAI_API_KEY for the real API) …");
+Console.WriteLine(local is null ? $"Streaming from {http.BaseAddress} …" : $"Streaming from the built-in fake OpenAI server {http.BaseAddress} (set OPENAI_API_KEY for the real API) …");
 var accumulator = new ChatCompletionAccumulator();
 try
 {

@@ -1,0 +1,6 @@
+namespace OpenAIStreaming.Testing.Internal;
+
+/// <summary>The healthy events of a stream, plus how this endpoint reports an error that happens after <c>k</c> events.</summary>
+/// <param name="Events">The events, terminal event and <c>[DONE]</c> included.</param>
+/// <param name="ErrorEvents">Given the number of events already sent and the shape, the events that report a mid-stream failure.</param>
+internal sealed record StreamPlan(IReadOnlyList<SseEvent> Events, Func<int, MidStreamErrorShape, IReadOnlyList<SseEvent>> ErrorEvents);
