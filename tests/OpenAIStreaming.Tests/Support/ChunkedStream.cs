@@ -23,9 +23,6 @@ public sealed class ChunkedStream : Stream
         _leftInChunk = readSizes.Count > 0 ? readSizes[0] : 0;
     }
 
-    /// <summary>How many reads returned at least one byte.</summary>
-    public int DataReads { get; private set; }
-
     /// <summary>Whether all bytes have been handed out.</summary>
     public bool IsExhausted => _position == _data.Length;
 
@@ -112,7 +109,6 @@ public sealed class ChunkedStream : Stream
         _data.Span.Slice(_position, n).CopyTo(buffer);
         _position += n;
         _leftInChunk -= n;
-        DataReads++;
         return n;
     }
 }
