@@ -20,7 +20,7 @@ public sealed class StreamEntryPointTests
     public async Task StreamChatCompletionAsync_401WithPrettyPrintedError_ThrowsWithOpenAIFields()
     {
         const string body = "{\n    \"error\": {\n        \"message\": \"Incorrect API key provided: sk-wrong****-key.\",\n        \"type\": \"invalid_request_error\",\n        \"param\": null,\n        \"code\": \"invalid_api_key\"\n    }\n}\n";
-        var handler = new BodyHandler(body, status: HttpStatusCode.Unauthorized, contentType: "application/json; charset=utf-8");
+        var handler = StubOpenAIHandler.WithBody(HttpStatusCode.Unauthorized, body);
         handler.ResponseHeaders["x-request-id"] = "req_c45bfc7515dca54ef87c667f8210af23";
 
         OpenAIStreamException error = await ThrowsAsync<OpenAIStreamException>(handler);
@@ -33,7 +33,7 @@ public sealed class StreamEntryPointTests
         error.RequestId.Should().Be("req_c45bfc7515dca54ef87c667f8210af23");
         error.IsRetryable.Should().BeFalse();
         handler.Responses.Should().ContainSingle();
-        handler.Streams.Should().AllSatisfy(s => s.IsDisposed.Should().BeTrue());
+        handler.Bodies.Should().AllSatisfy(s => s.IsDisposed.Should().BeTrue());
     }
 
     [Theory]
@@ -42,7 +42,7 @@ public sealed class StreamEntryPointTests
     [InlineData(HttpStatusCode.BadRequest, false)]
     public async Task StreamChatCompletionAsync_ErrorStatus_IsRetryableByStatus(HttpStatusCode status, bool retryable)
     {
-        var handler = new BodyHandler("""{"error":{"message":"m","type":"t","param":null,"code":"c"}}""", status: status, contentType: "application/json");
+        var handler = StubOpenAIHandler.WithBody(status, """{"error":{"message":"m","type":"t","param":null,"code":"c"}}""", "application/json");
 
         OpenAIStreamException error = await ThrowsAsync<OpenAIStreamException>(handler);
 
@@ -53,7 +53,7 @@ public sealed class StreamEntryPointTests
     [Fact]
     public async Task StreamChatCompletionAsync_ShouldRetryFalseHeader_OverridesStatus()
     {
-        var handler = new BodyHandler("""{"error":{"message":"quota","type":"insufficient_quota","param":null,"code":"insufficient_quota"}}""", status: HttpStatusCode.TooManyRequests, contentType: "application/json");
+        var handler = StubOpenAIHandler.WithBody(HttpStatusCode.TooManyRequests, """{"error":{"message":"quota","type":"insufficient_quota","param":null,"code":"insufficient_quota"}}""", "application/json");
         handler.ResponseHeaders["x-should-retry"] = "false";
 
         (await ThrowsAsync<OpenAIStreamException>(handler)).IsRetryable.Should().BeFalse();
@@ -62,7 +62,7 @@ public sealed class StreamEntryPointTests
     [Fact]
     public async Task StreamChatCompletionAsync_OllamaStringError_UsesItAsMessage()
     {
-        var handler = new BodyHandler("""{"error":"model not found"}""", status: HttpStatusCode.NotFound, contentType: "application/json");
+        var handler = StubOpenAIHandler.WithBody(HttpStatusCode.NotFound, """{"error":"model not found"}""", "application/json");
 
         (await ThrowsAsync<OpenAIStreamException>(handler)).Message.Should().Be("model not found");
     }
@@ -70,7 +70,7 @@ public sealed class StreamEntryPointTests
     [Fact]
     public async Task StreamChatCompletionAsync_NonJsonErrorBody_ThrowsWithStatusAndText()
     {
-        var handler = new BodyHandler("<html>Bad gateway</html>", status: HttpStatusCode.BadGateway, contentType: "text/html");
+        var handler = StubOpenAIHandler.WithBody(HttpStatusCode.BadGateway, "<html>Bad gateway</html>", "text/html");
 
         OpenAIStreamException error = await ThrowsAsync<OpenAIStreamException>(handler);
 
@@ -82,7 +82,7 @@ public sealed class StreamEntryPointTests
     [Fact]
     public async Task StreamChatCompletionAsync_200WithJsonCompletionBody_ThrowsInsteadOfEmptyStream()
     {
-        var handler = new BodyHandler("""{"id":"chatcmpl-1","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"hi"}}]}""", contentType: "application/json");
+        var handler = StubOpenAIHandler.WithBody(HttpStatusCode.OK, """{"id":"chatcmpl-1","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"hi"}}]}""", "application/json");
 
         OpenAIStreamProtocolException error = await ThrowsAsync<OpenAIStreamProtocolException>(handler);
 
@@ -93,7 +93,7 @@ public sealed class StreamEntryPointTests
     [Fact]
     public async Task StreamChatCompletionAsync_200WithJsonErrorBody_ThrowsWithErrorFields()
     {
-        var handler = new BodyHandler("""{"error":{"message":"overloaded","type":"server_error","param":null,"code":"server_is_overloaded"}}""", contentType: "application/json");
+        var handler = StubOpenAIHandler.WithBody(HttpStatusCode.OK, """{"error":{"message":"overloaded","type":"server_error","param":null,"code":"server_is_overloaded"}}""", "application/json");
 
         OpenAIStreamException error = await ThrowsAsync<OpenAIStreamException>(handler);
 
@@ -110,7 +110,7 @@ public sealed class StreamEntryPointTests
     [MemberData(nameof(BodyForms))]
     public async Task StreamChatCompletionAsync_AnyBodyForm_ForcesStreamTrueAndKeepsOtherFields(string form)
     {
-        var handler = new BodyHandler(Healthy);
+        var handler = StubOpenAIHandler.Sse(Healthy);
         using HttpClient http = handler.CreateClient("http://127.0.0.1:1/v1");
         const string json = """{"model":"gpt-4o","stream":false,"messages":[{"role":"user","content":"hé"}],"n":1}""";
         IAsyncEnumerable<ChatCompletionUpdate> updates = form switch
@@ -128,10 +128,10 @@ public sealed class StreamEntryPointTests
         }
 
         texts.Should().Equal("ok", null);
-        (HttpRequestMessage request, string sent) = handler.Requests.Single();
-        request.RequestUri!.ToString().Should().Be("http://127.0.0.1:1/v1/chat/completions");
-        request.Method.Should().Be(HttpMethod.Post);
-        JsonNode body = JsonNode.Parse(sent)!;
+        CapturedRequest sent = handler.Requests.Single();
+        sent.RequestUri!.ToString().Should().Be("http://127.0.0.1:1/v1/chat/completions");
+        sent.Method.Should().Be(HttpMethod.Post);
+        JsonNode body = JsonNode.Parse(sent.Body)!;
         body["stream"]!.GetValue<bool>().Should().BeTrue();
         body["model"]!.GetValue<string>().Should().Be("gpt-4o");
         if (form != "typed")
@@ -144,7 +144,7 @@ public sealed class StreamEntryPointTests
     [Fact]
     public async Task StreamResponseAsync_BodyWithoutStream_AddsStreamAndPostsToResponses()
     {
-        var handler = new BodyHandler(SseBody.Typed(("response.completed", """{"type":"response.completed","sequence_number":0,"response":{"id":"r","status":"completed"}}""")));
+        var handler = StubOpenAIHandler.Sse(SseBody.Typed(("response.completed", """{"type":"response.completed","sequence_number":0,"response":{"id":"r","status":"completed"}}""")));
         using HttpClient http = handler.CreateClient("http://127.0.0.1:1/openai/v1/?api-version=2025-04-01");
 
         await foreach (ResponseStreamEvent e in http.StreamResponseAsync("""{"model":"gpt-4o","input":"x"}"""))
@@ -152,7 +152,7 @@ public sealed class StreamEntryPointTests
             e.Kind.Should().Be(ResponseStreamEventKind.Completed);
         }
 
-        handler.Requests.Single().Request.RequestUri!.ToString().Should().Be("http://127.0.0.1:1/openai/v1/responses?api-version=2025-04-01");
+        handler.Requests.Single().RequestUri!.ToString().Should().Be("http://127.0.0.1:1/openai/v1/responses?api-version=2025-04-01");
         JsonNode.Parse(handler.Requests.Single().Body)!["stream"]!.GetValue<bool>().Should().BeTrue();
     }
 
@@ -162,7 +162,7 @@ public sealed class StreamEntryPointTests
     [InlineData("not json")]
     public void StreamChatCompletionAsync_BodyNotAJsonObject_ThrowsArgumentExceptionAtOnce(string json)
     {
-        using HttpClient http = new BodyHandler(Healthy).CreateClient();
+        using HttpClient http = StubOpenAIHandler.Sse(Healthy).CreateClient();
 
         Action call = () => http.StreamChatCompletionAsync(json);
 
@@ -172,7 +172,7 @@ public sealed class StreamEntryPointTests
     [Fact]
     public void StreamChatCompletionAsync_NoBaseAddress_ThrowsInvalidOperation()
     {
-        using var http = new HttpClient(new BodyHandler(Healthy));
+        using var http = new HttpClient(StubOpenAIHandler.Sse(Healthy));
 
         Action call = () => http.StreamChatCompletionAsync("{}");
 
@@ -182,7 +182,7 @@ public sealed class StreamEntryPointTests
     [Fact]
     public async Task StreamChatCompletionAsync_BreakAfterFirstUpdate_DisposesResponse()
     {
-        var handler = new BodyHandler(Healthy, ReadPattern.Trickle);
+        var handler = StubOpenAIHandler.Sse(Healthy, Chunking.OneByte());
         using HttpClient http = handler.CreateClient();
 
         await foreach (ChatCompletionUpdate update in http.StreamChatCompletionAsync("{}"))
@@ -190,13 +190,13 @@ public sealed class StreamEntryPointTests
             break;
         }
 
-        handler.Streams.Should().ContainSingle().Which.IsDisposed.Should().BeTrue();
+        handler.Bodies.Should().ContainSingle().Which.IsDisposed.Should().BeTrue();
     }
 
     [Fact]
     public async Task StreamChatCompletionAsync_NormalEndAndError_DisposeResponse()
     {
-        var ok = new BodyHandler(Healthy);
+        var ok = StubOpenAIHandler.Sse(Healthy);
         using (HttpClient http = ok.CreateClient())
         {
             await foreach (ChatCompletionUpdate update in http.StreamChatCompletionAsync("{}"))
@@ -205,17 +205,17 @@ public sealed class StreamEntryPointTests
             }
         }
 
-        var broken = new BodyHandler(SseBody.Data("{oops"));
+        var broken = StubOpenAIHandler.Sse(SseBody.Data("{oops"));
         await ThrowsAsync<OpenAIStreamProtocolException>(broken);
 
-        ok.Streams.Single().IsDisposed.Should().BeTrue();
-        broken.Streams.Single().IsDisposed.Should().BeTrue();
+        ok.Bodies.Single().IsDisposed.Should().BeTrue();
+        broken.Bodies.Single().IsDisposed.Should().BeTrue();
     }
 
     [Fact]
     public async Task StreamChatCompletionAsync_CallerCancels_ThrowsOperationCanceledAndDisposes()
     {
-        var handler = new BodyHandler(Healthy, ReadPattern.Trickle);
+        var handler = StubOpenAIHandler.Sse(Healthy, Chunking.OneByte());
         using HttpClient http = handler.CreateClient();
         using var cts = new CancellationTokenSource();
 
@@ -228,10 +228,10 @@ public sealed class StreamEntryPointTests
         };
 
         await read.Should().ThrowAsync<OperationCanceledException>();
-        handler.Streams.Single().IsDisposed.Should().BeTrue();
+        handler.Bodies.Single().IsDisposed.Should().BeTrue();
     }
 
-    private static async Task<T> ThrowsAsync<T>(BodyHandler handler)
+    private static async Task<T> ThrowsAsync<T>(StubOpenAIHandler handler)
         where T : Exception
     {
         using HttpClient http = handler.CreateClient();

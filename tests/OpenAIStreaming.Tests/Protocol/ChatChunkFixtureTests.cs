@@ -181,7 +181,7 @@ public sealed class ChatChunkFixtureTests
 
         Func<Task> read = async () =>
         {
-            using HttpClient http = new BodyHandler(body).CreateClient();
+            using HttpClient http = StubOpenAIHandler.Sse(body).CreateClient();
             await foreach (ChatCompletionUpdate u in http.StreamChatCompletionAsync("{}"))
             {
                 updates.Add(u);
@@ -218,7 +218,7 @@ public sealed class ChatChunkFixtureTests
 
         Func<Task> read = async () =>
         {
-            using HttpClient http = new BodyHandler(body, ReadPattern.Trickle).CreateClient();
+            using HttpClient http = StubOpenAIHandler.Sse(body, Chunking.OneByte()).CreateClient();
             await foreach (ChatCompletionUpdate u in http.StreamChatCompletionAsync("{}"))
             {
                 texts.Add(u.Text);
@@ -261,7 +261,7 @@ public sealed class ChatChunkFixtureTests
 
     internal static async Task<List<ChatCompletionUpdate>> ReadAsync(string body)
     {
-        using HttpClient http = new BodyHandler(body, ReadPattern.Random(7)).CreateClient();
+        using HttpClient http = StubOpenAIHandler.Sse(body, Chunking.Random(7, maxReadSize: 63)).CreateClient();
         var updates = new List<ChatCompletionUpdate>();
         await foreach (ChatCompletionUpdate u in http.StreamChatCompletionAsync("""{"model":"m"}"""))
         {

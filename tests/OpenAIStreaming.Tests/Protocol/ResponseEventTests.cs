@@ -111,7 +111,7 @@ public sealed class ResponseEventTests
 
     private static async Task<List<ResponseStreamEvent>> ReadAsync(string body)
     {
-        using HttpClient http = new BodyHandler(body, ReadPattern.Random(3)).CreateClient();
+        using HttpClient http = StubOpenAIHandler.Sse(body, Chunking.Random(3, maxReadSize: 63)).CreateClient();
         var events = new List<ResponseStreamEvent>();
         await foreach (ResponseStreamEvent e in http.StreamResponseAsync("""{"model":"gpt-4o","input":"hi"}"""))
         {

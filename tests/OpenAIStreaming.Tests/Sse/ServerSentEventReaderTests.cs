@@ -34,15 +34,25 @@ public sealed class ServerSentEventReaderTests
         ("utf8 text", "data: é€漢🙂\n\n", [new("message", "é€漢🙂")]),
     ];
 
+    private static readonly Chunking[] Patterns =
+    [
+        Chunking.Whole(),
+        Chunking.OneByte(asyncReads: true),
+        Chunking.Fixed(7),
+        Chunking.Random(1, maxReadSize: 63),
+        Chunking.Random(2, maxReadSize: 63),
+        Chunking.Random(3, maxReadSize: 63),
+    ];
+
     public static IEnumerable<object[]> Matrix()
     {
         foreach ((string name, _, _) in Cases)
         {
             foreach (string ending in new[] { "LF", "CRLF", "CR" })
             {
-                foreach (ReadPattern pattern in ReadPattern.All())
+                foreach (Chunking chunking in Patterns)
                 {
-                    yield return [name, ending, pattern.Name];
+                    yield return [name, ending, chunking];
                 }
             }
         }
@@ -50,14 +60,12 @@ public sealed class ServerSentEventReaderTests
 
     [Theory]
     [MemberData(nameof(Matrix))]
-    public async Task ReadServerSentEventsAsync_WhatwgRule_DispatchesExpectedEvents(string caseName, string ending, string patternName)
+    public async Task ReadServerSentEventsAsync_WhatwgRule_DispatchesExpectedEvents(string caseName, string ending, Chunking chunking)
     {
         (_, string input, Expected[] expected) = Cases.Single(c => c.Name == caseName);
         string newline = ending switch { "CRLF" => "\r\n", "CR" => "\r", _ => "\n" };
         byte[] bytes = Encoding.UTF8.GetBytes(input.Replace("\n", newline, StringComparison.Ordinal));
-        ReadPattern pattern = ReadPattern.All().Single(p => p.Name == patternName);
-
-        List<Expected> events = await ReadAllAsync(new ScriptedStream(bytes, pattern, asynchronous: patternName == "trickle"));
+        List<Expected> events = await ReadAllAsync(chunking.Open(bytes));
 
         events.Should().Equal(expected);
     }
@@ -68,7 +76,7 @@ public sealed class ServerSentEventReaderTests
         byte[] bytes = "data: a\r\n\r\ndata: b\r\n\r\n"u8.ToArray();
         for (int split = 1; split < bytes.Length; split++)
         {
-            List<Expected> events = await ReadAllAsync(new ScriptedStream(bytes, ReadPattern.SplitAt(split)));
+            List<Expected> events = await ReadAllAsync(Chunking.SplitAt(false, split).Open(bytes));
             events.Should().Equal([new Expected("message", "a"), new Expected("message", "b")], $"split at {split}");
         }
     }
@@ -76,7 +84,7 @@ public sealed class ServerSentEventReaderTests
     [Fact]
     public async Task ReadServerSentEventsAsync_TwoCrs_AreTwoLineBreaks()
     {
-        List<Expected> events = await ReadAllAsync(new ScriptedStream("data: a\r\rdata: b\r\r"u8.ToArray(), ReadPattern.Trickle));
+        List<Expected> events = await ReadAllAsync(Chunking.OneByte().Open("data: a\r\rdata: b\r\r"u8.ToArray()));
 
         events.Should().Equal(new Expected("message", "a"), new Expected("message", "b"));
     }
@@ -87,9 +95,9 @@ public sealed class ServerSentEventReaderTests
     public async Task ReadServerSentEventsAsync_BomAtStart_IsSkipped(string patternName)
     {
         byte[] bytes = [0xEF, 0xBB, 0xBF, .. "data: a\n\n"u8];
-        ReadPattern pattern = patternName == "whole" ? ReadPattern.Whole : ReadPattern.Trickle;
+        Chunking pattern = patternName == "whole" ? Chunking.Whole() : Chunking.OneByte();
 
-        List<Expected> events = await ReadAllAsync(new ScriptedStream(bytes, pattern));
+        List<Expected> events = await ReadAllAsync(pattern.Open(bytes));
 
         events.Should().Equal(new Expected("message", "a"));
     }
@@ -99,7 +107,7 @@ public sealed class ServerSentEventReaderTests
     {
         byte[] bytes = [.. "data: a\n\n"u8, 0xEF, 0xBB, 0xBF, .. "data: b\n\ndata: c\n\n"u8];
 
-        List<Expected> events = await ReadAllAsync(new ScriptedStream(bytes, ReadPattern.Whole));
+        List<Expected> events = await ReadAllAsync(Chunking.Whole().Open(bytes));
 
         events.Should().Equal(new Expected("message", "a"), new Expected("message", "c"));
     }
@@ -110,7 +118,7 @@ public sealed class ServerSentEventReaderTests
         byte[] bytes = Encoding.UTF8.GetBytes("data: aé€漢🙂z\n\ndata: 🚀\n\n");
         for (int split = 1; split < bytes.Length; split++)
         {
-            List<Expected> events = await ReadAllAsync(new ScriptedStream(bytes, ReadPattern.SplitAt(split)));
+            List<Expected> events = await ReadAllAsync(Chunking.SplitAt(false, split).Open(bytes));
             events.Should().Equal([new Expected("message", "aé€漢🙂z"), new Expected("message", "🚀")], $"split at {split}");
         }
     }
@@ -120,7 +128,7 @@ public sealed class ServerSentEventReaderTests
     {
         byte[] bytes = [.. "data: a"u8, 0xFF, 0xC3, .. "b\n\n"u8];
 
-        List<Expected> events = await ReadAllAsync(new ScriptedStream(bytes, ReadPattern.Trickle));
+        List<Expected> events = await ReadAllAsync(Chunking.OneByte().Open(bytes));
 
         events.Should().Equal(new Expected("message", "a\uFFFD\uFFFDb"));
     }
@@ -132,8 +140,8 @@ public sealed class ServerSentEventReaderTests
     {
         var options = new ServerSentEventReaderOptions { MaxEventSize = 64 };
         string data = new('x', 65);
-        ReadPattern pattern = patternName == "whole" ? ReadPattern.Whole : ReadPattern.Trickle;
-        var stream = new ScriptedStream(Encoding.UTF8.GetBytes($"data: ok\n\ndata: {data}\n\n"), pattern);
+        Chunking pattern = patternName == "whole" ? Chunking.Whole() : Chunking.OneByte();
+        var stream = pattern.Open(Encoding.UTF8.GetBytes($"data: ok\n\ndata: {data}\n\n"));
 
         var received = new List<string>();
         Func<Task> read = async () =>
@@ -153,7 +161,7 @@ public sealed class ServerSentEventReaderTests
     {
         var options = new ServerSentEventReaderOptions { MaxEventSize = 64 };
         string line = "data: " + new string('x', 30) + "\n";
-        var stream = new ScriptedStream(Encoding.UTF8.GetBytes(line + line + line + "\n"), ReadPattern.Fixed(5));
+        var stream = Chunking.Fixed(5).Open(Encoding.UTF8.GetBytes(line + line + line + "\n"));
 
         Func<Task> read = async () =>
         {
@@ -170,7 +178,7 @@ public sealed class ServerSentEventReaderTests
     public async Task ReadServerSentEventsAsync_LongLineWithoutNewlineYet_ThrowsBeforeBufferingItAll()
     {
         var options = new ServerSentEventReaderOptions { MaxEventSize = 1024 };
-        var stream = new ScriptedStream(Encoding.UTF8.GetBytes("data: " + new string('x', 100_000)), ReadPattern.Fixed(512));
+        var stream = Chunking.Fixed(512).Open(Encoding.UTF8.GetBytes("data: " + new string('x', 100_000)));
 
         Func<Task> read = async () =>
         {
@@ -189,7 +197,7 @@ public sealed class ServerSentEventReaderTests
     {
         var options = new ServerSentEventReaderOptions { MaxEventSize = 64 };
         string data = new('x', 64);
-        var stream = new ScriptedStream(Encoding.UTF8.GetBytes($"data: {data}\n\n"), ReadPattern.Trickle);
+        var stream = Chunking.OneByte().Open(Encoding.UTF8.GetBytes($"data: {data}\n\n"));
 
         var received = new List<string>();
         await foreach (ServerSentEvent e in stream.ReadServerSentEventsAsync(options))
@@ -211,7 +219,7 @@ public sealed class ServerSentEventReaderTests
         }
 
         var fromContent = new List<string>();
-        using var content = new StreamContent(new ScriptedStream(bytes, ReadPattern.Trickle));
+        using var content = new StreamContent(Chunking.OneByte().Open(bytes));
         await foreach (ServerSentEvent e in content.ReadServerSentEventsAsync())
         {
             fromContent.Add(e.EventType + ":" + e.GetDataString());
@@ -225,7 +233,7 @@ public sealed class ServerSentEventReaderTests
     public async Task ReadServerSentEventsAsync_CancelledToken_ThrowsOperationCanceled()
     {
         using var cts = new CancellationTokenSource();
-        var stream = new ScriptedStream("data: 1\n\ndata: 2\n\n"u8.ToArray(), ReadPattern.Trickle, asynchronous: true);
+        var stream = Chunking.OneByte(asyncReads: true).Open("data: 1\n\ndata: 2\n\n"u8.ToArray());
 
         Func<Task> read = async () =>
         {
