@@ -1,0 +1,78 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Http;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using OpenAIStreaming;
+using OpenAIStreaming.Handler.Internal;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Adds <see cref="OpenAIStreamingHandler"/> to a named or typed <see cref="HttpClient"/>.</summary>
+public static class OpenAIStreamingHttpClientBuilderExtensions
+{
+    /// <summary>Adds the handler with the default options (the <see cref="OpenAIStreamingOptions.Interactive"/> preset).</summary>
+    /// <param name="builder">The client builder.</param>
+    /// <returns>The same builder.</returns>
+    public static IHttpClientBuilder AddOpenAIStreaming(this IHttpClientBuilder builder) => AddCore(builder);
+
+    /// <summary>Adds the handler and configures its options.</summary>
+    /// <param name="builder">The client builder.</param>
+    /// <param name="configure">Changes the options of this client (named after the client).</param>
+    /// <returns>The same builder.</returns>
+    public static IHttpClientBuilder AddOpenAIStreaming(this IHttpClientBuilder builder, Action<OpenAIStreamingOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        AddCore(builder).Services.Configure(builder.Name, configure);
+        return builder;
+    }
+
+    /// <summary>
+    /// Adds the handler and binds its options to a configuration section (for example <c>"OpenAIStreaming"</c> with
+    /// <c>"FirstTokenTimeout": "00:00:05"</c>). An unknown key or a value that does not convert fails loudly when the options
+    /// are first built (at start-up).
+    /// </summary>
+    /// <param name="builder">The client builder.</param>
+    /// <param name="section">The configuration section.</param>
+    /// <returns>The same builder.</returns>
+    public static IHttpClientBuilder AddOpenAIStreaming(this IHttpClientBuilder builder, IConfigurationSection section)
+    {
+        ArgumentNullException.ThrowIfNull(section);
+        AddCore(builder);
+        builder.Services.AddOptions<OpenAIStreamingOptions>(builder.Name).Bind(section, static binder => binder.ErrorOnUnknownConfiguration = true);
+        return builder;
+    }
+
+    /// <summary>
+    /// Registers named options validated at start-up, the handler (as a message handler of this client, so handlers added
+    /// before it sit outside it) and, unless the caller configures a primary handler of their own, the tuned
+    /// <see cref="SocketsHttpHandler"/> of <see cref="OpenAIStreamingHandler.CreatePrimaryHandler"/>. The client's
+    /// <see cref="HttpClient.Timeout"/> is set to infinite so <see cref="OpenAIStreamingOptions.TotalTimeout"/> governs.
+    /// </summary>
+    private static IHttpClientBuilder AddCore(IHttpClientBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        string name = builder.Name;
+        builder.Services.AddOptions<OpenAIStreamingOptions>(name).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<OpenAIStreamingOptions>>(new NamedValidator(name));
+
+        // Inserted first, so a primary handler configured by the caller (before or after this call) replaces it.
+        builder.Services.Configure<HttpClientFactoryOptions>(name, factoryOptions => factoryOptions.HttpMessageHandlerBuilderActions.Insert(0, handlerBuilder =>
+        {
+            OpenAIStreamingOptions options = handlerBuilder.Services.GetRequiredService<IOptionsMonitor<OpenAIStreamingOptions>>().Get(name);
+            handlerBuilder.PrimaryHandler = OpenAIStreamingHandler.CreatePrimaryHandler(options);
+        }));
+        builder.ConfigureHttpClient(static client => client.Timeout = Timeout.InfiniteTimeSpan);
+        builder.AddHttpMessageHandler(services => new OpenAIStreamingHandler(
+            services.GetRequiredService<IOptionsMonitor<OpenAIStreamingOptions>>().Get(name),
+            services.GetService<TimeProvider>(),
+            services.GetService<ILoggerFactory>()));
+        return builder;
+    }
+
+    /// <summary>Applies every rule of <see cref="OpenAIStreamingOptions"/> to the options of one client.</summary>
+    private sealed class NamedValidator(string name) : IValidateOptions<OpenAIStreamingOptions>
+    {
+        public ValidateOptionsResult Validate(string? optionsName, OpenAIStreamingOptions options) =>
+            optionsName == name ? OpenAIStreamingOptionsValidator.Instance.Validate(optionsName, options) : ValidateOptionsResult.Skip;
+    }
+}

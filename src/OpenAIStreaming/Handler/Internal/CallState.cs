@@ -1,0 +1,51 @@
+using Polly;
+
+namespace OpenAIStreaming.Handler.Internal;
+
+/// <summary>The state of one call through the handler, shared by its attempts and the retry strategy's callbacks.</summary>
+internal sealed class CallState
+{
+    public static readonly ResiliencePropertyKey<CallState> Key = new("OpenAIStreaming.Call");
+
+    public CallState(HttpRequestMessage request, HandlerSettings settings, bool isStream, bool isReplayable, string clientRequestId, long startTimestamp, CancellationTokenSource totalCts, CancellationToken callerToken)
+    {
+        Request = request;
+        Settings = settings;
+        IsStream = isStream;
+        IsReplayable = isReplayable;
+        ClientRequestId = clientRequestId;
+        StartTimestamp = startTimestamp;
+        CallerToken = callerToken;
+        TotalCts = totalCts;
+    }
+
+    public HttpRequestMessage Request { get; }
+
+    public HandlerSettings Settings { get; }
+
+    public bool IsStream { get; }
+
+    public bool IsReplayable { get; }
+
+    public string ClientRequestId { get; }
+
+    public long StartTimestamp { get; }
+
+    public CancellationToken CallerToken { get; }
+
+    public CancellationTokenSource TotalCts { get; }
+
+    /// <summary>Gets or sets the number of attempts started.</summary>
+    public int Attempts { get; set; }
+
+    /// <summary>Gets or sets the delay chosen by the retry predicate for the next attempt.</summary>
+    public TimeSpan NextDelay { get; set; }
+
+    /// <summary>Gets or sets the prefetched body of the latest attempt's response, if it was a stream.</summary>
+    public FirstEventPrefetch? Prefetch { get; set; }
+
+    /// <summary>Gets or sets the response the prefetch belongs to.</summary>
+    public HttpResponseMessage? PrefetchOwner { get; set; }
+
+    public bool IsCancelled => CallerToken.IsCancellationRequested || TotalCts.IsCancellationRequested;
+}

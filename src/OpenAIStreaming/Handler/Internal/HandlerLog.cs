@@ -1,0 +1,16 @@
+using Microsoft.Extensions.Logging;
+
+namespace OpenAIStreaming.Handler.Internal;
+
+/// <summary>The handler's log messages. Never the request or response content, never a header value other than the request ids.</summary>
+internal static partial class HandlerLog
+{
+    [LoggerMessage(1, LogLevel.Information, "Retrying request {ClientRequestId}: attempt {Attempt} failed ({Reason}); next attempt in {DelayMs} ms.")]
+    public static partial void Retrying(ILogger logger, string clientRequestId, int attempt, string reason, double delayMs);
+
+    [LoggerMessage(2, LogLevel.Warning, "Not retrying request {ClientRequestId}: the server asked to wait {RequestedMs} ms, more than the {AllowedMs} ms allowed (MaxRetryAfter or the time left of TotalTimeout).")]
+    public static partial void RetryAfterTooLong(ILogger logger, string clientRequestId, double requestedMs, double allowedMs);
+
+    [LoggerMessage(3, LogLevel.Warning, "Not retrying request {ClientRequestId}: the retry budget is exhausted.")]
+    public static partial void RetryBudgetExhausted(ILogger logger, string clientRequestId);
+}

@@ -1,0 +1,121 @@
+using System.Net;
+using System.Net.Http.Headers;
+
+namespace OpenAIStreaming.Handler.Internal;
+
+/// <summary>
+/// The content of a response the handler returns: the original content's headers, and a body read through
+/// <see cref="HandlerResponseStream"/> (prefetched bytes replayed, then idle and total timeouts on the live body). Owns the
+/// original content and the call's total-timeout source.
+/// </summary>
+internal sealed class HandlerResponseContent : HttpContent
+{
+    private readonly HttpContent _inner;
+    private readonly FirstEventPrefetch? _prefetch;
+    private readonly TimeSpan _idleTimeout;
+    private readonly TimeSpan _totalTimeout;
+    private readonly CancellationTokenSource _totalCts;
+    private readonly TimeProvider _timeProvider;
+    private readonly long _maxBytes;
+    private readonly string? _requestId;
+    private HandlerResponseStream? _stream;
+
+    public HandlerResponseContent(
+        HttpContent inner,
+        FirstEventPrefetch? prefetch,
+        TimeSpan idleTimeout,
+        TimeSpan totalTimeout,
+        CancellationTokenSource totalCts,
+        TimeProvider timeProvider,
+        long maxBytes,
+        string? requestId)
+    {
+        _inner = inner;
+        _prefetch = prefetch;
+        _idleTimeout = idleTimeout;
+        _totalTimeout = totalTimeout;
+        _totalCts = totalCts;
+        _timeProvider = timeProvider;
+        _maxBytes = maxBytes;
+        _requestId = requestId;
+        foreach (KeyValuePair<string, HeaderStringValues> header in inner.Headers.NonValidated)
+        {
+            if (header.Key.Equals("Content-Length", StringComparison.OrdinalIgnoreCase) && inner.Headers.ContentLength > maxBytes)
+            {
+                continue;
+            }
+
+            Headers.TryAddWithoutValidation(header.Key, header.Value);
+        }
+    }
+
+    protected override async Task<Stream> CreateContentReadStreamAsync(CancellationToken cancellationToken) =>
+        await OpenAsync(cancellationToken).ConfigureAwait(false);
+
+    protected override Task<Stream> CreateContentReadStreamAsync() => CreateContentReadStreamAsync(CancellationToken.None);
+
+    protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken)
+    {
+        HandlerResponseStream source = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await source.CopyToAsync(stream, cancellationToken).ConfigureAwait(false);
+    }
+
+    protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) =>
+        SerializeToStreamAsync(stream, context, CancellationToken.None);
+
+    protected override bool TryComputeLength(out long length)
+    {
+        length = 0;
+        return false;
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _stream?.Dispose();
+            _prefetch?.Source.Dispose();
+            _inner.Dispose();
+            _totalCts.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    private async ValueTask<HandlerResponseStream> OpenAsync(CancellationToken cancellationToken)
+    {
+        if (_stream is not null)
+        {
+            return _stream;
+        }
+
+        Stream source;
+        if (_prefetch is not null)
+        {
+            source = _prefetch.Source;
+        }
+        else
+        {
+            try
+            {
+                source = await _inner.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OpenAIStreamException && !cancellationToken.IsCancellationRequested && _totalCts.IsCancellationRequested)
+            {
+                throw new OpenAIStreamTimeoutException(OpenAIStreamTimeoutKind.Total, _totalTimeout, _requestId, ex);
+            }
+        }
+
+        _stream = new HandlerResponseStream(
+            source,
+            _prefetch?.Buffer,
+            _prefetch?.Length ?? 0,
+            _idleTimeout,
+            _totalTimeout,
+            _totalCts,
+            _timeProvider,
+            _maxBytes,
+            _requestId);
+        return _stream;
+    }
+}

@@ -1,0 +1,183 @@
+namespace OpenAIStreaming.Handler.Internal;
+
+/// <summary>
+/// The body stream the consumer reads: the prefetched bytes first, then the live body. Every read of the live body is
+/// bounded by the idle timeout (armed for the read, disarmed after it) and by the total timeout; when one of them fires the
+/// read fails with <see cref="OpenAIStreamTimeoutException"/> of that kind, whatever the underlying stream threw. The
+/// caller's own cancellation stays an <see cref="OperationCanceledException"/> on the caller's token.
+/// </summary>
+internal sealed class HandlerResponseStream : Stream
+{
+    private readonly Stream _source;
+    private readonly byte[]? _prefix;
+    private readonly int _prefixLength;
+    private readonly TimeSpan _idleTimeout;
+    private readonly TimeSpan _totalTimeout;
+    private readonly CancellationTokenSource? _idleCts;
+    private readonly CancellationTokenSource _totalCts;
+    private readonly CancellationTokenSource _timeouts;
+    private readonly long _maxBytes;
+    private readonly string? _requestId;
+    private int _prefixOffset;
+    private long _delivered;
+
+    public HandlerResponseStream(
+        Stream source,
+        byte[]? prefix,
+        int prefixLength,
+        TimeSpan idleTimeout,
+        TimeSpan totalTimeout,
+        CancellationTokenSource totalCts,
+        TimeProvider timeProvider,
+        long maxBytes,
+        string? requestId)
+    {
+        _source = source;
+        _prefix = prefix;
+        _prefixLength = prefixLength;
+        _idleTimeout = idleTimeout;
+        _totalTimeout = totalTimeout;
+        _totalCts = totalCts;
+        _maxBytes = maxBytes;
+        _requestId = requestId;
+        if (idleTimeout != Timeout.InfiniteTimeSpan)
+        {
+            _idleCts = new CancellationTokenSource(Timeout.InfiniteTimeSpan, timeProvider);
+            _timeouts = CancellationTokenSource.CreateLinkedTokenSource(_idleCts.Token, totalCts.Token);
+        }
+        else
+        {
+            _timeouts = CancellationTokenSource.CreateLinkedTokenSource(totalCts.Token);
+        }
+    }
+
+    public override bool CanRead => true;
+
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => false;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        if (_prefixOffset < _prefixLength)
+        {
+            int count = Math.Min(buffer.Length, _prefixLength - _prefixOffset);
+            _prefix.AsSpan(_prefixOffset, count).CopyTo(buffer.Span);
+            _prefixOffset += count;
+            return count;
+        }
+
+        ThrowIfTimedOut(inner: null);
+        if (_delivered >= _maxBytes)
+        {
+            return 0; // an error body cut at MaxErrorBodyBytes
+        }
+
+        if (buffer.Length > _maxBytes - _delivered)
+        {
+            buffer = buffer[..(int)(_maxBytes - _delivered)];
+        }
+
+        _idleCts?.CancelAfter(_idleTimeout);
+        CancellationTokenSource? linked = cancellationToken.CanBeCanceled
+            ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _timeouts.Token)
+            : null;
+        try
+        {
+            int read = await _source.ReadAsync(buffer, linked?.Token ?? _timeouts.Token).ConfigureAwait(false);
+            _delivered += read;
+            return read;
+        }
+        catch (Exception ex) when (ex is not OpenAIStreamException)
+        {
+            if (cancellationToken.IsCancellationRequested)
+            {
+                throw new OperationCanceledException("The read of the response body was cancelled.", ex, cancellationToken);
+            }
+
+            ThrowIfTimedOut(ex);
+            throw;
+        }
+        finally
+        {
+            linked?.Dispose();
+            if (_idleCts is { IsCancellationRequested: false })
+            {
+                _idleCts.CancelAfter(Timeout.InfiniteTimeSpan);
+            }
+        }
+    }
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+    public override int Read(Span<byte> buffer)
+    {
+        // Synchronous reads are served without timers (the timers need an asynchronous read to cancel); the total timeout
+        // is still checked before each one.
+        if (_prefixOffset < _prefixLength)
+        {
+            int count = Math.Min(buffer.Length, _prefixLength - _prefixOffset);
+            _prefix.AsSpan(_prefixOffset, count).CopyTo(buffer);
+            _prefixOffset += count;
+            return count;
+        }
+
+        ThrowIfTimedOut(inner: null);
+        if (_delivered >= _maxBytes)
+        {
+            return 0;
+        }
+
+        if (buffer.Length > _maxBytes - _delivered)
+        {
+            buffer = buffer[..(int)(_maxBytes - _delivered)];
+        }
+
+        int read = _source.Read(buffer);
+        _delivered += read;
+        return read;
+    }
+
+    public override void Flush()
+    {
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _source.Dispose();
+            _timeouts.Dispose();
+            _idleCts?.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    private void ThrowIfTimedOut(Exception? inner)
+    {
+        if (_totalCts.IsCancellationRequested)
+        {
+            throw new OpenAIStreamTimeoutException(OpenAIStreamTimeoutKind.Total, _totalTimeout, _requestId, inner);
+        }
+
+        if (_idleCts is { IsCancellationRequested: true })
+        {
+            throw new OpenAIStreamTimeoutException(OpenAIStreamTimeoutKind.Idle, _idleTimeout, _requestId, inner);
+        }
+    }
+}

@@ -1,0 +1,450 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Runtime.ExceptionServices;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using OpenAIStreaming.Handler.Internal;
+using OpenAIStreaming.Http.Internal;
+using OpenAIStreaming.Protocol.Internal;
+using Polly;
+using Polly.Retry;
+
+namespace OpenAIStreaming;
+
+/// <summary>
+/// A <see cref="DelegatingHandler"/> that gives OpenAI-style requests layered timeouts and bounded retries inside the
+/// caller's own <see cref="HttpClient"/>. Any client reading through it (this library's reader, the official OpenAI SDK, plain
+/// <see cref="HttpClient"/> code) gets the protection without code changes.
+/// </summary>
+/// <remarks>
+/// <para><b>Stream detection.</b> The request body is buffered once (at most
+/// <see cref="OpenAIStreamingOptions.MaxRequestBodyBytes"/>) so it can be sent again; a request is a stream request when that
+/// body is a JSON object with <c>"stream": true</c>. The <c>Accept</c> header is not consulted.</para>
+/// <para><b>The commit point.</b> For a stream request with a success status the handler reads the body until the first
+/// complete server-sent event arrives, before it returns the response; those bytes are replayed to the consumer, followed by
+/// the live stream. Until then nothing has reached the consumer, so a failure can be retried; after it, nothing is retried.
+/// Other requests commit when the response headers arrive.</para>
+/// <para><b>Retries</b> (at most <see cref="OpenAIStreamingOptions.MaxRetryAttempts"/>, and only while the shared retry
+/// budget allows): <see cref="HttpRequestException"/> (connect failures, resets), an I/O error or an empty body before the
+/// first event, connect and first-token timeouts, and the statuses 408, 409, 429 and 5xx. <c>x-should-retry: true/false</c>
+/// overrides the status. 400, 401, 403, 404 and 422 (for example <c>context_length_exceeded</c>) come back after one
+/// attempt. Delays: <c>retry-after-ms</c>, else <c>Retry-After</c> (seconds or HTTP date), else
+/// <c>RetryBaseDelay * 2^n</c> ± <see cref="OpenAIStreamingOptions.RetryJitter"/>. When the server asks for longer than
+/// <see cref="OpenAIStreamingOptions.MaxRetryAfter"/> or than the total timeout has left, the handler does not wait: it
+/// returns that error response at once (so the reader reports its status, OpenAI error fields and <c>x-request-id</c>).
+/// Every attempt carries the same <c>x-client-request-id</c> (a new GUID when the request has none) and its number in
+/// <c>x-attempt</c> (1-based) and <c>x-stainless-retry-count</c> (0-based, as the official SDKs send). Every response that is
+/// not returned is disposed.</para>
+/// <para><b>Timeouts.</b> Connect: <see cref="SocketsHttpHandler.ConnectTimeout"/> on the primary handler
+/// (<see cref="CreatePrimaryHandler"/>). First token: from sending to the first event, never on the last attempt. Idle: on
+/// every read of the body after the first event. Total: the whole call including retries and the body. A timeout surfaces as
+/// <see cref="OpenAIStreamTimeoutException"/>; the caller's cancellation as <see cref="OperationCanceledException"/>.</para>
+/// <para>Place it closest to the wire: with <c>AddStandardResilienceHandler</c>, add that one first so this handler sits
+/// inside it. <see cref="HttpClient.Timeout"/> also bounds the wait for the first event; set it to
+/// <see cref="Timeout.InfiniteTimeSpan"/> and let <see cref="OpenAIStreamingOptions.TotalTimeout"/> govern.</para>
+/// </remarks>
+public sealed class OpenAIStreamingHandler : DelegatingHandler
+{
+    private const string ClientRequestIdHeader = "x-client-request-id";
+    private const string AttemptHeader = "x-attempt";
+    private const string RetryCountHeader = "x-stainless-retry-count";
+
+    private readonly OpenAIStreamingOptions _options;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger _logger;
+    private readonly RetryBudget _budget;
+    private readonly ResiliencePipeline<HttpResponseMessage> _pipeline;
+    private readonly Random? _random;
+    private readonly Lock _randomLock = new();
+
+    /// <summary>Creates the handler. Set <see cref="DelegatingHandler.InnerHandler"/> (for example to <see cref="CreatePrimaryHandler"/>) before use.</summary>
+    /// <param name="options">The options; they are validated and copied, so later changes to the instance have no effect.</param>
+    /// <param name="timeProvider">The clock for every timeout and delay; <see cref="TimeProvider.System"/> when null.</param>
+    /// <param name="loggerFactory">Creates the handler's logger; nothing is logged when null.</param>
+    /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">The options break a rule.</exception>
+    public OpenAIStreamingHandler(OpenAIStreamingOptions options, TimeProvider? timeProvider = null, ILoggerFactory? loggerFactory = null)
+        : this(options, timeProvider, loggerFactory, random: null)
+    {
+    }
+
+    /// <summary>Creates the handler with a seeded random source for the retry jitter (tests).</summary>
+    internal OpenAIStreamingHandler(OpenAIStreamingOptions options, TimeProvider? timeProvider, ILoggerFactory? loggerFactory, Random? random)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _options = options.Clone();
+        _timeProvider = timeProvider ?? TimeProvider.System;
+        _logger = (ILogger?)loggerFactory?.CreateLogger<OpenAIStreamingHandler>() ?? NullLogger.Instance;
+        _budget = new RetryBudget(_options.RetryBudgetRatio, _options.RetryBudgetMinRetriesPerSecond, _timeProvider);
+        _random = random;
+        _pipeline = new ResiliencePipelineBuilder<HttpResponseMessage> { TimeProvider = _timeProvider }
+            .AddRetry(new RetryStrategyOptions<HttpResponseMessage>
+            {
+                Name = "OpenAIStreaming.Retry",
+                MaxRetryAttempts = OpenAIStreamingDefaultValues.MaxRetryAttemptsLimit, // the per-request limit is applied in ShouldHandle
+                BackoffType = DelayBackoffType.Exponential,
+                Delay = _options.RetryBaseDelay,
+                UseJitter = false, // our own jitter (±RetryJitter, seeded in tests) is applied when the delay is chosen
+                ShouldHandle = args => new ValueTask<bool>(ShouldRetry(args.Outcome, args.Context.Properties.GetValue(CallState.Key, null!), args.AttemptNumber)),
+                DelayGenerator = args => new ValueTask<TimeSpan?>(args.Context.Properties.GetValue(CallState.Key, null!).NextDelay),
+                OnRetry = args =>
+                {
+                    CallState call = args.Context.Properties.GetValue(CallState.Key, null!);
+                    DisposeAttempt(call, args.Outcome.Result);
+                    HandlerLog.Retrying(_logger, call.ClientRequestId, args.AttemptNumber + 1, Describe(args.Outcome), args.RetryDelay.TotalMilliseconds);
+                    return default;
+                },
+            })
+            .Build();
+    }
+
+    /// <summary>
+    /// Creates the tuned primary handler this library uses with dependency injection: pooled connections renewed every
+    /// 5 minutes and closed after 90 seconds idle, up to 256 connections per server, several HTTP/2 connections when one is
+    /// full, keep-alive pings every 30 seconds (10-second timeout), <see cref="OpenAIStreamingOptions.ConnectTimeout"/> as the
+    /// connect timeout, and automatic decompression.
+    /// </summary>
+    /// <param name="options">The options (only <see cref="OpenAIStreamingOptions.ConnectTimeout"/> is read).</param>
+    /// <returns>A new handler; the caller owns it.</returns>
+    public static SocketsHttpHandler CreatePrimaryHandler(OpenAIStreamingOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return new SocketsHttpHandler
+        {
+            PooledConnectionLifetime = OpenAIStreamingDefaultValues.PooledConnectionLifetime,
+            PooledConnectionIdleTimeout = OpenAIStreamingDefaultValues.PooledConnectionIdleTimeout,
+            MaxConnectionsPerServer = OpenAIStreamingDefaultValues.MaxConnectionsPerServer,
+            EnableMultipleHttp2Connections = true,
+            KeepAlivePingDelay = OpenAIStreamingDefaultValues.KeepAlivePingDelay,
+            KeepAlivePingTimeout = OpenAIStreamingDefaultValues.KeepAlivePingTimeout,
+            KeepAlivePingPolicy = HttpKeepAlivePingPolicy.WithActiveRequests,
+            ConnectTimeout = options.ConnectTimeout,
+            AutomaticDecompression = DecompressionMethods.All,
+        };
+    }
+
+    /// <inheritdoc/>
+    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        HandlerSettings settings = HandlerSettings.For(_options, request.Options);
+        RequestBodyBuffer.Result body = await RequestBodyBuffer.PrepareAsync(request, _options.MaxRequestBodyBytes, cancellationToken).ConfigureAwait(false);
+        string clientRequestId = EnsureClientRequestId(request);
+        _budget.Deposit();
+
+        var totalCts = new CancellationTokenSource(settings.TotalTimeout, _timeProvider);
+        bool handedOver = false;
+        try
+        {
+            using var callCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, totalCts.Token);
+            var call = new CallState(request, settings, body.IsStream, body.IsReplayable, clientRequestId, _timeProvider.GetTimestamp(), totalCts, cancellationToken);
+            ResilienceContext context = ResilienceContextPool.Shared.Get(callCts.Token);
+            Outcome<HttpResponseMessage> outcome;
+            try
+            {
+                context.Properties.Set(CallState.Key, call);
+                outcome = await _pipeline.ExecuteOutcomeAsync(
+                    static (ctx, state) => state.Handler.AttemptAsync(ctx, state.Call),
+                    context,
+                    (Handler: this, Call: call)).ConfigureAwait(false);
+            }
+            finally
+            {
+                ResilienceContextPool.Shared.Return(context);
+            }
+
+            HttpResponseMessage? response = outcome.Result;
+            if (outcome.Exception is not null || call.IsCancelled)
+            {
+                DisposeAttempt(call, response);
+                throw Translate(outcome.Exception, call, cancellationToken);
+            }
+
+            ArgumentNullException.ThrowIfNull(response);
+            FirstEventPrefetch? prefetch = ReferenceEquals(call.PrefetchOwner, response) ? call.Prefetch : null;
+            bool isEventStream = call.IsStream && response.IsSuccessStatusCode;
+            response.Content = new HandlerResponseContent(
+                response.Content,
+                prefetch,
+                isEventStream ? settings.IdleTimeout : Timeout.InfiniteTimeSpan,
+                settings.TotalTimeout,
+                totalCts,
+                _timeProvider,
+                response.IsSuccessStatusCode ? long.MaxValue : _options.MaxErrorBodyBytes,
+                StreamingResponse.RequestIdOf(response));
+            handedOver = true;
+            return response;
+        }
+        finally
+        {
+            if (!handedOver)
+            {
+                totalCts.Dispose();
+            }
+        }
+    }
+
+    private static string EnsureClientRequestId(HttpRequestMessage request)
+    {
+        if (request.Headers.NonValidated.TryGetValues(ClientRequestIdHeader, out HeaderStringValues values))
+        {
+            foreach (string value in values)
+            {
+                if (!string.IsNullOrWhiteSpace(value))
+                {
+                    return value;
+                }
+            }
+        }
+
+        string id = Guid.NewGuid().ToString();
+        request.Headers.Remove(ClientRequestIdHeader);
+        request.Headers.TryAddWithoutValidation(ClientRequestIdHeader, id);
+        return id;
+    }
+
+    private static void SetAttemptHeaders(HttpRequestMessage request, int attempt)
+    {
+        request.Headers.Remove(AttemptHeader);
+        request.Headers.TryAddWithoutValidation(AttemptHeader, (attempt + 1).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        request.Headers.Remove(RetryCountHeader);
+        request.Headers.TryAddWithoutValidation(RetryCountHeader, attempt.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    private static void DisposeAttempt(CallState call, HttpResponseMessage? response)
+    {
+        if (response is null)
+        {
+            return;
+        }
+
+        if (ReferenceEquals(call.PrefetchOwner, response))
+        {
+            call.Prefetch?.Source.Dispose();
+            call.Prefetch = null;
+            call.PrefetchOwner = null;
+        }
+
+        response.Dispose();
+    }
+
+    private static Exception Translate(Exception? exception, CallState call, CancellationToken cancellationToken)
+    {
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return new OperationCanceledException("The request was cancelled by the caller.", exception, cancellationToken);
+        }
+
+        if (call.TotalCts.IsCancellationRequested)
+        {
+            return new OpenAIStreamTimeoutException(OpenAIStreamTimeoutKind.Total, call.Settings.TotalTimeout, requestId: null, exception);
+        }
+
+        ExceptionDispatchInfo.Throw(exception!);
+        return exception!;
+    }
+
+    private static string Describe(Outcome<HttpResponseMessage> outcome) =>
+        outcome.Exception is { } ex
+            ? ex.GetType().Name
+            : $"HTTP {(int)outcome.Result!.StatusCode}";
+
+    private async ValueTask<Outcome<HttpResponseMessage>> AttemptAsync(ResilienceContext context, CallState call)
+    {
+        int attempt = call.Attempts++;
+        SetAttemptHeaders(call.Request, attempt);
+        TimeSpan firstToken = call.IsStream && !IsLastAttempt(call, attempt) ? call.Settings.FirstTokenTimeout : Timeout.InfiniteTimeSpan;
+        CancellationTokenSource? firstTokenCts = null;
+        CancellationTokenSource? attemptCts = null;
+        CancellationToken token = context.CancellationToken;
+        if (firstToken != Timeout.InfiniteTimeSpan)
+        {
+            firstTokenCts = new CancellationTokenSource(firstToken, _timeProvider);
+            attemptCts = CancellationTokenSource.CreateLinkedTokenSource(token, firstTokenCts.Token);
+            token = attemptCts.Token;
+        }
+
+        HttpResponseMessage? response = null;
+        try
+        {
+            response = await base.SendAsync(call.Request, token).ConfigureAwait(false);
+            if (call.IsStream && response.IsSuccessStatusCode && !IsJson(response.Content.Headers.ContentType))
+            {
+                FirstEventPrefetch prefetch = await FirstEventPrefetch.ReadAsync(response.Content, token).ConfigureAwait(false);
+                call.Prefetch = prefetch;
+                call.PrefetchOwner = response;
+            }
+
+            return Outcome.FromResult(response);
+        }
+        catch (Exception ex)
+        {
+            if (response is not null)
+            {
+                DisposeAttempt(call, response);
+            }
+
+            if (!context.CancellationToken.IsCancellationRequested)
+            {
+                if (firstTokenCts is { IsCancellationRequested: true })
+                {
+                    ex = new OpenAIStreamTimeoutException(OpenAIStreamTimeoutKind.FirstToken, firstToken, StreamingResponseRequestId(response), ex);
+                }
+                else if (ex is OperationCanceledException { InnerException: TimeoutException })
+                {
+                    ex = new OpenAIStreamTimeoutException(OpenAIStreamTimeoutKind.Connect, _options.ConnectTimeout, requestId: null, ex);
+                }
+            }
+
+            return Outcome.FromException<HttpResponseMessage>(ex);
+        }
+        finally
+        {
+            attemptCts?.Dispose();
+            firstTokenCts?.Dispose();
+        }
+    }
+
+    private static string? StreamingResponseRequestId(HttpResponseMessage? response) =>
+        response is null ? null : StreamingResponse.RequestIdOf(response);
+
+    private static bool IsJson(MediaTypeHeaderValue? contentType) =>
+        contentType?.MediaType is { } mediaType
+        && (mediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase) || mediaType.EndsWith("+json", StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>
+    /// Whether this attempt will be the last: no retries left, or none affordable (budget empty, or too little of the total
+    /// timeout left for a retry after a first-token miss). The last attempt runs without a first-token timer.
+    /// </summary>
+    private bool IsLastAttempt(CallState call, int attempt)
+    {
+        if (!call.IsReplayable || attempt >= call.Settings.MaxRetryAttempts || !_budget.CanWithdraw())
+        {
+            return true;
+        }
+
+        TimeSpan longestBackoff = BackoffCeiling(attempt);
+        return call.Settings.FirstTokenTimeout + longestBackoff >= TimeLeft(call);
+    }
+
+    private TimeSpan TimeLeft(CallState call) =>
+        call.Settings.TotalTimeout == Timeout.InfiniteTimeSpan
+            ? TimeSpan.MaxValue
+            : call.Settings.TotalTimeout - _timeProvider.GetElapsedTime(call.StartTimestamp);
+
+    private TimeSpan BackoffCeiling(int attempt) => Backoff(attempt, 1.0);
+
+    private TimeSpan Backoff(int attempt, double unitRandom)
+    {
+        double factor = 1 + (_options.RetryJitter * ((2 * unitRandom) - 1));
+        return TimeSpan.FromTicks((long)(_options.RetryBaseDelay.Ticks * Math.Pow(2, attempt) * factor));
+    }
+
+    private double NextRandom()
+    {
+        if (_random is null)
+        {
+            return Random.Shared.NextDouble();
+        }
+
+        lock (_randomLock)
+        {
+            return _random.NextDouble();
+        }
+    }
+
+    private bool ShouldRetry(Outcome<HttpResponseMessage> outcome, CallState call, int attempt)
+    {
+        if (call.IsCancelled || !call.IsReplayable || attempt >= call.Settings.MaxRetryAttempts)
+        {
+            return false;
+        }
+
+        TimeSpan? serverDelay = null;
+        if (outcome.Exception is { } exception)
+        {
+            if (!IsRetryableException(exception))
+            {
+                return false;
+            }
+        }
+        else
+        {
+            HttpResponseMessage response = outcome.Result!;
+            if (!IsRetryableResponse(call, response))
+            {
+                return false;
+            }
+
+            serverDelay = RetryAfterHeader.Read(response, _timeProvider.GetUtcNow());
+        }
+
+        TimeSpan timeLeft = TimeLeft(call);
+        TimeSpan delay;
+        if (serverDelay is TimeSpan requested)
+        {
+            TimeSpan allowed = _options.MaxRetryAfter < timeLeft ? _options.MaxRetryAfter : timeLeft;
+            if (requested > allowed)
+            {
+                HandlerLog.RetryAfterTooLong(_logger, call.ClientRequestId, requested.TotalMilliseconds, allowed.TotalMilliseconds);
+                return false;
+            }
+
+            delay = requested;
+        }
+        else
+        {
+            delay = Backoff(attempt, NextRandom());
+            if (delay >= timeLeft)
+            {
+                return false;
+            }
+        }
+
+        if (!_budget.TryWithdraw())
+        {
+            HandlerLog.RetryBudgetExhausted(_logger, call.ClientRequestId);
+            return false;
+        }
+
+        call.NextDelay = delay;
+        return true;
+    }
+
+    private static bool IsRetryableException(Exception exception) =>
+        exception switch
+        {
+            OpenAIStreamTimeoutException timeout => timeout.IsRetryable,
+            OpenAIStreamException => false, // for example an oversized event: sending again gives the same answer
+            HttpRequestException => true,
+            IOException => true,
+            _ => false,
+        };
+
+    private static bool IsRetryableResponse(CallState call, HttpResponseMessage response)
+    {
+        if (response.IsSuccessStatusCode)
+        {
+            // A stream that ended before its first event delivered nothing: sending again is safe.
+            return ReferenceEquals(call.PrefetchOwner, response) && call.Prefetch is { Ended: true };
+        }
+
+        if (response.Headers.NonValidated.TryGetValues("x-should-retry", out HeaderStringValues values))
+        {
+            foreach (string value in values)
+            {
+                if (value.Equals("true", StringComparison.OrdinalIgnoreCase))
+                {
+                    return true;
+                }
+
+                if (value.Equals("false", StringComparison.OrdinalIgnoreCase))
+                {
+                    return false;
+                }
+            }
+        }
+
+        return OpenAIErrorInfo.IsRetryableStatus((int)response.StatusCode);
+    }
+}
