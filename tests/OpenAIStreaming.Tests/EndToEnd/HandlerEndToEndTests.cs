@@ -4,7 +4,7 @@ using OpenAI;
 using OpenAI.Chat;
 using OpenAIStreaming.Protocol;
 using OpenAIStreaming.Testing;
-using OpenAIStreaming.Tests.Handler.Support;
+using OpenAIStreaming.Tests.Support;
 
 namespace OpenAIStreaming.Tests.EndToEnd;
 

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text;
+using OpenAIStreaming.Tests.Support;
 using OpenAIStreaming.Tests.Handler.Support;
 using static OpenAIStreaming.Tests.Handler.Support.HandlerHarness;
 

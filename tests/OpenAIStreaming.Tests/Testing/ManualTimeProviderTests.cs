@@ -1,4 +1,4 @@
-using OpenAIStreaming.Tests.Testing.Support;
+using OpenAIStreaming.Tests.Support;
 
 namespace OpenAIStreaming.Tests.Testing;
 

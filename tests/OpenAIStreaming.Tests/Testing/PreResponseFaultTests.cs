@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text.Json;
+using OpenAIStreaming.Tests.Support;
 using OpenAIStreaming.Testing;
 using OpenAIStreaming.Tests.Testing.Support;
 using static OpenAIStreaming.Tests.Testing.Support.FakeApi;

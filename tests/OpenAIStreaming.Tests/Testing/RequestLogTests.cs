@@ -1,6 +1,7 @@
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
+using OpenAIStreaming.Tests.Support;
 using OpenAIStreaming.Testing;
 using OpenAIStreaming.Tests.Testing.Support;
 using static OpenAIStreaming.Tests.Testing.Support.FakeApi;

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using OpenAIStreaming.Tests.Support;
 using OpenAIStreaming.Testing;
 using OpenAIStreaming.Tests.Testing.Support;
 using static OpenAIStreaming.Tests.Testing.Support.FakeApi;

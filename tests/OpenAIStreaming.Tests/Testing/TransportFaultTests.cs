@@ -1,4 +1,5 @@
 using System.Text;
+using OpenAIStreaming.Tests.Support;
 using OpenAIStreaming.Testing;
 using OpenAIStreaming.Tests.Testing.Support;
 using static OpenAIStreaming.Tests.Testing.Support.FakeApi;

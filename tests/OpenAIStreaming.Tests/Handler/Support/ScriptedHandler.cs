@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text;
+using OpenAIStreaming.Tests.Support;
 
 namespace OpenAIStreaming.Tests.Handler.Support;
 

@@ -1,4 +1,4 @@
-namespace OpenAIStreaming.Tests.Testing.Support;
+namespace OpenAIStreaming.Tests.Support;
 
 /// <summary>
 /// A <see cref="TimeProvider"/> whose clock only moves when a test calls <see cref="Advance"/> or <see cref="SetUtcNow"/>.
@@ -66,6 +66,47 @@ public sealed class ManualTimeProvider : TimeProvider
         var timer = new ManualTimer(this, callback, state);
         timer.Change(dueTime, period);
         return timer;
+    }
+
+    /// <summary>How long the waiting helpers wait, in real time, before failing the test instead of hanging it.</summary>
+    public static readonly TimeSpan SafetyTimeout = TimeSpan.FromSeconds(15);
+
+    /// <summary>Gets the time advanced since <see cref="Start"/>.</summary>
+    public TimeSpan Elapsed => GetUtcNow() - Start;
+
+    /// <summary>Gets the number of timers scheduled to fire (the same as <see cref="ActiveTimers"/>).</summary>
+    public int ActiveTimerCount => ActiveTimers;
+
+    /// <summary>The time left until each scheduled timer fires, soonest first.</summary>
+    public IReadOnlyList<TimeSpan> PendingDueTimes()
+    {
+        lock (_gate)
+        {
+            return _timers.Select(t => t.DueAt - _now).Order().ToList();
+        }
+    }
+
+    /// <summary>Waits (in real time, bounded by <see cref="SafetyTimeout"/>) until at least <paramref name="count"/> timers are scheduled.</summary>
+    public Task WaitForTimersAsync(int count) => WaitUntilAsync(() => ActiveTimers >= count, $"{count} scheduled timers (have {ActiveTimers})");
+
+    /// <summary>Waits until a timer is scheduled to fire exactly <paramref name="dueIn"/> from now.</summary>
+    public Task WaitForTimerDueInAsync(TimeSpan dueIn) =>
+        WaitUntilAsync(() => PendingDueTimes().Contains(dueIn), $"a timer due in {dueIn} (have {string.Join(", ", PendingDueTimes())})");
+
+    /// <summary>Polls <paramref name="condition"/> until it holds; fails after <see cref="SafetyTimeout"/> of real time.</summary>
+    public static async Task WaitUntilAsync(Func<bool> condition, string what)
+    {
+        ArgumentNullException.ThrowIfNull(condition);
+        using var safety = new CancellationTokenSource(SafetyTimeout);
+        while (!condition())
+        {
+            if (safety.IsCancellationRequested)
+            {
+                throw new TimeoutException($"Gave up waiting for {what}.");
+            }
+
+            await Task.Delay(1);
+        }
     }
 
     /// <summary>Moves the clock forward by <paramref name="delta"/>, firing every timer that falls due on the way, in order.</summary>
