@@ -1,0 +1,179 @@
+using System.Runtime.CompilerServices;
+using OpenAIStreaming.Protocol;
+using OpenAIStreaming.Protocol.Internal;
+using OpenAIStreaming.Sse.Internal;
+
+namespace OpenAIStreaming.Http.Internal;
+
+/// <summary>
+/// Sends a stream request and reads the typed updates. Owns the response: it is disposed on every exit (end, break,
+/// exception, cancellation). A stream ends either complete (<c>[DONE]</c>, every choice finished, or a Responses terminal
+/// event) or with a typed error; never with a silent truncation.
+/// </summary>
+internal static class TypedStreamReader
+{
+    public static async IAsyncEnumerable<ChatCompletionUpdate> ReadChatAsync(
+        HttpClient httpClient,
+        Func<HttpRequestMessage> createRequest,
+        bool disposeRequest,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        HttpRequestMessage request = createRequest();
+        HttpResponseMessage? response = null;
+        try
+        {
+            response = await httpClient.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+            await StreamingResponse.EnsureEventStreamAsync(response, cancellationToken).ConfigureAwait(false);
+            string? requestId = StreamingResponse.RequestIdOf(response);
+            Stream body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+            var events = new SseEventReader(PipeReaders.Create(body, leaveOpen: false), options: null);
+            await using (events.ConfigureAwait(false))
+            {
+                using var decoder = new ChatChunkDecoder();
+                var choices = new ChoiceFinishTracker();
+                bool done = false;
+                while (await events.MoveNextAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    ReadOnlySpan<byte> data = events.Current.Data.Span;
+                    if (IsBlank(data))
+                    {
+                        continue; // an empty keep-alive event
+                    }
+
+                    if (decoder.Decode(data, events.CurrentIndex, requestId) == ChatChunkKind.Done)
+                    {
+                        done = true;
+                        break;
+                    }
+
+                    List<ChatCompletionUpdate> updates = decoder.Updates;
+                    for (int i = 0; i < updates.Count; i++)
+                    {
+                        ChatCompletionUpdate update = updates[i];
+                        choices.Observe(update.ChoiceIndex, update.FinishReason is not null);
+                        yield return update;
+                    }
+                }
+
+                if (!done && !choices.AllFinished)
+                {
+                    throw new OpenAIStreamProtocolException(
+                        $"The stream ended after {events.EventCount} events without [DONE] and before every choice had a finish reason: the answer is truncated.",
+                        events.EventCount,
+                        isRetryable: true,
+                        statusCode: (int)response.StatusCode,
+                        requestId: requestId);
+                }
+            }
+        }
+        finally
+        {
+            response?.Dispose();
+            if (disposeRequest)
+            {
+                request.Dispose();
+            }
+        }
+    }
+
+    public static async IAsyncEnumerable<ResponseStreamEvent> ReadResponsesAsync(
+        HttpClient httpClient,
+        Func<HttpRequestMessage> createRequest,
+        bool disposeRequest,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        HttpRequestMessage request = createRequest();
+        HttpResponseMessage? response = null;
+        try
+        {
+            response = await httpClient.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+            await StreamingResponse.EnsureEventStreamAsync(response, cancellationToken).ConfigureAwait(false);
+            string? requestId = StreamingResponse.RequestIdOf(response);
+            Stream body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+            var events = new SseEventReader(PipeReaders.Create(body, leaveOpen: false), options: null);
+            await using (events.ConfigureAwait(false))
+            {
+                var decoder = new ResponseEventDecoder();
+                bool terminal = false;
+                while (!terminal && await events.MoveNextAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    ReadOnlySpan<byte> data = events.Current.Data.Span;
+                    if (IsBlank(data))
+                    {
+                        continue;
+                    }
+
+                    if (ChatChunkDecoder.IsDone(data))
+                    {
+                        break;
+                    }
+
+                    ResponseStreamEvent responseEvent = decoder.Decode(data, events.Current.EventType, events.CurrentIndex, requestId);
+                    terminal = responseEvent.IsTerminal;
+                    yield return responseEvent;
+                }
+
+                if (!terminal)
+                {
+                    throw new OpenAIStreamProtocolException(
+                        $"The stream ended after {events.EventCount} events without a terminal event (response.completed or response.incomplete): the answer is truncated.",
+                        events.EventCount,
+                        isRetryable: true,
+                        statusCode: (int)response.StatusCode,
+                        requestId: requestId);
+                }
+            }
+        }
+        finally
+        {
+            response?.Dispose();
+            if (disposeRequest)
+            {
+                request.Dispose();
+            }
+        }
+    }
+
+    private static bool IsBlank(ReadOnlySpan<byte> data) => data.Trim(" \t\r\n"u8).IsEmpty;
+
+    /// <summary>Which choices have been seen and which of them have finished.</summary>
+    private sealed class ChoiceFinishTracker
+    {
+        private const int MaxTrackedChoices = 1024;
+        private byte[] _states = new byte[4]; // 0 unseen, 1 seen, 2 finished
+        private int _seen;
+        private int _finished;
+
+        public bool AllFinished => _seen > 0 && _seen == _finished;
+
+        public void Observe(int index, bool finished)
+        {
+            if ((uint)index >= MaxTrackedChoices)
+            {
+                return;
+            }
+
+            if (index >= _states.Length)
+            {
+                Array.Resize(ref _states, Math.Max(index + 1, _states.Length * 2));
+            }
+
+            byte state = _states[index];
+            if (state == 0)
+            {
+                _seen++;
+                state = 1;
+            }
+
+            if (finished && state == 1)
+            {
+                _finished++;
+                state = 2;
+            }
+
+            _states[index] = state;
+        }
+    }
+}

@@ -1,0 +1,102 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
+
+namespace OpenAIStreaming.Sse.Internal;
+
+/// <summary>
+/// Pulls events from a <see cref="PipeReader"/> through an <see cref="SseFramer"/>: <c>ReadAsync</c>, frame every
+/// complete event, <c>AdvanceTo(consumed, examined)</c>, stop at the end of the stream. The current event's data stays
+/// valid until the next <see cref="MoveNextAsync"/>. Moving to the next event allocates nothing, including when a read
+/// completes asynchronously (the async path uses a pooling builder).
+/// </summary>
+internal sealed class SseEventReader : IAsyncDisposable
+{
+    private readonly PipeReader _reader;
+    private readonly SseFramer _framer;
+    private ReadOnlySequence<byte> _buffer;
+    private bool _holdingBuffer;
+    private bool _isFinalBlock;
+    private bool _finished;
+
+    public SseEventReader(PipeReader reader, ServerSentEventReaderOptions? options)
+    {
+        _reader = reader;
+        _framer = new SseFramer((options ?? ServerSentEventReaderOptions.Default).MaxEventSize);
+    }
+
+    /// <summary>Gets the current event.</summary>
+    public ServerSentEvent Current { get; private set; }
+
+    /// <summary>Gets the zero-based index of <see cref="Current"/> in the stream (the number of events before it).</summary>
+    public long CurrentIndex => _framer.EventCount - 1;
+
+    /// <summary>Gets the number of events dispatched so far.</summary>
+    public long EventCount => _framer.EventCount;
+
+    public ValueTask<bool> MoveNextAsync(CancellationToken cancellationToken)
+    {
+        if (_holdingBuffer && _framer.TryReadEvent(ref _buffer, _isFinalBlock, out ServerSentEvent next))
+        {
+            Current = next;
+            return new ValueTask<bool>(true);
+        }
+
+        return MoveNextSlowAsync(cancellationToken);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_holdingBuffer)
+        {
+            _holdingBuffer = false;
+            _reader.AdvanceTo(_buffer.Start, _buffer.End);
+        }
+
+        _framer.Dispose();
+        await _reader.CompleteAsync().ConfigureAwait(false);
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> MoveNextSlowAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            if (_holdingBuffer)
+            {
+                if (_framer.TryReadEvent(ref _buffer, _isFinalBlock, out ServerSentEvent next))
+                {
+                    Current = next;
+                    return true;
+                }
+
+                _holdingBuffer = false;
+                _framer.PrepareForRelease(_buffer);
+                _reader.AdvanceTo(_buffer.Start, _buffer.End);
+                if (_isFinalBlock)
+                {
+                    // End of stream: an event without its terminating blank line is discarded.
+                    _finished = true;
+                }
+            }
+
+            if (_finished)
+            {
+                Current = default;
+                return false;
+            }
+
+            cancellationToken.ThrowIfCancellationRequested();
+            ReadResult result = await _reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            if (result.IsCanceled)
+            {
+                _reader.AdvanceTo(result.Buffer.Start);
+                throw new OperationCanceledException("The read of the event stream was cancelled.");
+            }
+
+            _buffer = result.Buffer;
+            _holdingBuffer = true;
+            _isFinalBlock = result.IsCompleted;
+        }
+    }
+}

@@ -1,0 +1,413 @@
+using System.Buffers;
+using System.Buffers.Text;
+using OpenAIStreaming.Internal;
+
+namespace OpenAIStreaming.Sse.Internal;
+
+/// <summary>
+/// The WHATWG event-stream interpretation over bytes: splits lines on LF, CR or CRLF, strips a leading BOM, applies the
+/// <c>event</c>/<c>data</c>/<c>id</c>/<c>retry</c> fields and dispatches an event on each blank line.
+/// </summary>
+/// <remarks>
+/// <para>The framer consumes complete lines from the front of a buffer. Event data of a single <c>data:</c> line that lies in
+/// one buffer segment is handed out without copying; anything else is assembled in one pooled buffer. Before the caller
+/// releases its buffer (<see cref="PrepareForRelease"/>) a borrowed line is copied, so nothing refers to released memory.</para>
+/// <para>A CR that ends the available bytes ends the line at once (so the event is not delayed); an LF that then starts the
+/// next read is recognised as the second half of that CRLF and skipped. A line without a terminator stays in the caller's
+/// buffer; the framer remembers how much of it has been searched so a long line delivered in small reads is scanned once.</para>
+/// </remarks>
+internal sealed class SseFramer : IDisposable
+{
+    private const byte Cr = (byte)'\r';
+    private const byte Lf = (byte)'\n';
+    private const int BomLength = 3;
+
+    private readonly int _maxEventSize;
+    private readonly Utf8StringCache _eventTypes = new(16);
+
+    private bool _bomChecked;
+    private bool _skipLeadingLf;
+    private long _searched;
+
+    // The event being assembled.
+    private ReadOnlyMemory<byte> _borrowedData;
+    private bool _hasBorrowedData;
+    private byte[]? _dataBuffer;
+    private int _dataLength;
+    private bool _hasData;
+    private string? _eventType;
+
+    private byte[]? _lineBuffer;
+    private byte[]? _lastEventIdBytes;
+    private string? _lastEventId;
+    private TimeSpan? _reconnectionInterval;
+
+    public SseFramer(int maxEventSize)
+    {
+        _maxEventSize = maxEventSize;
+    }
+
+    /// <summary>Gets the number of events dispatched so far.</summary>
+    public long EventCount { get; private set; }
+
+    /// <summary>
+    /// Consumes lines from the front of <paramref name="buffer"/> until an event is dispatched (returns true) or no complete
+    /// line is left (returns false; <paramref name="buffer"/> then holds only the unterminated rest).
+    /// </summary>
+    public bool TryReadEvent(ref ReadOnlySequence<byte> buffer, bool isFinalBlock, out ServerSentEvent sseEvent)
+    {
+        if (!_bomChecked && !TrySkipBom(ref buffer, isFinalBlock))
+        {
+            sseEvent = default;
+            return false;
+        }
+
+        while (!buffer.IsEmpty)
+        {
+            if (_skipLeadingLf)
+            {
+                _skipLeadingLf = false;
+                if (buffer.FirstSpan[0] == Lf)
+                {
+                    buffer = buffer.Slice(1);
+                    continue;
+                }
+            }
+
+            ReadOnlyMemory<byte> first = buffer.First;
+            ReadOnlySpan<byte> span = first.Span;
+            int index = _searched < span.Length ? span.Slice((int)_searched).IndexOfAny(Cr, Lf) : -1;
+            bool dispatched;
+            if (index >= 0)
+            {
+                index += (int)_searched;
+                _searched = 0;
+                int consumed = index + 1;
+                if (span[index] == Cr)
+                {
+                    if (consumed < span.Length)
+                    {
+                        if (span[consumed] == Lf)
+                        {
+                            consumed++;
+                        }
+                    }
+                    else
+                    {
+                        _skipLeadingLf = true;
+                    }
+                }
+
+                dispatched = ProcessLine(first.Slice(0, index), borrowed: true);
+                buffer = buffer.Slice(consumed);
+            }
+            else if (!TryReadMultiSegmentLine(ref buffer, out dispatched))
+            {
+                break;
+            }
+
+            if (dispatched)
+            {
+                sseEvent = Dispatch();
+                return true;
+            }
+        }
+
+        sseEvent = default;
+        return false;
+    }
+
+    /// <summary>
+    /// Called when <see cref="TryReadEvent"/> returned false and before the caller releases the consumed part of its buffer:
+    /// copies borrowed data into the framer's own buffer and enforces the size limit on the unterminated line.
+    /// </summary>
+    public void PrepareForRelease(in ReadOnlySequence<byte> remaining)
+    {
+        if (_hasBorrowedData)
+        {
+            ReadOnlySpan<byte> data = _borrowedData.Span;
+            _hasBorrowedData = false;
+            _borrowedData = default;
+            _dataLength = 0;
+            Append(data);
+        }
+
+        if (remaining.Length > _maxEventSize + 8 || (_hasData && _dataLength + remaining.Length > _maxEventSize + 8))
+        {
+            throw TooLarge();
+        }
+    }
+
+    public void Dispose()
+    {
+        ReturnBuffer(ref _dataBuffer);
+        ReturnBuffer(ref _lineBuffer);
+    }
+
+    private static void ReturnBuffer(ref byte[]? buffer)
+    {
+        if (buffer is not null)
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            buffer = null;
+        }
+    }
+
+    private bool TrySkipBom(ref ReadOnlySequence<byte> buffer, bool isFinalBlock)
+    {
+        ReadOnlySpan<byte> bom = [0xEF, 0xBB, 0xBF];
+        if (buffer.Length < BomLength && !isFinalBlock)
+        {
+            Span<byte> head = stackalloc byte[BomLength];
+            int length = (int)buffer.Length;
+            buffer.CopyTo(head);
+            if (head[..length].SequenceEqual(bom[..length]))
+            {
+                return false;
+            }
+        }
+
+        _bomChecked = true;
+        if (buffer.Length >= BomLength)
+        {
+            Span<byte> head = stackalloc byte[BomLength];
+            buffer.Slice(0, BomLength).CopyTo(head);
+            if (head.SequenceEqual(bom))
+            {
+                buffer = buffer.Slice(BomLength);
+            }
+        }
+
+        return true;
+    }
+
+    private bool TryReadMultiSegmentLine(ref ReadOnlySequence<byte> buffer, out bool dispatched)
+    {
+        dispatched = false;
+        long offset = 0;
+        long terminator = -1;
+        foreach (ReadOnlyMemory<byte> segment in buffer)
+        {
+            ReadOnlySpan<byte> span = segment.Span;
+            long start = Math.Max(0, _searched - offset);
+            if (start < span.Length)
+            {
+                int index = span.Slice((int)start).IndexOfAny(Cr, Lf);
+                if (index >= 0)
+                {
+                    terminator = offset + start + index;
+                    break;
+                }
+            }
+
+            offset += span.Length;
+        }
+
+        if (terminator < 0)
+        {
+            _searched = buffer.Length;
+            return false;
+        }
+
+        _searched = 0;
+        if (terminator > _maxEventSize + 8)
+        {
+            throw TooLarge();
+        }
+
+        int lineLength = (int)terminator;
+        EnsureCapacity(ref _lineBuffer, lineLength);
+        ReadOnlySequence<byte> rest = buffer.Slice(terminator);
+        buffer.Slice(0, lineLength).CopyTo(_lineBuffer);
+        long consumed = terminator + 1;
+        if (rest.FirstSpan[0] == Cr)
+        {
+            if (rest.Length > 1)
+            {
+                if (rest.Slice(1).FirstSpan[0] == Lf)
+                {
+                    consumed++;
+                }
+            }
+            else
+            {
+                _skipLeadingLf = true;
+            }
+        }
+
+        dispatched = ProcessLine(_lineBuffer.AsMemory(0, lineLength), borrowed: false);
+        buffer = buffer.Slice(consumed);
+        return true;
+    }
+
+    /// <summary>Applies one line; returns true when it is a blank line that dispatches an event with data.</summary>
+    private bool ProcessLine(ReadOnlyMemory<byte> line, bool borrowed)
+    {
+        ReadOnlySpan<byte> span = line.Span;
+        if (span.IsEmpty)
+        {
+            if (_hasData)
+            {
+                return true;
+            }
+
+            _eventType = null;
+            return false;
+        }
+
+        int colon = span.IndexOf((byte)':');
+        if (colon == 0)
+        {
+            return false; // comment
+        }
+
+        ReadOnlySpan<byte> name;
+        int valueStart;
+        if (colon < 0)
+        {
+            name = span;
+            valueStart = span.Length;
+        }
+        else
+        {
+            name = span[..colon];
+            valueStart = colon + 1;
+            if (valueStart < span.Length && span[valueStart] == (byte)' ')
+            {
+                valueStart++;
+            }
+        }
+
+        ReadOnlySpan<byte> value = span[valueStart..];
+        switch (name.Length)
+        {
+            case 4 when name.SequenceEqual("data"u8):
+                AddData(line[valueStart..], borrowed);
+                break;
+            case 5 when name.SequenceEqual("event"u8):
+                _eventType = _eventTypes.Get(value);
+                break;
+            case 2 when name.SequenceEqual("id"u8):
+                SetLastEventId(value);
+                break;
+            case 5 when name.SequenceEqual("retry"u8):
+                SetRetry(value);
+                break;
+        }
+
+        return false;
+    }
+
+    private void AddData(ReadOnlyMemory<byte> value, bool borrowed)
+    {
+        if (!_hasData)
+        {
+            _hasData = true;
+            if (borrowed)
+            {
+                CheckSize(value.Length);
+                _borrowedData = value;
+                _hasBorrowedData = true;
+                return;
+            }
+
+            _dataLength = 0;
+            Append(value.Span);
+            return;
+        }
+
+        if (_hasBorrowedData)
+        {
+            ReadOnlySpan<byte> previous = _borrowedData.Span;
+            _hasBorrowedData = false;
+            _borrowedData = default;
+            _dataLength = 0;
+            Append(previous);
+        }
+
+        CheckSize(_dataLength + 1 + value.Length);
+        Append("\n"u8);
+        Append(value.Span);
+    }
+
+    private void Append(ReadOnlySpan<byte> bytes)
+    {
+        CheckSize(_dataLength + bytes.Length);
+        EnsureCapacity(ref _dataBuffer, _dataLength + bytes.Length);
+        bytes.CopyTo(_dataBuffer.AsSpan(_dataLength));
+        _dataLength += bytes.Length;
+    }
+
+    private void CheckSize(long size)
+    {
+        if (size > _maxEventSize)
+        {
+            throw TooLarge();
+        }
+    }
+
+    private static void EnsureCapacity([System.Diagnostics.CodeAnalysis.NotNull] ref byte[]? buffer, int size)
+    {
+        if (buffer is not null && buffer.Length >= size)
+        {
+            return;
+        }
+
+        byte[] larger = ArrayPool<byte>.Shared.Rent(Math.Max(size, Math.Max(256, (buffer?.Length ?? 0) * 2)));
+        if (buffer is not null)
+        {
+            buffer.AsSpan().CopyTo(larger);
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        buffer = larger;
+    }
+
+    private void SetLastEventId(ReadOnlySpan<byte> value)
+    {
+        if (value.Contains((byte)0))
+        {
+            return;
+        }
+
+        if (_lastEventIdBytes is not null && value.SequenceEqual(_lastEventIdBytes))
+        {
+            return;
+        }
+
+        _lastEventIdBytes = value.ToArray();
+        _lastEventId = System.Text.Encoding.UTF8.GetString(value);
+    }
+
+    private void SetRetry(ReadOnlySpan<byte> value)
+    {
+        if (value.IsEmpty || value.IndexOfAnyExceptInRange((byte)'0', (byte)'9') >= 0)
+        {
+            return;
+        }
+
+        // Digits only; a value too large for a TimeSpan is clamped rather than ignored.
+        if (!Utf8Parser.TryParse(value, out long milliseconds, out int consumed) || consumed != value.Length || milliseconds > (long)TimeSpan.MaxValue.TotalMilliseconds)
+        {
+            milliseconds = (long)TimeSpan.MaxValue.TotalMilliseconds;
+        }
+
+        _reconnectionInterval = TimeSpan.FromMilliseconds(milliseconds);
+    }
+
+    private ServerSentEvent Dispatch()
+    {
+        ReadOnlyMemory<byte> data = _hasBorrowedData ? _borrowedData : _dataBuffer.AsMemory(0, _dataLength);
+        var sseEvent = new ServerSentEvent(_eventType ?? ServerSentEvent.DefaultEventType, data, _lastEventId, _reconnectionInterval);
+        _hasBorrowedData = false;
+        _borrowedData = default;
+        _hasData = false;
+        _dataLength = 0;
+        _eventType = null;
+        EventCount++;
+        return sseEvent;
+    }
+
+    private OpenAIStreamProtocolException TooLarge() =>
+        new($"A server-sent event is larger than the maximum event size of {_maxEventSize} bytes.", eventIndex: EventCount);
+}
