@@ -30,6 +30,8 @@ var config = DefaultConfig.Instance
     .AddColumn(PerChunkColumn.Time(ChatStreamGenerator.DefaultChunkCount), PerChunkColumn.Allocation(ChatStreamGenerator.DefaultChunkCount));
 if (quick)
 {
+    await ReaderWarmup.RunAsync(rounds: 40);
+
     // One operation reads a whole 20,000-chunk stream (several ms), so a fixed invocation count replaces the
     // pilot stage, and the in-process toolchain saves building a second project. Enough to compare, not to publish.
     config = config.AddJob(Job.Default

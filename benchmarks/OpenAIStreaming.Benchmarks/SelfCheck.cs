@@ -21,8 +21,7 @@ public static class SelfCheck
                 CultureInfo.InvariantCulture,
                 $"{shape}: {data.ChunkCount:N0} chunks, {data.Body.Length:N0} bytes, {data.AverageChunkBytes:N1} bytes/chunk on average, {data.ExpectedText.Length:N0} text chars, reads of at most {FixedReadSizeStream.DefaultMaxReadSize} bytes"));
 
-            IChatTextReader[] readers = [new OpenAIStreamingReader(data), new SseParserReader(data), new NaiveReader(data), new OfficialSdkReader(data)];
-            foreach (var reader in readers)
+            foreach (var reader in ChatTextReaders.Create(data))
             {
                 ok &= await CheckAsync(reader, data, output);
             }
