@@ -1,1 +1,48 @@
-return 0;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Running;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
+using OpenAIStreaming.Benchmarks;
+
+// --check: only the self-check (exit 0 when all readers agree, 1 otherwise).
+// --quick: self-check, then a short in-process run (under a minute on 2 cores).
+// otherwise: self-check, then BenchmarkDotNet defaults. Other arguments go to BenchmarkSwitcher.
+bool checkOnly = args.Contains("--check");
+bool quick = args.Contains("--quick");
+var switcherArgs = args.Where(a => a is not "--check" and not "--quick").ToList();
+
+if (!await SelfCheck.RunAsync(Console.Out))
+{
+    return 1;
+}
+
+if (checkOnly)
+{
+    return 0;
+}
+
+if (!switcherArgs.Contains("--filter"))
+{
+    switcherArgs.AddRange(["--filter", "*"]);
+}
+
+var config = DefaultConfig.Instance
+    .AddColumn(PerChunkColumn.Time(ChatStreamGenerator.DefaultChunkCount), PerChunkColumn.Allocation(ChatStreamGenerator.DefaultChunkCount));
+if (quick)
+{
+    await ReaderWarmup.RunAsync(rounds: 40);
+
+    // One operation reads a whole 20,000-chunk stream (several ms), so a fixed invocation count replaces the
+    // pilot stage, and the in-process toolchain saves building a second project. Enough to compare, not to publish.
+    config = config.AddJob(Job.Default
+        .WithToolchain(InProcessEmitToolchain.Instance)
+        .WithLaunchCount(1)
+        .WithWarmupCount(2)
+        .WithIterationCount(5)
+        .WithInvocationCount(16)
+        .WithUnrollFactor(1)
+        .WithId("Quick"));
+}
+
+var summaries = BenchmarkSwitcher.FromAssembly(typeof(ChatStreamBenchmarks).Assembly).Run([.. switcherArgs], config);
+return summaries.Any(s => s.HasCriticalValidationErrors || s.Reports.Any(r => !r.Success)) ? 1 : 0;

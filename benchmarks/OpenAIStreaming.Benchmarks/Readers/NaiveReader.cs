@@ -1,0 +1,44 @@
+using System.Text;
+using System.Text.Json;
+
+namespace OpenAIStreaming.Benchmarks.Readers;
+
+/// <summary>What many hand-written clients do: <c>ReadLineAsync</c>, <c>data: </c> lines, one <see cref="JsonDocument"/> per event.</summary>
+public sealed class NaiveReader : IChatTextReader
+{
+    private readonly ChatStreamData _data;
+
+    public NaiveReader(ChatStreamData data) => _data = data;
+
+    public string Name => "Naive";
+
+    public async Task<int> ReadAsync(StringBuilder? sink)
+    {
+        int total = 0;
+        using var reader = new StreamReader(_data.Open());
+        string? line;
+        while ((line = await reader.ReadLineAsync()) is not null)
+        {
+            if (!line.StartsWith("data: ", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            string json = line.Substring("data: ".Length);
+            if (json == "[DONE]")
+            {
+                continue;
+            }
+
+            using var document = JsonDocument.Parse(json);
+            var delta = document.RootElement.GetProperty("choices")[0].GetProperty("delta");
+            if (delta.TryGetProperty("content", out var content) && content.GetString() is { } text)
+            {
+                total += text.Length;
+                sink?.Append(text);
+            }
+        }
+
+        return total;
+    }
+}

@@ -1,0 +1,44 @@
+using System.ClientModel;
+using System.ClientModel.Primitives;
+using System.Text;
+using OpenAI;
+using OpenAI.Chat;
+
+namespace OpenAIStreaming.Benchmarks.Readers;
+
+/// <summary>The official OpenAI .NET SDK: <see cref="ChatClient.CompleteChatStreamingAsync(ChatMessage[])"/>, consuming <c>ContentUpdate</c> parts.</summary>
+public sealed class OfficialSdkReader : IChatTextReader
+{
+    private static readonly ChatMessage[] Messages = [new UserChatMessage("Write a long story.")];
+
+    private readonly ChatClient _client;
+
+    public OfficialSdkReader(ChatStreamData data)
+    {
+        var options = new OpenAIClientOptions
+        {
+            Transport = new HttpClientPipelineTransport(new HttpClient(new ChatStreamHandler(data))),
+            Endpoint = new Uri("http://localhost/v1/"),
+            RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
+        };
+        _client = new ChatClient("gpt-4o", new ApiKeyCredential("sk-bench"), options);
+    }
+
+    public string Name => "OfficialSdk";
+
+    public async Task<int> ReadAsync(StringBuilder? sink)
+    {
+        int total = 0;
+        await foreach (var update in _client.CompleteChatStreamingAsync(Messages))
+        {
+            foreach (var part in update.ContentUpdate)
+            {
+                string text = part.Text;
+                total += text.Length;
+                sink?.Append(text);
+            }
+        }
+
+        return total;
+    }
+}

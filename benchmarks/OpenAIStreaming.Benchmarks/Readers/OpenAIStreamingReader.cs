@@ -1,0 +1,33 @@
+using System.Text;
+
+namespace OpenAIStreaming.Benchmarks.Readers;
+
+/// <summary>This library: <c>HttpClient.StreamChatCompletionAsync(requestJson)</c>, consuming <c>update.Text</c>.</summary>
+public sealed class OpenAIStreamingReader : IChatTextReader
+{
+    private const string RequestJson = """{"model":"gpt-4o","messages":[{"role":"user","content":"Write a long story."}],"stream":true}""";
+
+    private readonly HttpClient _http;
+
+    public OpenAIStreamingReader(ChatStreamData data)
+    {
+        _http = new HttpClient(new ChatStreamHandler(data)) { BaseAddress = new Uri("http://localhost/v1/") };
+    }
+
+    public string Name => "OpenAIStreaming";
+
+    public async Task<int> ReadAsync(StringBuilder? sink)
+    {
+        int total = 0;
+        await foreach (var update in _http.StreamChatCompletionAsync(RequestJson))
+        {
+            if (update.Text is { } text)
+            {
+                total += text.Length;
+                sink?.Append(text);
+            }
+        }
+
+        return total;
+    }
+}
