@@ -15,6 +15,9 @@ internal sealed class SseEventReader : IAsyncDisposable
     private readonly PipeReader _reader;
     private readonly SseFramer _framer;
     private ReadOnlySequence<byte> _buffer;
+    private ReadOnlyMemory<byte> _segment;
+    private int _segmentOffset;
+    private bool _inSegment;
     private bool _holdingBuffer;
     private bool _isFinalBlock;
     private bool _finished;
@@ -36,9 +39,23 @@ internal sealed class SseEventReader : IAsyncDisposable
 
     public ValueTask<bool> MoveNextAsync(CancellationToken cancellationToken)
     {
-        if (_holdingBuffer && _framer.TryReadEvent(ref _buffer, _isFinalBlock, out ServerSentEvent next))
+        // Most events lie inside the current buffer segment: frame them with an offset, slicing nothing.
+        ServerSentEvent next;
+        if (_inSegment)
+        {
+            if (_framer.TryReadEventInSegment(_segment, ref _segmentOffset, out next))
+            {
+                Current = next;
+                return new ValueTask<bool>(true);
+            }
+
+            LeaveSegment();
+        }
+
+        if (_holdingBuffer && _framer.TryReadEvent(ref _buffer, _isFinalBlock, out next))
         {
             Current = next;
+            EnterSegment();
             return new ValueTask<bool>(true);
         }
 
@@ -47,6 +64,7 @@ internal sealed class SseEventReader : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        LeaveSegment();
         if (_holdingBuffer)
         {
             _holdingBuffer = false;
@@ -57,9 +75,32 @@ internal sealed class SseEventReader : IAsyncDisposable
         await _reader.CompleteAsync().ConfigureAwait(false);
     }
 
+    /// <summary>Continues in the first segment of what is left of the buffer.</summary>
+    private void EnterSegment()
+    {
+        if (!_buffer.IsEmpty)
+        {
+            _segment = _buffer.First;
+            _segmentOffset = 0;
+            _inSegment = true;
+        }
+    }
+
+    /// <summary>Slices off what the segment fast path consumed, so the buffer is exact again.</summary>
+    private void LeaveSegment()
+    {
+        if (_inSegment)
+        {
+            _inSegment = false;
+            _buffer = _buffer.Slice(_segmentOffset);
+            _segment = default;
+        }
+    }
+
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> MoveNextSlowAsync(CancellationToken cancellationToken)
     {
+        LeaveSegment();
         while (true)
         {
             if (_holdingBuffer)
@@ -67,6 +108,7 @@ internal sealed class SseEventReader : IAsyncDisposable
                 if (_framer.TryReadEvent(ref _buffer, _isFinalBlock, out ServerSentEvent next))
                 {
                     Current = next;
+                    EnterSegment();
                     return true;
                 }
 

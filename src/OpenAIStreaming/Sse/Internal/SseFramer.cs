@@ -76,58 +76,22 @@ internal sealed class SseFramer : IDisposable
                 }
             }
 
-            // Lines inside the first segment are handled with an offset; the sequence is sliced once at the end.
-            ReadOnlyMemory<byte> first = buffer.First;
-            ReadOnlySpan<byte> span = first.Span;
+            // Lines inside the first segment are framed with an offset; the sequence is sliced once.
             int offset = 0;
-            bool dispatched = false;
-            while (offset < span.Length)
+            if (_searched == 0 && TryReadEventInSegment(buffer.First, ref offset, out sseEvent))
             {
-                int searchFrom = offset + (int)Math.Min(_searched, span.Length - offset);
-                int index = span.Slice(searchFrom).IndexOfAny(Cr, Lf);
-                if (index < 0)
-                {
-                    break;
-                }
-
-                index += searchFrom;
-                _searched = 0;
-                int next = index + 1;
-                if (span[index] == Cr)
-                {
-                    if (next < span.Length)
-                    {
-                        if (span[next] == Lf)
-                        {
-                            next++;
-                        }
-                    }
-                    else
-                    {
-                        _skipLeadingLf = true;
-                    }
-                }
-
-                dispatched = ProcessLine(first[offset..index], borrowed: true);
-                offset = next;
-                if (dispatched)
-                {
-                    break;
-                }
+                buffer = buffer.Slice(offset);
+                return true;
             }
 
             if (offset > 0)
             {
                 buffer = buffer.Slice(offset);
-                if (dispatched)
-                {
-                    sseEvent = Dispatch();
-                    return true;
-                }
-
                 continue;
             }
 
+            // The line at the front crosses into the next segment, ends with a CR at the segment's end, or is incomplete.
+            bool dispatched;
             if (!TryReadMultiSegmentLine(ref buffer, out dispatched))
             {
                 break;
@@ -137,6 +101,54 @@ internal sealed class SseFramer : IDisposable
             {
                 sseEvent = Dispatch();
                 return true;
+            }
+        }
+
+        sseEvent = default;
+        return false;
+    }
+
+    /// <summary>
+    /// The fast path: frames the complete lines of one buffer segment from <paramref name="offset"/> until an event is
+    /// dispatched (true). Returns false when the rest of the segment holds no complete line, or a line ends with a CR at
+    /// the segment's end, or the framer is in a state only <see cref="TryReadEvent"/> handles; <paramref name="offset"/>
+    /// then points just after the last line consumed.
+    /// </summary>
+    public bool TryReadEventInSegment(ReadOnlyMemory<byte> segment, ref int offset, out ServerSentEvent sseEvent)
+    {
+        if (_bomChecked && !_skipLeadingLf && _searched == 0)
+        {
+            ReadOnlySpan<byte> span = segment.Span;
+            while (offset < span.Length)
+            {
+                int index = span.Slice(offset).IndexOfAny(Cr, Lf);
+                if (index < 0)
+                {
+                    break;
+                }
+
+                index += offset;
+                int next = index + 1;
+                if (span[index] == Cr)
+                {
+                    if (next == span.Length)
+                    {
+                        break; // whether an LF follows is for the next segment to tell
+                    }
+
+                    if (span[next] == Lf)
+                    {
+                        next++;
+                    }
+                }
+
+                bool dispatched = ProcessLine(segment[offset..index], borrowed: true);
+                offset = next;
+                if (dispatched)
+                {
+                    sseEvent = Dispatch();
+                    return true;
+                }
             }
         }
 
