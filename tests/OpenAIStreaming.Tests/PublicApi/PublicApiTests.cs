@@ -142,6 +142,26 @@ public sealed class PublicApiTests
         return name;
     }
 
-    private static string SourceFolder([CallerFilePath] string path = "") =>
-        Directory.Exists(Path.GetDirectoryName(path)) ? Path.GetDirectoryName(path)! : Path.Combine(AppContext.BaseDirectory, "PublicApi");
+    /// <summary>
+    /// The folder of this file in the source tree: from the compiler's path when it exists (local builds), else found by
+    /// walking up from the test binaries (CI builds map source paths to <c>/_/</c>).
+    /// </summary>
+    private static string SourceFolder([CallerFilePath] string path = "")
+    {
+        if (Path.GetDirectoryName(path) is { } folder && Directory.Exists(folder))
+        {
+            return folder;
+        }
+
+        for (DirectoryInfo? dir = new(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            string candidate = Path.Combine(dir.FullName, "tests", "OpenAIStreaming.Tests", "PublicApi");
+            if (Directory.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        throw new DirectoryNotFoundException("tests/OpenAIStreaming.Tests/PublicApi was not found above " + AppContext.BaseDirectory);
+    }
 }
