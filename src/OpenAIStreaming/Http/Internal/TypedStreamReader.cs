@@ -54,22 +54,13 @@ internal static class TypedStreamReader
 
                 if (!done && !choices.AllFinished)
                 {
-                    throw new OpenAIStreamProtocolException(
-                        $"The stream ended after {events.EventCount} events without [DONE] and before every choice had a finish reason: the answer is truncated.",
-                        events.EventCount,
-                        isRetryable: true,
-                        statusCode: (int)response.StatusCode,
-                        requestId: requestId);
+                    throw Truncated(events, response, requestId, "without [DONE] and before every choice had a finish reason");
                 }
             }
         }
         finally
         {
-            response?.Dispose();
-            if (disposeRequest)
-            {
-                request.Dispose();
-            }
+            Release(request, response, disposeRequest);
         }
     }
 
@@ -109,22 +100,30 @@ internal static class TypedStreamReader
 
                 if (!terminal)
                 {
-                    throw new OpenAIStreamProtocolException(
-                        $"The stream ended after {events.EventCount} events without a terminal event (response.completed or response.incomplete): the answer is truncated.",
-                        events.EventCount,
-                        isRetryable: true,
-                        statusCode: (int)response.StatusCode,
-                        requestId: requestId);
+                    throw Truncated(events, response, requestId, "without a terminal event (response.completed or response.incomplete)");
                 }
             }
         }
         finally
         {
-            response?.Dispose();
-            if (disposeRequest)
-            {
-                request.Dispose();
-            }
+            Release(request, response, disposeRequest);
+        }
+    }
+
+    private static OpenAIStreamProtocolException Truncated(SseEventReader events, HttpResponseMessage response, string? requestId, string missing) =>
+        new(
+            $"The stream ended after {events.EventCount} events {missing}: the answer is truncated.",
+            events.EventCount,
+            isRetryable: true,
+            statusCode: (int)response.StatusCode,
+            requestId: requestId);
+
+    private static void Release(HttpRequestMessage request, HttpResponseMessage? response, bool disposeRequest)
+    {
+        response?.Dispose();
+        if (disposeRequest)
+        {
+            request.Dispose();
         }
     }
 
