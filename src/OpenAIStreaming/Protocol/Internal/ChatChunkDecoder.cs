@@ -290,7 +290,7 @@ internal sealed class ChatChunkDecoder : IDisposable
         }
     }
 
-    private ChatToolCallUpdate[]? ReadToolCalls(ref Utf8JsonReader reader)
+    private List<ChatToolCallUpdate>? ReadToolCalls(ref Utf8JsonReader reader)
     {
         if (reader.TokenType != JsonTokenType.StartArray)
         {
@@ -346,7 +346,7 @@ internal sealed class ChatChunkDecoder : IDisposable
             (calls ??= new List<ChatToolCallUpdate>(1)).Add(new ChatToolCallUpdate(index, id, type, name, arguments));
         }
 
-        return calls?.ToArray();
+        return calls; // never mutated after this chunk, so handed out as it is
     }
 
     private ChatToolCallUpdate? ReadFunction(ref Utf8JsonReader reader, int index, string? id, string? type)
@@ -386,7 +386,7 @@ internal sealed class ChatChunkDecoder : IDisposable
         public string? Role;
         public string? Text;
         public string? Refusal;
-        public ChatToolCallUpdate[]? ToolCalls;
+        public IReadOnlyList<ChatToolCallUpdate>? ToolCalls;
         public string? FinishReason;
         public int ContentStart;
         public int ContentEnd;
