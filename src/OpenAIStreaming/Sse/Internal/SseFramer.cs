@@ -119,6 +119,29 @@ internal sealed class SseFramer : IDisposable
         if (_bomChecked && !_skipLeadingLf && _searched == 0)
         {
             ReadOnlySpan<byte> span = segment.Span;
+
+            // The usual event is one "data: " line and a blank line, with no field pending: frame it in one step.
+            // Same result as the line-by-line rules below, which handle everything else.
+            if (!_hasData && _eventType is null && span.Length - offset > 6 && span.Slice(offset, 6).SequenceEqual("data: "u8))
+            {
+                int valueStart = offset + 6;
+                int end = span.Slice(valueStart).IndexOfAny(Cr, Lf);
+                if (end >= 0)
+                {
+                    end += valueStart;
+                    if (span[end] == Lf && end + 1 < span.Length && span[end + 1] == Lf)
+                    {
+                        CheckSize(end - valueStart);
+                        _borrowedData = segment[valueStart..end];
+                        _hasBorrowedData = true;
+                        _hasData = true;
+                        offset = end + 2;
+                        sseEvent = Dispatch();
+                        return true;
+                    }
+                }
+            }
+
             while (offset < span.Length)
             {
                 int index = span.Slice(offset).IndexOfAny(Cr, Lf);
