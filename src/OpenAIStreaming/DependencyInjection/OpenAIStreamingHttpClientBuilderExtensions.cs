@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -45,7 +46,8 @@ public static class OpenAIStreamingHttpClientBuilderExtensions
     /// <summary>
     /// Registers named options validated at start-up, the handler (as a message handler of this client, so handlers added
     /// before it sit outside it) and, unless the caller configures a primary handler of their own, the tuned
-    /// <see cref="SocketsHttpHandler"/> of <see cref="OpenAIStreamingHandler.CreatePrimaryHandler"/>. The client's
+    /// <see cref="SocketsHttpHandler"/> of <see cref="OpenAIStreamingHandler.CreatePrimaryHandler"/>. Every handler instance
+    /// of the client shares one retry budget and one set of circuit breakers, so they survive handler rotation. The client's
     /// <see cref="HttpClient.Timeout"/> is set to infinite so <see cref="OpenAIStreamingOptions.TotalTimeout"/> governs.
     /// </summary>
     private static IHttpClientBuilder AddCore(IHttpClientBuilder builder)
@@ -62,10 +64,17 @@ public static class OpenAIStreamingHttpClientBuilderExtensions
             handlerBuilder.PrimaryHandler = OpenAIStreamingHandler.CreatePrimaryHandler(options);
         }));
         builder.ConfigureHttpClient(static client => client.Timeout = Timeout.InfiniteTimeSpan);
-        builder.AddHttpMessageHandler(services => new OpenAIStreamingHandler(
-            services.GetRequiredService<IOptionsMonitor<OpenAIStreamingOptions>>().Get(name),
-            services.GetService<TimeProvider>(),
-            services.GetService<ILoggerFactory>()));
+        builder.Services.TryAddSingleton<HandlerStateRegistry>();
+        builder.AddHttpMessageHandler(services =>
+        {
+            OpenAIStreamingOptions options = services.GetRequiredService<IOptionsMonitor<OpenAIStreamingOptions>>().Get(name);
+            TimeProvider timeProvider = services.GetService<TimeProvider>() ?? TimeProvider.System;
+            ILoggerFactory? loggerFactory = services.GetService<ILoggerFactory>();
+            HandlerSharedState state = services.GetRequiredService<HandlerStateRegistry>().GetOrAdd(
+                name,
+                () => new HandlerSharedState(options, timeProvider, OpenAIStreamingHandler.CreateLogger(loggerFactory)));
+            return new OpenAIStreamingHandler(options, timeProvider, loggerFactory, random: null, state);
+        });
         return builder;
     }
 

@@ -7,6 +7,7 @@ using OpenAIStreaming.Handler.Internal;
 using OpenAIStreaming.Http.Internal;
 using OpenAIStreaming.Protocol.Internal;
 using Polly;
+using Polly.CircuitBreaker;
 using Polly.Retry;
 
 namespace OpenAIStreaming;
@@ -52,7 +53,7 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
     private readonly OpenAIStreamingOptions _options;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
-    private readonly RetryBudget _budget;
+    private readonly HandlerSharedState _state;
     private readonly ResiliencePipeline<HttpResponseMessage> _pipeline;
     private readonly Random? _random;
     private readonly Lock _randomLock = new();
@@ -63,19 +64,22 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
     /// <param name="loggerFactory">Creates the handler's logger; nothing is logged when null.</param>
     /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">The options break a rule.</exception>
     public OpenAIStreamingHandler(OpenAIStreamingOptions options, TimeProvider? timeProvider = null, ILoggerFactory? loggerFactory = null)
-        : this(options, timeProvider, loggerFactory, random: null)
+        : this(options, timeProvider, loggerFactory, random: null, sharedState: null)
     {
     }
 
-    /// <summary>Creates the handler with a seeded random source for the retry jitter (tests).</summary>
-    internal OpenAIStreamingHandler(OpenAIStreamingOptions options, TimeProvider? timeProvider, ILoggerFactory? loggerFactory, Random? random)
+    /// <summary>
+    /// Creates the handler with a seeded random source for the retry jitter (tests) and, with dependency injection, the
+    /// retry budget and circuit breakers shared by every handler instance of one named client.
+    /// </summary>
+    internal OpenAIStreamingHandler(OpenAIStreamingOptions options, TimeProvider? timeProvider, ILoggerFactory? loggerFactory, Random? random, HandlerSharedState? sharedState = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         _options = options.Clone();
         _timeProvider = timeProvider ?? TimeProvider.System;
-        _logger = (ILogger?)loggerFactory?.CreateLogger<OpenAIStreamingHandler>() ?? NullLogger.Instance;
-        _budget = new RetryBudget(_options.RetryBudgetRatio, _options.RetryBudgetMinRetriesPerSecond, _timeProvider);
+        _logger = CreateLogger(loggerFactory);
+        _state = sharedState ?? new HandlerSharedState(_options, _timeProvider, _logger);
         _random = random;
         _pipeline = new ResiliencePipelineBuilder<HttpResponseMessage> { TimeProvider = _timeProvider }
             .AddRetry(new RetryStrategyOptions<HttpResponseMessage>
@@ -97,6 +101,9 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
             })
             .Build();
     }
+
+    internal static ILogger CreateLogger(ILoggerFactory? loggerFactory) =>
+        (ILogger?)loggerFactory?.CreateLogger<OpenAIStreamingHandler>() ?? NullLogger.Instance;
 
     /// <summary>
     /// Creates the tuned primary handler this library uses with dependency injection: pooled connections renewed every
@@ -130,7 +137,7 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
         HandlerSettings settings = HandlerSettings.For(_options, request.Options);
         RequestBodyBuffer.Result body = await RequestBodyBuffer.PrepareAsync(request, _options.MaxRequestBodyBytes, cancellationToken).ConfigureAwait(false);
         string clientRequestId = EnsureClientRequestId(request);
-        _budget.Deposit();
+        _state.Budget.Deposit();
 
         var totalCts = new CancellationTokenSource(settings.TotalTimeout, _timeProvider);
         bool handedOver = false;
@@ -138,20 +145,7 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
         {
             using var callCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, totalCts.Token);
             var call = new CallState(request, settings, body.IsStream, body.IsReplayable, clientRequestId, _timeProvider.GetTimestamp(), totalCts, cancellationToken);
-            ResilienceContext context = ResilienceContextPool.Shared.Get(callCts.Token);
-            Outcome<HttpResponseMessage> outcome;
-            try
-            {
-                context.Properties.Set(CallState.Key, call);
-                outcome = await _pipeline.ExecuteOutcomeAsync(
-                    static (ctx, state) => state.Handler.AttemptAsync(ctx, state.Call),
-                    context,
-                    (Handler: this, Call: call)).ConfigureAwait(false);
-            }
-            finally
-            {
-                ResilienceContextPool.Shared.Return(context);
-            }
+            Outcome<HttpResponseMessage> outcome = await SendToTargetsAsync(call, body, callCts.Token).ConfigureAwait(false);
 
             HttpResponseMessage? response = outcome.Result;
             if (outcome.Exception is not null || call.IsCancelled)
@@ -182,6 +176,126 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
                 totalCts.Dispose();
             }
         }
+    }
+
+    /// <summary>
+    /// Runs the retry pipeline against the request's own target, then, while the outcome allows it, against each fallback in
+    /// turn. Returns the first success, else the last real failure (a target skipped for its open circuit does not replace
+    /// an earlier failure); every other response is disposed.
+    /// </summary>
+    private async ValueTask<Outcome<HttpResponseMessage>> SendToTargetsAsync(CallState call, RequestBodyBuffer.Result body, CancellationToken token)
+    {
+        var targets = new RequestTargets(call.Request, body.Body, call.IsReplayable ? _options.Fallbacks : []);
+        Outcome<HttpResponseMessage>? last = null;
+        bool needsLargerContext = false;
+        for (int index = 0; index < targets.Count; index++)
+        {
+            if ((needsLargerContext && !targets.HasLargerContextWindow(index)) || !targets.TryApply(index))
+            {
+                continue;
+            }
+
+            if (last is { } previous)
+            {
+                HandlerLog.FallingBack(_logger, call.ClientRequestId, targets.Describe(index - 1), targets.Describe(index), Describe(previous));
+            }
+
+            call.HasNextTarget = targets.HasTargetAfter(index, needsLargerContext);
+            call.AttemptsInTarget = 0;
+            call.Breaker = _state.BreakerFor(call.Request.RequestUri);
+            Outcome<HttpResponseMessage> outcome = await RunRetriesAsync(call, token).ConfigureAwait(false);
+            if (outcome.Exception is BrokenCircuitException && last is not null)
+            {
+                continue; // an endpoint skipped for its open circuit: the earlier failure tells the caller more
+            }
+
+            if (last is { } replaced)
+            {
+                DisposeAttempt(call, replaced.Result);
+            }
+
+            last = outcome;
+            switch (await NextStepAsync(outcome, call, targets.HasTargetAfter(index, needsLargerContext: true), token).ConfigureAwait(false))
+            {
+                case NextStep.Finish:
+                    return outcome;
+                case NextStep.LargerContext:
+                    needsLargerContext = true;
+                    break;
+            }
+        }
+
+        return last ?? Outcome.FromException<HttpResponseMessage>(new InvalidOperationException("No target could take the request."));
+    }
+
+    /// <summary>What an outcome means for the chain: done (success, cancellation, or an error every target would give too), try the next target, or try only larger-context targets.</summary>
+    private async ValueTask<NextStep> NextStepAsync(Outcome<HttpResponseMessage> outcome, CallState call, bool largerContextAhead, CancellationToken token)
+    {
+        if (call.IsCancelled)
+        {
+            return NextStep.Finish;
+        }
+
+        if (outcome.Exception is { } exception)
+        {
+            return exception is BrokenCircuitException || IsRetryableException(exception) ? NextStep.NextTarget : NextStep.Finish;
+        }
+
+        HttpResponseMessage response = outcome.Result!;
+        if (IsRetryableResponse(call, response))
+        {
+            return NextStep.NextTarget; // its retries are used up (or the server asked to wait too long)
+        }
+
+        return largerContextAhead && await IsContextLengthErrorAsync(response, token).ConfigureAwait(false) ? NextStep.LargerContext : NextStep.Finish;
+    }
+
+    private async ValueTask<Outcome<HttpResponseMessage>> RunRetriesAsync(CallState call, CancellationToken token)
+    {
+        ResilienceContext context = ResilienceContextPool.Shared.Get(token);
+        try
+        {
+            context.Properties.Set(CallState.Key, call);
+            return await _pipeline.ExecuteOutcomeAsync(
+                static (ctx, state) => state.Handler.AttemptThroughBreakerAsync(ctx, state.Call),
+                context,
+                (Handler: this, Call: call)).ConfigureAwait(false);
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
+    }
+
+    private ValueTask<Outcome<HttpResponseMessage>> AttemptThroughBreakerAsync(ResilienceContext context, CallState call) =>
+        call.Breaker is { } breaker
+            ? breaker.ExecuteOutcomeAsync(static (ctx, state) => state.Handler.AttemptAsync(ctx, state.Call), context, (Handler: this, Call: call))
+            : AttemptAsync(context, call);
+
+    /// <summary>
+    /// Whether a 400 response is a <c>context_length_exceeded</c> error worth sending to a larger-context fallback. Its body
+    /// is read (bounded) to find the code, and put back so the caller can still read it.
+    /// </summary>
+    private async ValueTask<bool> IsContextLengthErrorAsync(HttpResponseMessage response, CancellationToken token)
+    {
+        if ((int)response.StatusCode != 400)
+        {
+            return false;
+        }
+
+        byte[] bytes = await StreamingResponse.ReadBoundedAsync(response.Content, _options.MaxErrorBodyBytes, token).ConfigureAwait(false);
+        var buffered = new ByteArrayContent(bytes);
+        foreach (KeyValuePair<string, HeaderStringValues> header in response.Content.Headers.NonValidated)
+        {
+            if (!header.Key.Equals("Content-Length", StringComparison.OrdinalIgnoreCase))
+            {
+                buffered.Headers.TryAddWithoutValidation(header.Key, header.Value);
+            }
+        }
+
+        response.Content.Dispose();
+        response.Content = buffered;
+        return OpenAIErrorReader.TryRead(bytes, out OpenAIErrorInfo error) && error.Code == "context_length_exceeded";
     }
 
     private static string EnsureClientRequestId(HttpRequestMessage request)
@@ -240,6 +354,21 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
             return new OpenAIStreamTimeoutException(OpenAIStreamTimeoutKind.Total, call.Settings.TotalTimeout, requestId: null, exception);
         }
 
+        if (exception is BrokenCircuitException broken)
+        {
+            string endpoint = call.Request.RequestUri is { IsAbsoluteUri: true } uri ? $"{uri.Scheme}://{uri.Authority}" : "the endpoint";
+            string retry = broken.RetryAfter is { } after ? $" It will be tried again in {after.TotalSeconds:0.###} s." : string.Empty;
+            return new OpenAIStreamException(
+                $"The circuit for {endpoint} is open after repeated failures and no fallback could answer, so the request was not sent.{retry}",
+                statusCode: null,
+                errorType: "circuit_open",
+                errorCode: "circuit_open",
+                param: null,
+                requestId: null,
+                isRetryable: true,
+                innerException: broken);
+        }
+
         ExceptionDispatchInfo.Throw(exception!);
         return exception!;
     }
@@ -251,9 +380,8 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
 
     private async ValueTask<Outcome<HttpResponseMessage>> AttemptAsync(ResilienceContext context, CallState call)
     {
-        int attempt = call.Attempts++;
-        SetAttemptHeaders(call.Request, attempt);
-        TimeSpan firstToken = call.IsStream && !IsLastAttempt(call, attempt) ? call.Settings.FirstTokenTimeout : Timeout.InfiniteTimeSpan;
+        SetAttemptHeaders(call.Request, call.Attempts++);
+        TimeSpan firstToken = call.IsStream && !IsLastAttempt(call, call.AttemptsInTarget++) ? call.Settings.FirstTokenTimeout : Timeout.InfiniteTimeSpan;
         CancellationTokenSource? firstTokenCts = null;
         CancellationTokenSource? attemptCts = null;
         CancellationToken token = context.CancellationToken;
@@ -313,12 +441,18 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
         && (mediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase) || mediaType.EndsWith("+json", StringComparison.OrdinalIgnoreCase));
 
     /// <summary>
-    /// Whether this attempt will be the last: no retries left, or none affordable (budget empty, or too little of the total
-    /// timeout left for a retry after a first-token miss). The last attempt runs without a first-token timer.
+    /// Whether this attempt will be the last of the call: no fallback target after this one, and no retries left or none
+    /// affordable (budget empty, or too little of the total timeout left for a retry after a first-token miss). The last
+    /// attempt runs without a first-token timer.
     /// </summary>
     private bool IsLastAttempt(CallState call, int attempt)
     {
-        if (!call.IsReplayable || attempt >= call.Settings.MaxRetryAttempts || !_budget.CanWithdraw())
+        if (call.HasNextTarget)
+        {
+            return false;
+        }
+
+        if (!call.IsReplayable || attempt >= call.Settings.MaxRetryAttempts || !_state.Budget.CanWithdraw())
         {
             return true;
         }
@@ -363,9 +497,9 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
         TimeSpan? serverDelay = null;
         if (outcome.Exception is { } exception)
         {
-            if (!IsRetryableException(exception))
+            if (!IsRetryableException(exception) || (call.HasNextTarget && exception is OpenAIStreamTimeoutException { Kind: OpenAIStreamTimeoutKind.FirstToken }))
             {
-                return false;
+                return false; // a first-token miss moves the request to the next target at once rather than waiting here again
             }
         }
         else
@@ -401,7 +535,7 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
             }
         }
 
-        if (!_budget.TryWithdraw())
+        if (!_state.Budget.TryWithdraw())
         {
             HandlerLog.RetryBudgetExhausted(_logger, call.ClientRequestId);
             return false;
@@ -426,7 +560,7 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
         if (response.IsSuccessStatusCode)
         {
             // A stream that ended before its first event delivered nothing: sending again is safe.
-            return ReferenceEquals(call.PrefetchOwner, response) && call.Prefetch is { Ended: true };
+            return call.EndedBeforeFirstEvent(response);
         }
 
         if (response.Headers.NonValidated.TryGetValues("x-should-retry", out HeaderStringValues values))
@@ -446,5 +580,12 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
         }
 
         return OpenAIErrorInfo.IsRetryableStatus((int)response.StatusCode);
+    }
+
+    private enum NextStep
+    {
+        Finish,
+        NextTarget,
+        LargerContext,
     }
 }

@@ -97,7 +97,8 @@ public sealed class OpenAIStreamingOptions
     /// <summary>
     /// Gets or sets the retry budget's ratio: every request through a handler instance earns this many retry tokens and every
     /// retry spends one, so in a storm retries stay near this fraction of the traffic (the earned tokens are capped at 100).
-    /// The budget is shared by all requests through one handler instance.
+    /// The budget is shared by all requests through one handler instance or, with dependency injection, by every handler
+    /// instance of one named client (so it survives <c>IHttpClientFactory</c>'s handler rotation).
     /// </summary>
     /// <value>The default is 0.2 (at most about one retry per five requests under sustained failure).</value>
     [Range(0.0, 10.0)]
@@ -128,6 +129,19 @@ public sealed class OpenAIStreamingOptions
     [Range(1024, 16 * 1024 * 1024)]
     public int MaxErrorBodyBytes { get; set; } = OpenAIStreamingDefaultValues.MaxErrorBodyBytes;
 
+    /// <summary>
+    /// Gets the ordered fallbacks: other models and/or endpoints a request moves to when its target has used up its retries,
+    /// missed the first-token timeout or has an open circuit (and, for <c>context_length_exceeded</c>, only the ones marked
+    /// <see cref="OpenAIStreamingFallback.HasLargerContextWindow"/>). Each target gets its own retries; all share
+    /// <see cref="TotalTimeout"/>. A first-token timeout applies to every attempt except the last one of the whole chain.
+    /// </summary>
+    /// <value>Empty by default.</value>
+    public IList<OpenAIStreamingFallback> Fallbacks { get; private set; } = new List<OpenAIStreamingFallback>();
+
+    /// <summary>Gets or sets the circuit breaker kept per endpoint.</summary>
+    [ValidateObjectMembers]
+    public OpenAIStreamingCircuitBreakerOptions CircuitBreaker { get; set; } = new();
+
     /// <summary>Gets a new instance with the defaults: for interactive chat (first token 3 s, idle 8 s, total 45 s).</summary>
     public static OpenAIStreamingOptions Interactive => new();
 
@@ -153,9 +167,15 @@ public sealed class OpenAIStreamingOptions
         TotalTimeout = OpenAIStreamingDefaultValues.ReasoningTotalTimeout,
     };
 
-    /// <summary>Creates a copy of these options.</summary>
-    /// <returns>A new instance with the same values.</returns>
-    public OpenAIStreamingOptions Clone() => (OpenAIStreamingOptions)MemberwiseClone();
+    /// <summary>Creates a deep copy of these options.</summary>
+    /// <returns>A new instance with the same values and its own copies of <see cref="Fallbacks"/> and <see cref="CircuitBreaker"/>.</returns>
+    public OpenAIStreamingOptions Clone()
+    {
+        var copy = (OpenAIStreamingOptions)MemberwiseClone();
+        copy.Fallbacks = Fallbacks.Select(static f => f?.Clone()!).ToList();
+        copy.CircuitBreaker = CircuitBreaker?.Clone()!;
+        return copy;
+    }
 
     /// <summary>
     /// Checks every rule (the ranges and the cross-field rules) and throws when any fails, listing all failures.

@@ -1,6 +1,7 @@
 using System.Net;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Http;
 using Microsoft.Extensions.Options;
 
 namespace OpenAIStreaming.Tests.DependencyInjection;
@@ -165,6 +166,78 @@ public sealed class OpenAIStreamingDependencyInjectionTests
 
         response.StatusCode.Should().Be(HttpStatusCode.OK);
         attempts.Should().Be(2);
+    }
+
+    [Fact]
+    public void AddOpenAIStreaming_ConfigurationSection_BindsFallbacksAndTheCircuitBreaker()
+    {
+        IConfigurationSection section = Section(
+            ("Fallbacks:0:Model", "gpt-4o-mini"),
+            ("Fallbacks:1:Endpoint", "https://backup.test/v1/"),
+            ("Fallbacks:1:ApiKey", "sk-backup"),
+            ("Fallbacks:1:Headers:api-key", "azure-key"),
+            ("Fallbacks:1:HasLargerContextWindow", "true"),
+            ("CircuitBreaker:BreakDuration", "00:00:20"),
+            ("CircuitBreaker:Enabled", "false"));
+        var services = new ServiceCollection();
+        services.AddHttpClient("fallbacks").AddOpenAIStreaming(section);
+        using ServiceProvider provider = services.BuildServiceProvider();
+
+        provider.GetRequiredService<IStartupValidator>().Validate();
+        OpenAIStreamingOptions options = provider.GetRequiredService<IOptionsMonitor<OpenAIStreamingOptions>>().Get("fallbacks");
+        options.Fallbacks.Should().HaveCount(2);
+        options.Fallbacks[0].Model.Should().Be("gpt-4o-mini");
+        options.Fallbacks[1].Endpoint.Should().Be(new Uri("https://backup.test/v1/"));
+        options.Fallbacks[1].ApiKey.Should().Be("sk-backup");
+        options.Fallbacks[1].Headers.Should().Contain("api-key", "azure-key");
+        options.Fallbacks[1].HasLargerContextWindow.Should().BeTrue();
+        options.CircuitBreaker.BreakDuration.Should().Be(TimeSpan.FromSeconds(20));
+        options.CircuitBreaker.Enabled.Should().BeFalse();
+    }
+
+    [Fact]
+    public async Task AddOpenAIStreaming_HandlerRotation_KeepsTheCircuitBreakerAndRetryBudgetOfTheClient()
+    {
+        var services = new ServiceCollection();
+        int attempts = 0;
+        services.AddHttpClient("rotated")
+            .ConfigurePrimaryHttpMessageHandler(() => new DelegateHandler(_ =>
+            {
+                Interlocked.Increment(ref attempts);
+                return HttpStatusCode.InternalServerError;
+            }))
+            .AddOpenAIStreaming(o =>
+            {
+                o.MaxRetryAttempts = 0;
+                o.CircuitBreaker.MinimumThroughput = 2;
+            });
+        using ServiceProvider provider = services.BuildServiceProvider();
+        HttpClientFactoryOptions factoryOptions = provider.GetRequiredService<IOptionsMonitor<HttpClientFactoryOptions>>().Get("rotated");
+        HttpMessageHandler BuildChain()
+        {
+            // What IHttpClientFactory does each time it rotates a client's handlers.
+            HttpMessageHandlerBuilder builder = provider.GetRequiredService<HttpMessageHandlerBuilder>();
+            builder.Name = "rotated";
+            foreach (Action<HttpMessageHandlerBuilder> action in factoryOptions.HttpMessageHandlerBuilderActions)
+            {
+                action(builder);
+            }
+
+            return builder.Build();
+        }
+
+        using var first = new HttpClient(BuildChain());
+        using var second = new HttpClient(BuildChain());
+        for (int i = 0; i < 2; i++)
+        {
+            using HttpResponseMessage failed = await first.GetAsync(new Uri("http://127.0.0.1/v1/models"));
+            failed.StatusCode.Should().Be(HttpStatusCode.InternalServerError);
+        }
+
+        Func<Task> afterRotation = () => second.GetAsync(new Uri("http://127.0.0.1/v1/models"));
+
+        (await afterRotation.Should().ThrowAsync<OpenAIStreamException>()).Which.ErrorCode.Should().Be("circuit_open");
+        attempts.Should().Be(2, "the new handler instance knows the endpoint's circuit is open");
     }
 
     private static IConfigurationSection Section(params (string Key, string Value)[] values) =>

@@ -80,6 +80,53 @@ public sealed class OpenAIStreamingOptionsTests
     }
 
     [Fact]
+    public void Validate_BadFallbacksAndCircuitBreaker_ListEachFailure()
+    {
+        var options = new OpenAIStreamingOptions();
+        options.Fallbacks.Add(new OpenAIStreamingFallback());
+        options.Fallbacks.Add(new OpenAIStreamingFallback { Endpoint = new Uri("ftp://backup.test/") });
+        options.Fallbacks.Add(new OpenAIStreamingFallback { Model = "m", ApiKey = "sk\r\nx-injected: 1" });
+        options.CircuitBreaker.FailureRatio = 0;
+        options.CircuitBreaker.BreakDuration = TimeSpan.FromMilliseconds(10);
+
+        OptionsValidationException error = options.Invoking(o => o.Validate()).Should().Throw<OptionsValidationException>().Which;
+
+        error.Failures.Should().Contain(f => f.Contains("Fallbacks[0] must name a Model, an Endpoint, or both"))
+            .And.Contain(f => f.Contains("Fallbacks[1].Endpoint"))
+            .And.Contain(f => f.Contains("Fallbacks[2].ApiKey"))
+            .And.Contain(f => f.Contains("FailureRatio"))
+            .And.Contain(f => f.Contains("BreakDuration"));
+        error.Failures.Should().NotContain(f => f.Contains("sk\r\n"), "a key is never echoed");
+    }
+
+    [Fact]
+    public void Clone_CopiesFallbacksAndCircuitBreakerDeeply()
+    {
+        var options = new OpenAIStreamingOptions();
+        options.Fallbacks.Add(new OpenAIStreamingFallback { Model = "a" });
+        options.Fallbacks[0].Headers["api-key"] = "k";
+
+        OpenAIStreamingOptions copy = options.Clone();
+        options.Fallbacks[0].Model = "changed";
+        options.Fallbacks[0].Headers["api-key"] = "changed";
+        options.Fallbacks.Add(new OpenAIStreamingFallback { Model = "b" });
+        options.CircuitBreaker.Enabled = false;
+
+        copy.Fallbacks.Should().ContainSingle().Which.Model.Should().Be("a");
+        copy.Fallbacks[0].Headers["api-key"].Should().Be("k");
+        copy.CircuitBreaker.Enabled.Should().BeTrue();
+    }
+
+    [Fact]
+    public void Fallback_ToString_NamesHostAndModelButNoCredential()
+    {
+        var fallback = new OpenAIStreamingFallback { Endpoint = new Uri("https://backup.test/v1/"), Model = "gpt-4o-mini", ApiKey = "sk-secret" };
+        fallback.Headers["api-key"] = "azure-secret";
+
+        fallback.ToString().Should().Be("backup.test gpt-4o-mini");
+    }
+
+    [Fact]
     public void Handler_InvalidOptions_ThrowsInTheConstructor()
     {
         var options = new OpenAIStreamingOptions { FirstTokenTimeout = TimeSpan.FromMinutes(5) };

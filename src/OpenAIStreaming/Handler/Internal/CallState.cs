@@ -38,6 +38,9 @@ internal sealed class CallState
     /// <summary>Gets or sets the number of attempts started.</summary>
     public int Attempts { get; set; }
 
+    /// <summary>Gets or sets the number of attempts started against the current target.</summary>
+    public int AttemptsInTarget { get; set; }
+
     /// <summary>Gets or sets the delay chosen by the retry predicate for the next attempt.</summary>
     public TimeSpan NextDelay { get; set; }
 
@@ -46,6 +49,15 @@ internal sealed class CallState
 
     /// <summary>Gets or sets the response the prefetch belongs to.</summary>
     public HttpResponseMessage? PrefetchOwner { get; set; }
+
+    /// <summary>Gets or sets a value indicating whether a fallback target remains after the current one (so no attempt of the current target is the last of the call).</summary>
+    public bool HasNextTarget { get; set; }
+
+    /// <summary>Gets or sets the circuit breaker of the current target's endpoint, if breakers are on.</summary>
+    public ResiliencePipeline<HttpResponseMessage>? Breaker { get; set; }
+
+    /// <summary>Whether <paramref name="response"/> is a stream that ended before its first event (so nothing was delivered).</summary>
+    public bool EndedBeforeFirstEvent(HttpResponseMessage response) => ReferenceEquals(PrefetchOwner, response) && Prefetch is { Ended: true };
 
     public bool IsCancelled => CallerToken.IsCancellationRequested || TotalCts.IsCancellationRequested;
 }

@@ -13,4 +13,13 @@ internal static partial class HandlerLog
 
     [LoggerMessage(3, LogLevel.Warning, "Not retrying request {ClientRequestId}: the retry budget is exhausted.")]
     public static partial void RetryBudgetExhausted(ILogger logger, string clientRequestId);
+
+    [LoggerMessage(4, LogLevel.Warning, "Request {ClientRequestId}: moving from {From} to fallback {To} ({Reason}).")]
+    public static partial void FallingBack(ILogger logger, string clientRequestId, string from, string to, string reason);
+
+    [LoggerMessage(5, LogLevel.Warning, "The circuit for {Endpoint} opened after repeated failures; requests skip it for {BreakMs} ms.")]
+    public static partial void CircuitOpened(ILogger logger, string endpoint, double breakMs);
+
+    [LoggerMessage(6, LogLevel.Information, "The circuit for {Endpoint} closed: the endpoint answers again.")]
+    public static partial void CircuitClosed(ILogger logger, string endpoint);
 }

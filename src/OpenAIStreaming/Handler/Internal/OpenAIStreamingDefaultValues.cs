@@ -16,6 +16,12 @@ internal static class OpenAIStreamingDefaultValues
     public const int MaxRequestBodyBytes = 4 * 1024 * 1024;
     public const int MaxErrorBodyBytes = 64 * 1024;
 
+    // The circuit breaker per endpoint.
+    public const double CircuitFailureRatio = 0.5;
+    public const int CircuitMinimumThroughput = 10;
+    public static readonly TimeSpan CircuitSamplingDuration = TimeSpan.FromSeconds(30);
+    public static readonly TimeSpan CircuitBreakDuration = TimeSpan.FromSeconds(15);
+
     // LongForm preset.
     public static readonly TimeSpan LongFormFirstTokenTimeout = TimeSpan.FromSeconds(10);
     public static readonly TimeSpan LongFormIdleTimeout = TimeSpan.FromSeconds(30);

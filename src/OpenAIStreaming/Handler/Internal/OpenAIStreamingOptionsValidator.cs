@@ -20,7 +20,55 @@ internal sealed class OpenAIStreamingOptionsValidator : IValidateOptions<OpenAIS
         CheckAtMostTotal(builder, options, nameof(OpenAIStreamingOptions.ConnectTimeout), options.ConnectTimeout);
         CheckAtMostTotal(builder, options, nameof(OpenAIStreamingOptions.FirstTokenTimeout), options.FirstTokenTimeout);
         CheckAtMostTotal(builder, options, nameof(OpenAIStreamingOptions.IdleTimeout), options.IdleTimeout);
+        if (options.CircuitBreaker is null)
+        {
+            builder.AddError("CircuitBreaker must not be null.", nameof(OpenAIStreamingOptions.CircuitBreaker));
+        }
+
+        for (int i = 0; i < options.Fallbacks.Count; i++)
+        {
+            CheckFallback(builder, options.Fallbacks[i], $"{nameof(OpenAIStreamingOptions.Fallbacks)}[{i}]");
+        }
+
         return builder.Build();
+    }
+
+    private static void CheckFallback(ValidateOptionsResultBuilder builder, OpenAIStreamingFallback? fallback, string path)
+    {
+        if (fallback is null)
+        {
+            builder.AddError($"{path} must not be null.", path);
+            return;
+        }
+
+        if (string.IsNullOrWhiteSpace(fallback.Model) && fallback.Endpoint is null)
+        {
+            builder.AddError($"{path} must name a Model, an Endpoint, or both.", path);
+        }
+
+        if (fallback.Model is { } model && string.IsNullOrWhiteSpace(model))
+        {
+            builder.AddError($"{path}.Model must not be blank.", path);
+        }
+
+        if (fallback.Endpoint is { } endpoint
+            && (!endpoint.IsAbsoluteUri || (endpoint.Scheme != Uri.UriSchemeHttp && endpoint.Scheme != Uri.UriSchemeHttps)))
+        {
+            builder.AddError($"{path}.Endpoint must be an absolute http or https address.", path);
+        }
+
+        if (fallback.ApiKey is { } key && (key.Length == 0 || key.AsSpan().ContainsAny('\r', '\n')))
+        {
+            builder.AddError($"{path}.ApiKey must be non-empty and contain no line breaks.", path);
+        }
+
+        foreach (KeyValuePair<string, string> header in fallback.Headers)
+        {
+            if (string.IsNullOrWhiteSpace(header.Key) || header.Value is null || header.Value.AsSpan().ContainsAny('\r', '\n'))
+            {
+                builder.AddError($"{path}.Headers has an invalid header '{header.Key}' (a name is required; values must not contain line breaks).", path);
+            }
+        }
     }
 
     private static void CheckAtMostTotal(ValidateOptionsResultBuilder builder, OpenAIStreamingOptions options, string property, TimeSpan value)

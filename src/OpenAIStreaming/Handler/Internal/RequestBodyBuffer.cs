@@ -8,8 +8,8 @@ namespace OpenAIStreaming.Handler.Internal;
 /// </summary>
 internal static class RequestBodyBuffer
 {
-    /// <summary>The outcome of <see cref="PrepareAsync"/>.</summary>
-    public readonly record struct Result(bool IsReplayable, bool IsStream);
+    /// <summary>The outcome of <see cref="PrepareAsync"/>: whether the body can be sent again, whether it asks for a stream, and the buffered bytes (empty when there is no body or it was too large to buffer).</summary>
+    public readonly record struct Result(bool IsReplayable, bool IsStream, ReadOnlyMemory<byte> Body = default);
 
     public static async ValueTask<Result> PrepareAsync(HttpRequestMessage request, int maxBytes, CancellationToken cancellationToken)
     {
@@ -69,7 +69,7 @@ internal static class RequestBodyBuffer
 
         request.Content = replacement;
         content.Dispose();
-        return new Result(IsReplayable: true, IsStream: AsksForStream(buffer.AsSpan(0, length)));
+        return new Result(IsReplayable: true, IsStream: AsksForStream(buffer.AsSpan(0, length)), buffer.AsMemory(0, length));
     }
 
     /// <summary>Whether the body is a JSON object whose top-level <c>stream</c> property is <c>true</c>.</summary>

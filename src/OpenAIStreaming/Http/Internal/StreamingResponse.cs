@@ -33,7 +33,7 @@ internal static class StreamingResponse
             string? requestId = RequestIdOf(response);
             if (!response.IsSuccessStatusCode)
             {
-                byte[] body = await ReadBoundedAsync(response.Content, cancellationToken).ConfigureAwait(false);
+                byte[] body = await ReadBoundedAsync(response.Content, MaxErrorBodyBytes, cancellationToken).ConfigureAwait(false);
                 throw ErrorFromBody(response, body, requestId);
             }
 
@@ -153,12 +153,13 @@ internal static class StreamingResponse
         return text.Length <= MaxQuotedBodyChars ? text : string.Concat(text.AsSpan(0, MaxQuotedBodyChars), "…");
     }
 
-    private static async ValueTask<byte[]> ReadBoundedAsync(HttpContent content, CancellationToken cancellationToken)
+    /// <summary>Reads at most <paramref name="maxBytes"/> of a (error) body; the rest is left unread.</summary>
+    internal static async ValueTask<byte[]> ReadBoundedAsync(HttpContent content, int maxBytes, CancellationToken cancellationToken)
     {
         Stream stream = await content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
         await using (stream.ConfigureAwait(false))
         {
-            byte[] buffer = new byte[MaxErrorBodyBytes];
+            byte[] buffer = new byte[maxBytes];
             int total = 0;
             int read;
             while (total < buffer.Length && (read = await stream.ReadAsync(buffer.AsMemory(total), cancellationToken).ConfigureAwait(false)) > 0)

@@ -5,7 +5,17 @@ using OpenAIStreaming.Tests.Support;
 namespace OpenAIStreaming.Tests.Handler.Support;
 
 /// <summary>What the stub saw on one attempt.</summary>
-public sealed record AttemptRecord(string? ClientRequestId, string? Attempt, string? RetryCount, string Body, TimeSpan SentAt);
+public sealed record AttemptRecord(string? ClientRequestId, string? Attempt, string? RetryCount, string Body, TimeSpan SentAt)
+{
+    /// <summary>Gets the address the attempt was sent to.</summary>
+    public Uri? Uri { get; init; }
+
+    /// <summary>Gets the attempt's <c>Authorization</c> header, if any.</summary>
+    public string? Authorization { get; init; }
+
+    /// <summary>Gets the attempt's <c>api-key</c> header, if any.</summary>
+    public string? ApiKey { get; init; }
+}
 
 /// <summary>
 /// An inner handler that plays a script: one behaviour per attempt (then <see cref="Fallback"/>), recording each request's
@@ -108,7 +118,12 @@ public sealed class ScriptedHandler(ManualTimeProvider time) : HttpMessageHandle
         Func<HttpRequestMessage, CancellationToken, Task<HttpResponseMessage>> behaviour;
         lock (_lock)
         {
-            _attempts.Add(new AttemptRecord(Header(request, "x-client-request-id"), Header(request, "x-attempt"), Header(request, "x-stainless-retry-count"), body, time.Elapsed));
+            _attempts.Add(new AttemptRecord(Header(request, "x-client-request-id"), Header(request, "x-attempt"), Header(request, "x-stainless-retry-count"), body, time.Elapsed)
+            {
+                Uri = request.RequestUri,
+                Authorization = Header(request, "Authorization"),
+                ApiKey = Header(request, "api-key"),
+            });
             behaviour = _script.Count > 0 ? _script.Dequeue() : Fallback ?? throw new InvalidOperationException("The script has no behaviour left for this attempt.");
         }
 

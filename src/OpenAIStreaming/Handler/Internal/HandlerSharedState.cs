@@ -1,0 +1,86 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using Polly;
+using Polly.CircuitBreaker;
+
+namespace OpenAIStreaming.Handler.Internal;
+
+/// <summary>
+/// What the requests through a handler share: the retry budget and a circuit breaker per endpoint. With dependency
+/// injection one instance serves every handler instance of a named client, so the state survives
+/// <c>IHttpClientFactory</c>'s handler rotation; a handler created directly has its own.
+/// </summary>
+internal sealed class HandlerSharedState
+{
+    private readonly ConcurrentDictionary<string, ResiliencePipeline<HttpResponseMessage>> _breakers = new(StringComparer.OrdinalIgnoreCase);
+    private readonly OpenAIStreamingCircuitBreakerOptions _breakerOptions;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger _logger;
+
+    public HandlerSharedState(OpenAIStreamingOptions options, TimeProvider timeProvider, ILogger logger)
+    {
+        Budget = new RetryBudget(options.RetryBudgetRatio, options.RetryBudgetMinRetriesPerSecond, timeProvider);
+        _breakerOptions = options.CircuitBreaker.Clone();
+        _timeProvider = timeProvider;
+        _logger = logger;
+    }
+
+    public RetryBudget Budget { get; }
+
+    /// <summary>The circuit breaker of the endpoint of <paramref name="uri"/> (scheme, host and port); null when breakers are off.</summary>
+    public ResiliencePipeline<HttpResponseMessage>? BreakerFor(Uri? uri)
+    {
+        if (!_breakerOptions.Enabled || uri is not { IsAbsoluteUri: true })
+        {
+            return null;
+        }
+
+        return _breakers.GetOrAdd(uri.Scheme + "://" + uri.Authority, static (endpoint, state) => state.CreateBreaker(endpoint), this);
+    }
+
+    private ResiliencePipeline<HttpResponseMessage> CreateBreaker(string endpoint) =>
+        new ResiliencePipelineBuilder<HttpResponseMessage> { TimeProvider = _timeProvider }
+            .AddCircuitBreaker(new CircuitBreakerStrategyOptions<HttpResponseMessage>
+            {
+                Name = "OpenAIStreaming.CircuitBreaker",
+                FailureRatio = _breakerOptions.FailureRatio,
+                MinimumThroughput = _breakerOptions.MinimumThroughput,
+                SamplingDuration = _breakerOptions.SamplingDuration,
+                BreakDuration = _breakerOptions.BreakDuration,
+                ShouldHandle = static args => new ValueTask<bool>(IsEndpointFailure(args.Outcome, args.Context.Properties.GetValue(CallState.Key, null!))),
+                OnOpened = args =>
+                {
+                    HandlerLog.CircuitOpened(_logger, endpoint, args.BreakDuration.TotalMilliseconds);
+                    return default;
+                },
+                OnClosed = _ =>
+                {
+                    HandlerLog.CircuitClosed(_logger, endpoint);
+                    return default;
+                },
+            })
+            .Build();
+
+    /// <summary>Whether an attempt's outcome says its endpoint is unhealthy (see <see cref="OpenAIStreamingCircuitBreakerOptions"/>).</summary>
+    private static bool IsEndpointFailure(Outcome<HttpResponseMessage> outcome, CallState? call)
+    {
+        if (call is null || call.IsCancelled)
+        {
+            return false;
+        }
+
+        if (outcome.Exception is { } exception)
+        {
+            return exception switch
+            {
+                OpenAIStreamTimeoutException timeout => timeout.Kind is OpenAIStreamTimeoutKind.Connect or OpenAIStreamTimeoutKind.FirstToken,
+                HttpRequestException or IOException => true,
+                _ => false,
+            };
+        }
+
+        HttpResponseMessage response = outcome.Result!;
+        int status = (int)response.StatusCode;
+        return status is 408 || status >= 500 || (response.IsSuccessStatusCode && call.EndedBeforeFirstEvent(response));
+    }
+}
