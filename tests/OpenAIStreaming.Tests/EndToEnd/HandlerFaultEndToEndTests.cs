@@ -73,6 +73,7 @@ public sealed class HandlerFaultEndToEndTests
         Exception error = await EndToEndHarness.FailureOf(run);
         error.Should().BeOfType(EndToEndHarness.HttpErrorType(client));
         EndToEndHarness.ErrorOf(error).Should().Be(new HttpError(429, "rate_limit_exceeded", h.ServerRequestId(2)), "the last attempt's error is reported");
+        h.Recorder.Responses.Should().OnlyContain(r => r.Headers.RetryAfter == null && !r.Headers.Contains("retry-after-ms"), "the server never said how long to wait");
         delays.Should().NotContain([TimeSpan.FromMilliseconds(300), TimeSpan.FromMilliseconds(600)], "the delays are spread by the jitter");
         h.Server.Requests.Select(r => r.Attempt).Should().Equal(1, 2, 3);
         h.Server.Requests.Select(r => r.Elapsed).Should().Equal(TimeSpan.Zero, delays[0], delays[0] + delays[1]);
