@@ -24,10 +24,11 @@ public sealed class EndToEndHarness : IAsyncDisposable
 
     private int _updates;
 
-    private EndToEndHarness(ManualTimeProvider clock, FakeOpenAIServer server, OpenAIStreamingOptions options, int seed)
+    private EndToEndHarness(ManualTimeProvider clock, FakeOpenAIServer server, FakeOpenAIServer? backup, OpenAIStreamingOptions options, int seed)
     {
         Clock = clock;
         Server = server;
+        Backup = backup;
         Recorder = new ResponseRecorder(new SocketsHttpHandler());
         Handler = new OpenAIStreamingHandler(options, clock, loggerFactory: null, new Random(seed)) { InnerHandler = Recorder };
         Http = new HttpClient(Handler) { BaseAddress = server.BaseAddress, Timeout = Timeout.InfiniteTimeSpan };
@@ -36,6 +37,9 @@ public sealed class EndToEndHarness : IAsyncDisposable
     public ManualTimeProvider Clock { get; }
 
     public FakeOpenAIServer Server { get; }
+
+    /// <summary>Gets the second server, on the same clock, that the handler falls back to (with its own key), if the test asked for one.</summary>
+    public FakeOpenAIServer? Backup { get; }
 
     public ResponseRecorder Recorder { get; }
 
@@ -49,13 +53,27 @@ public sealed class EndToEndHarness : IAsyncDisposable
     /// <summary>Gets what a healthy stream answers to the prompt both clients send.</summary>
     public string ExpectedText => Server.GetExpectedText(Model, Messages);
 
-    /// <summary>Starts the server and builds the client; the handler's jitter is seeded with <paramref name="seed"/>.</summary>
-    public static async Task<EndToEndHarness> StartAsync(OpenAIStreamingOptions? options = null, int seed = 7)
+    /// <summary>
+    /// Starts the server (and, with <paramref name="withBackup"/>, a backup server added as the last fallback endpoint) and
+    /// builds the client; the handler's jitter is seeded with <paramref name="seed"/>.
+    /// </summary>
+    public static async Task<EndToEndHarness> StartAsync(OpenAIStreamingOptions? options = null, int seed = 7, bool withBackup = false)
     {
         var clock = new ManualTimeProvider();
+        options ??= new OpenAIStreamingOptions();
         FakeOpenAIServer server = await FakeOpenAIServer.StartAsync(new FakeOpenAIServerOptions { TimeProvider = clock });
-        return new EndToEndHarness(clock, server, options ?? new OpenAIStreamingOptions(), seed);
+        FakeOpenAIServer? backup = null;
+        if (withBackup)
+        {
+            backup = await FakeOpenAIServer.StartAsync(new FakeOpenAIServerOptions { TimeProvider = clock });
+            options.Fallbacks.Add(new OpenAIStreamingFallback { Endpoint = backup.BaseAddress, ApiKey = "sk-backup" });
+        }
+
+        return new EndToEndHarness(clock, server, backup, options, seed);
     }
+
+    /// <summary>What a healthy stream of <paramref name="model"/> answers to the prompt both clients send.</summary>
+    public string ExpectedTextOf(string model) => Server.GetExpectedText(model, Messages);
 
     /// <summary>The type a client surfaces for an HTTP error status.</summary>
     public static Type HttpErrorType(StreamingClientKind kind) =>
@@ -120,6 +138,10 @@ public sealed class EndToEndHarness : IAsyncDisposable
     {
         Http.Dispose();
         await Server.DisposeAsync().AsTask().WaitAsync(ManualTimeProvider.SafetyTimeout);
+        if (Backup is not null)
+        {
+            await Backup.DisposeAsync().AsTask().WaitAsync(ManualTimeProvider.SafetyTimeout);
+        }
     }
 
     private async Task<string> ReadTypedAsync()
