@@ -23,11 +23,11 @@ internal static class StreamingResponse
     /// becomes an error too, never an empty stream. The caller owns (and disposes) the returned response.
     /// </summary>
     public static async ValueTask<(HttpResponseMessage Response, SseEventReader Events, string? RequestId)> OpenAsync(
-        HttpClient httpClient,
+        StreamSender sender,
         HttpRequestMessage request,
         CancellationToken cancellationToken)
     {
-        HttpResponseMessage response = await httpClient.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        HttpResponseMessage response = await sender.SendAsync(request, cancellationToken).ConfigureAwait(false);
         try
         {
             string? requestId = RequestIdOf(response);
