@@ -92,6 +92,18 @@ public sealed class OpenAIStreamingWarmUpExtensionsTests
         await FluentActions.Awaiting(() => ((HttpClient)null!).WarmUpAsync()).Should().ThrowAsync<ArgumentNullException>();
     }
 
+    [Fact]
+    public async Task OpenAIStreamingClient_WarmUpAsync_WarmsTheWrappedClient()
+    {
+        await using ConnectionCountingServer server = await ConnectionCountingServer.StartAsync();
+        using var http = new HttpClient(new SocketsHttpHandler()) { BaseAddress = server.BaseAddress };
+        var client = new OpenAIStreamingClient(http, new OpenAIStreamingOptions());
+
+        await client.WarmUpAsync(2).WaitAsync(HangGuard.Limit);
+
+        server.AcceptedConnections.Should().Be(2);
+    }
+
     /// <summary>Sends <paramref name="count"/> requests that the server answers only once all of them are in flight.</summary>
     private static async Task SendHeldRequestsAsync(HttpClient http, int count, CancellationToken cancellationToken)
     {

@@ -9,7 +9,7 @@ namespace OpenAIStreaming.Http.Internal;
 
 /// <summary>
 /// The one code path behind every typed streaming entry point (the <see cref="HttpClient"/> extensions and
-/// <c>OpenAIStreamingClient</c>): the body becomes UTF-8 JSON with <c>"stream": true</c>, the endpoint is resolved
+/// <see cref="OpenAIStreamingClient"/>): the body becomes UTF-8 JSON with <c>"stream": true</c>, the endpoint is resolved
 /// against the client's base address, and the typed reader sends through the given <see cref="StreamSender"/>.
 /// </summary>
 internal static class StreamCalls

@@ -2,8 +2,8 @@ namespace OpenAIStreaming.Http.Internal;
 
 /// <summary>
 /// How a stream request reaches the server. This one sends it through the caller's <see cref="System.Net.Http.HttpClient"/>
-/// as it is (headers first, body read as it arrives); <c>ProtectedStreamSender</c> adds the reader-level timeouts of
-/// <c>OpenAIStreamingClient</c>.
+/// as it is (headers first, body read as it arrives); <see cref="ProtectedStreamSender"/> adds the reader-level timeouts of
+/// <see cref="OpenAIStreamingClient"/>.
 /// </summary>
 internal class StreamSender
 {

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Net.Http.Headers;
 using System.Text;
 using OpenAIStreaming.Protocol.Internal;
 using OpenAIStreaming.Sse.Internal;
@@ -16,6 +17,11 @@ internal static class StreamingResponse
 
     public static string? RequestIdOf(HttpResponseMessage response) =>
         response.Headers.TryGetValues("x-request-id", out IEnumerable<string>? values) ? values.FirstOrDefault() : null;
+
+    /// <summary>Whether a content type is JSON (<c>application/json</c> or <c>…+json</c>): such a body holds no event to wait for.</summary>
+    public static bool IsJson(MediaTypeHeaderValue? contentType) =>
+        contentType?.MediaType is { } mediaType
+        && (mediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase) || mediaType.EndsWith("+json", StringComparison.OrdinalIgnoreCase));
 
     /// <summary>
     /// Sends the request and opens its event stream: a non-success status becomes an <see cref="OpenAIStreamException"/>
