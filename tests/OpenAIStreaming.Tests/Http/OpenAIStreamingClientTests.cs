@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -75,6 +76,28 @@ public sealed class OpenAIStreamingClientTests : StreamProtectionContract
         kinds.Should().Equal(ResponseStreamEventKind.OutputTextDelta, ResponseStreamEventKind.Completed);
         h.Stub.AllBodiesDisposed.Should().BeTrue();
         h.Time.ActiveTimers.Should().Be(0);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task StreamChatCompletionAsync_ClientDefaultsToHttp2_TheStreamRequestUsesItLikeTheWarmUp(bool throughWrapper)
+    {
+        // A client set to HTTP/2 warms an HTTP/2 connection; the stream must go over that connection, not HTTP/1.1.
+        using var h = new ClientHarness();
+        h.Http.DefaultRequestVersion = HttpVersion.Version20;
+        h.Http.DefaultVersionPolicy = HttpVersionPolicy.RequestVersionOrHigher;
+        var sent = new List<(Version Version, HttpVersionPolicy Policy)>();
+        h.Stub.Then((request, _) =>
+        {
+            sent.Add((request.Version, request.VersionPolicy));
+            return Task.FromResult(h.Stub.Respond(request, 200, new TrackedMemoryStream(Encoding.UTF8.GetBytes(Healthy)), "text/event-stream", []));
+        });
+
+        IAsyncEnumerable<ChatCompletionUpdate> updates = throughWrapper ? h.Client.StreamChatCompletionAsync(ChatRequest) : h.Http.StreamChatCompletionAsync(ChatRequest);
+        (await Within(Task.Run(() => ClientHarness.TextOf(updates)))).Should().Be("ok");
+
+        sent.Should().Equal((HttpVersion.Version20, HttpVersionPolicy.RequestVersionOrHigher));
     }
 
     [Fact]

@@ -22,7 +22,7 @@ internal static class StreamCalls
     public static IAsyncEnumerable<ChatCompletionUpdate> Chat(StreamSender sender, ReadOnlySpan<byte> utf8RequestJson, CancellationToken cancellationToken)
     {
         (Uri uri, byte[] body) = Prepare(sender, ChatCompletionsPath, utf8RequestJson);
-        return TypedStreamReader.ReadChatAsync(sender, () => CreateRequest(uri, body), disposeRequest: true, cancellationToken);
+        return TypedStreamReader.ReadChatAsync(sender, () => CreateRequest(sender.HttpClient, uri, body), disposeRequest: true, cancellationToken);
     }
 
     /// <summary>Sends a prepared request as it is and streams its chat completion; the caller keeps ownership of the request.</summary>
@@ -37,7 +37,7 @@ internal static class StreamCalls
     public static IAsyncEnumerable<ResponseStreamEvent> Responses(StreamSender sender, ReadOnlySpan<byte> utf8RequestJson, CancellationToken cancellationToken)
     {
         (Uri uri, byte[] body) = Prepare(sender, ResponsesPath, utf8RequestJson);
-        return TypedStreamReader.ReadResponsesAsync(sender, () => CreateRequest(uri, body), disposeRequest: true, cancellationToken);
+        return TypedStreamReader.ReadResponsesAsync(sender, () => CreateRequest(sender.HttpClient, uri, body), disposeRequest: true, cancellationToken);
     }
 
     /// <summary>Sends a prepared request as it is and streams its Responses events; the caller keeps ownership of the request.</summary>
@@ -88,11 +88,20 @@ internal static class StreamCalls
         return builder.Uri; // the base address's query (for example Azure's api-version) is kept
     }
 
-    private static HttpRequestMessage CreateRequest(Uri uri, byte[] body)
+    /// <summary>
+    /// The POST, with the client's default HTTP version and policy (a request built by hand would otherwise be HTTP/1.1
+    /// whatever the client is set to, and miss the HTTP/2 connection a warm-up opened).
+    /// </summary>
+    private static HttpRequestMessage CreateRequest(HttpClient httpClient, Uri uri, byte[] body)
     {
         var content = new ByteArrayContent(body);
         content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-        var request = new HttpRequestMessage(HttpMethod.Post, uri) { Content = content };
+        var request = new HttpRequestMessage(HttpMethod.Post, uri)
+        {
+            Content = content,
+            Version = httpClient.DefaultRequestVersion,
+            VersionPolicy = httpClient.DefaultVersionPolicy,
+        };
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
         return request;
     }
