@@ -8,9 +8,11 @@ namespace OpenAIStreaming;
 /// </summary>
 /// <remarks>
 /// <para>The warm-up sends <c>connections</c> concurrent <c>GET</c> requests through the client itself, so they take its
-/// handlers, proxy, HTTP version and pool. Each request keeps its connection busy until every one of them has its response
-/// headers, so over HTTP/1.1 they cannot share a connection; then each response body is read to its end (up to 64 KiB) and
-/// the response disposed, which returns the connection to the pool, idle and ready. Any HTTP status counts: a 401 or 404
+/// handlers, proxy, HTTP version and pool. Each request keeps its connection busy, by not reading its response body, until
+/// every one of them has its response headers, so over HTTP/1.1 they cannot share a connection when the answers have a body
+/// (the error answers of OpenAI and compatible servers do; an empty answer frees its connection at once, and the requests may
+/// then share fewer connections); then each body is read to its end (up to 64 KiB) and the response disposed, which returns
+/// the connection to the pool, idle and ready. Any HTTP status counts: a 401 or 404
 /// answer still means the connection (TCP, TLS, HTTP) is open. Over HTTP/2 the requests share one connection, which is all
 /// an HTTP/2 client needs.</para>
 /// <para>The requests carry the client's default headers, as every request it sends does, so they go only to the client's
