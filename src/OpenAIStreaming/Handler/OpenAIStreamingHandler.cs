@@ -157,15 +157,7 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
             ArgumentNullException.ThrowIfNull(response);
             FirstEventPrefetch? prefetch = ReferenceEquals(call.PrefetchOwner, response) ? call.Prefetch : null;
             bool isEventStream = call.IsStream && response.IsSuccessStatusCode;
-            response.Content = new HandlerResponseContent(
-                response.Content,
-                prefetch,
-                isEventStream ? settings.IdleTimeout : Timeout.InfiniteTimeSpan,
-                settings.TotalTimeout,
-                totalCts,
-                _timeProvider,
-                response.IsSuccessStatusCode ? long.MaxValue : _options.MaxErrorBodyBytes,
-                StreamingResponse.RequestIdOf(response));
+            HandlerResponseContent.Install(response, prefetch, isEventStream, settings, totalCts, _timeProvider, _options.MaxErrorBodyBytes);
             handedOver = true;
             return response;
         }
@@ -396,7 +388,7 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
         try
         {
             response = await base.SendAsync(call.Request, token).ConfigureAwait(false);
-            if (call.IsStream && response.IsSuccessStatusCode && !IsJson(response.Content.Headers.ContentType))
+            if (call.IsStream && response.IsSuccessStatusCode && !StreamingResponse.IsJson(response.Content.Headers.ContentType))
             {
                 FirstEventPrefetch prefetch = await FirstEventPrefetch.ReadAsync(response.Content, token).ConfigureAwait(false);
                 call.Prefetch = prefetch;
@@ -435,10 +427,6 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
 
     private static string? StreamingResponseRequestId(HttpResponseMessage? response) =>
         response is null ? null : StreamingResponse.RequestIdOf(response);
-
-    private static bool IsJson(MediaTypeHeaderValue? contentType) =>
-        contentType?.MediaType is { } mediaType
-        && (mediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase) || mediaType.EndsWith("+json", StringComparison.OrdinalIgnoreCase));
 
     /// <summary>
     /// Whether this attempt will be the last of the call: no fallback target after this one, and no retries left or none

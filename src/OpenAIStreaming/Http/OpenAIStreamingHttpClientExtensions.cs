@@ -1,6 +1,3 @@
-using System.Net.Http.Headers;
-using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization.Metadata;
 using OpenAIStreaming.Http.Internal;
@@ -22,20 +19,14 @@ namespace OpenAIStreaming;
 /// </remarks>
 public static class OpenAIStreamingHttpClientExtensions
 {
-    private const string ChatCompletionsPath = "chat/completions";
-    private const string ResponsesPath = "responses";
-
     /// <summary>Streams a chat completion (<c>POST chat/completions</c>).</summary>
     /// <param name="httpClient">The client; its base address is the API root.</param>
     /// <param name="requestJson">The request body as JSON text, for example <c>{"model":"gpt-4o","messages":[…]}</c>.</param>
     /// <param name="cancellationToken">Cancels the request and the enumeration.</param>
     /// <returns>The updates, one per choice per chunk.</returns>
     /// <exception cref="ArgumentException">The body is not a JSON object.</exception>
-    public static IAsyncEnumerable<ChatCompletionUpdate> StreamChatCompletionAsync(this HttpClient httpClient, string requestJson, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(requestJson);
-        return StreamChatCompletionAsync(httpClient, Encoding.UTF8.GetBytes(requestJson), cancellationToken);
-    }
+    public static IAsyncEnumerable<ChatCompletionUpdate> StreamChatCompletionAsync(this HttpClient httpClient, string requestJson, CancellationToken cancellationToken = default) =>
+        StreamCalls.Chat(new StreamSender(httpClient), StreamCalls.Utf8(requestJson), cancellationToken);
 
     /// <summary>Streams a chat completion (<c>POST chat/completions</c>).</summary>
     /// <param name="httpClient">The client; its base address is the API root.</param>
@@ -43,12 +34,8 @@ public static class OpenAIStreamingHttpClientExtensions
     /// <param name="cancellationToken">Cancels the request and the enumeration.</param>
     /// <returns>The updates, one per choice per chunk.</returns>
     /// <exception cref="ArgumentException">The body is not a JSON object.</exception>
-    public static IAsyncEnumerable<ChatCompletionUpdate> StreamChatCompletionAsync(this HttpClient httpClient, ReadOnlyMemory<byte> utf8RequestJson, CancellationToken cancellationToken = default)
-    {
-        Uri uri = EndpointUri(httpClient, ChatCompletionsPath);
-        byte[] body = StreamingRequestBody.ForceStream(utf8RequestJson.Span, nameof(utf8RequestJson));
-        return TypedStreamReader.ReadChatAsync(httpClient, () => CreateRequest(uri, body), disposeRequest: true, cancellationToken);
-    }
+    public static IAsyncEnumerable<ChatCompletionUpdate> StreamChatCompletionAsync(this HttpClient httpClient, ReadOnlyMemory<byte> utf8RequestJson, CancellationToken cancellationToken = default) =>
+        StreamCalls.Chat(new StreamSender(httpClient), utf8RequestJson.Span, cancellationToken);
 
     /// <summary>Streams a chat completion (<c>POST chat/completions</c>).</summary>
     /// <param name="httpClient">The client; its base address is the API root.</param>
@@ -56,11 +43,8 @@ public static class OpenAIStreamingHttpClientExtensions
     /// <param name="cancellationToken">Cancels the request and the enumeration.</param>
     /// <returns>The updates, one per choice per chunk.</returns>
     /// <exception cref="ArgumentException">The body is not a JSON object.</exception>
-    public static IAsyncEnumerable<ChatCompletionUpdate> StreamChatCompletionAsync(this HttpClient httpClient, JsonNode request, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(request);
-        return StreamChatCompletionAsync(httpClient, ToUtf8(request), cancellationToken);
-    }
+    public static IAsyncEnumerable<ChatCompletionUpdate> StreamChatCompletionAsync(this HttpClient httpClient, JsonNode request, CancellationToken cancellationToken = default) =>
+        StreamCalls.Chat(new StreamSender(httpClient), StreamCalls.Utf8(request), cancellationToken);
 
     /// <summary>Streams a chat completion (<c>POST chat/completions</c>) from a request object serialized with source-generated metadata (trimming and AOT safe).</summary>
     /// <typeparam name="TRequest">The request type.</typeparam>
@@ -70,23 +54,16 @@ public static class OpenAIStreamingHttpClientExtensions
     /// <param name="cancellationToken">Cancels the request and the enumeration.</param>
     /// <returns>The updates, one per choice per chunk.</returns>
     /// <exception cref="ArgumentException">The request does not serialize to a JSON object.</exception>
-    public static IAsyncEnumerable<ChatCompletionUpdate> StreamChatCompletionAsync<TRequest>(this HttpClient httpClient, TRequest request, JsonTypeInfo<TRequest> typeInfo, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(typeInfo);
-        return StreamChatCompletionAsync(httpClient, JsonSerializer.SerializeToUtf8Bytes(request, typeInfo), cancellationToken);
-    }
+    public static IAsyncEnumerable<ChatCompletionUpdate> StreamChatCompletionAsync<TRequest>(this HttpClient httpClient, TRequest request, JsonTypeInfo<TRequest> typeInfo, CancellationToken cancellationToken = default) =>
+        StreamCalls.Chat(new StreamSender(httpClient), StreamCalls.Utf8(request, typeInfo), cancellationToken);
 
     /// <summary>Sends a prepared request (as it is: its URI, headers and body are not changed) and streams the chat completion it answers with.</summary>
     /// <param name="httpClient">The client.</param>
     /// <param name="request">The request; it must ask for a stream. The caller keeps ownership of it.</param>
     /// <param name="cancellationToken">Cancels the request and the enumeration.</param>
     /// <returns>The updates, one per choice per chunk. Enumerate once: a request message cannot be sent twice.</returns>
-    public static IAsyncEnumerable<ChatCompletionUpdate> StreamChatCompletionAsync(this HttpClient httpClient, HttpRequestMessage request, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(httpClient);
-        ArgumentNullException.ThrowIfNull(request);
-        return TypedStreamReader.ReadChatAsync(httpClient, () => request, disposeRequest: false, cancellationToken);
-    }
+    public static IAsyncEnumerable<ChatCompletionUpdate> StreamChatCompletionAsync(this HttpClient httpClient, HttpRequestMessage request, CancellationToken cancellationToken = default) =>
+        StreamCalls.Chat(new StreamSender(httpClient), request, cancellationToken);
 
     /// <summary>Streams a response of the Responses API (<c>POST responses</c>).</summary>
     /// <param name="httpClient">The client; its base address is the API root.</param>
@@ -94,11 +71,8 @@ public static class OpenAIStreamingHttpClientExtensions
     /// <param name="cancellationToken">Cancels the request and the enumeration.</param>
     /// <returns>The events, up to and including the terminal one.</returns>
     /// <exception cref="ArgumentException">The body is not a JSON object.</exception>
-    public static IAsyncEnumerable<ResponseStreamEvent> StreamResponseAsync(this HttpClient httpClient, string requestJson, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(requestJson);
-        return StreamResponseAsync(httpClient, Encoding.UTF8.GetBytes(requestJson), cancellationToken);
-    }
+    public static IAsyncEnumerable<ResponseStreamEvent> StreamResponseAsync(this HttpClient httpClient, string requestJson, CancellationToken cancellationToken = default) =>
+        StreamCalls.Responses(new StreamSender(httpClient), StreamCalls.Utf8(requestJson), cancellationToken);
 
     /// <summary>Streams a response of the Responses API (<c>POST responses</c>).</summary>
     /// <param name="httpClient">The client; its base address is the API root.</param>
@@ -106,12 +80,8 @@ public static class OpenAIStreamingHttpClientExtensions
     /// <param name="cancellationToken">Cancels the request and the enumeration.</param>
     /// <returns>The events, up to and including the terminal one.</returns>
     /// <exception cref="ArgumentException">The body is not a JSON object.</exception>
-    public static IAsyncEnumerable<ResponseStreamEvent> StreamResponseAsync(this HttpClient httpClient, ReadOnlyMemory<byte> utf8RequestJson, CancellationToken cancellationToken = default)
-    {
-        Uri uri = EndpointUri(httpClient, ResponsesPath);
-        byte[] body = StreamingRequestBody.ForceStream(utf8RequestJson.Span, nameof(utf8RequestJson));
-        return TypedStreamReader.ReadResponsesAsync(httpClient, () => CreateRequest(uri, body), disposeRequest: true, cancellationToken);
-    }
+    public static IAsyncEnumerable<ResponseStreamEvent> StreamResponseAsync(this HttpClient httpClient, ReadOnlyMemory<byte> utf8RequestJson, CancellationToken cancellationToken = default) =>
+        StreamCalls.Responses(new StreamSender(httpClient), utf8RequestJson.Span, cancellationToken);
 
     /// <summary>Streams a response of the Responses API (<c>POST responses</c>).</summary>
     /// <param name="httpClient">The client; its base address is the API root.</param>
@@ -119,11 +89,8 @@ public static class OpenAIStreamingHttpClientExtensions
     /// <param name="cancellationToken">Cancels the request and the enumeration.</param>
     /// <returns>The events, up to and including the terminal one.</returns>
     /// <exception cref="ArgumentException">The body is not a JSON object.</exception>
-    public static IAsyncEnumerable<ResponseStreamEvent> StreamResponseAsync(this HttpClient httpClient, JsonNode request, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(request);
-        return StreamResponseAsync(httpClient, ToUtf8(request), cancellationToken);
-    }
+    public static IAsyncEnumerable<ResponseStreamEvent> StreamResponseAsync(this HttpClient httpClient, JsonNode request, CancellationToken cancellationToken = default) =>
+        StreamCalls.Responses(new StreamSender(httpClient), StreamCalls.Utf8(request), cancellationToken);
 
     /// <summary>Streams a response of the Responses API (<c>POST responses</c>) from a request object serialized with source-generated metadata.</summary>
     /// <typeparam name="TRequest">The request type.</typeparam>
@@ -133,53 +100,14 @@ public static class OpenAIStreamingHttpClientExtensions
     /// <param name="cancellationToken">Cancels the request and the enumeration.</param>
     /// <returns>The events, up to and including the terminal one.</returns>
     /// <exception cref="ArgumentException">The request does not serialize to a JSON object.</exception>
-    public static IAsyncEnumerable<ResponseStreamEvent> StreamResponseAsync<TRequest>(this HttpClient httpClient, TRequest request, JsonTypeInfo<TRequest> typeInfo, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(typeInfo);
-        return StreamResponseAsync(httpClient, JsonSerializer.SerializeToUtf8Bytes(request, typeInfo), cancellationToken);
-    }
+    public static IAsyncEnumerable<ResponseStreamEvent> StreamResponseAsync<TRequest>(this HttpClient httpClient, TRequest request, JsonTypeInfo<TRequest> typeInfo, CancellationToken cancellationToken = default) =>
+        StreamCalls.Responses(new StreamSender(httpClient), StreamCalls.Utf8(request, typeInfo), cancellationToken);
 
     /// <summary>Sends a prepared request (as it is) and streams the Responses API events it answers with.</summary>
     /// <param name="httpClient">The client.</param>
     /// <param name="request">The request; it must ask for a stream. The caller keeps ownership of it.</param>
     /// <param name="cancellationToken">Cancels the request and the enumeration.</param>
     /// <returns>The events, up to and including the terminal one. Enumerate once: a request message cannot be sent twice.</returns>
-    public static IAsyncEnumerable<ResponseStreamEvent> StreamResponseAsync(this HttpClient httpClient, HttpRequestMessage request, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(httpClient);
-        ArgumentNullException.ThrowIfNull(request);
-        return TypedStreamReader.ReadResponsesAsync(httpClient, () => request, disposeRequest: false, cancellationToken);
-    }
-
-    private static byte[] ToUtf8(JsonNode node)
-    {
-        using var stream = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(stream))
-        {
-            node.WriteTo(writer);
-        }
-
-        return stream.ToArray();
-    }
-
-    /// <summary>Joins the base address and the path, tolerating a base address without its trailing slash.</summary>
-    private static Uri EndpointUri(HttpClient httpClient, string path)
-    {
-        ArgumentNullException.ThrowIfNull(httpClient);
-        Uri baseAddress = httpClient.BaseAddress
-            ?? throw new InvalidOperationException(
-                "HttpClient.BaseAddress must be set to the API root (for example https://api.openai.com/v1/), or pass an HttpRequestMessage.");
-        var builder = new UriBuilder(baseAddress);
-        builder.Path = builder.Path.EndsWith('/') ? builder.Path + path : builder.Path + "/" + path;
-        return builder.Uri; // the base address's query (for example Azure's api-version) is kept
-    }
-
-    private static HttpRequestMessage CreateRequest(Uri uri, byte[] body)
-    {
-        var content = new ByteArrayContent(body);
-        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-        var request = new HttpRequestMessage(HttpMethod.Post, uri) { Content = content };
-        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
-        return request;
-    }
+    public static IAsyncEnumerable<ResponseStreamEvent> StreamResponseAsync(this HttpClient httpClient, HttpRequestMessage request, CancellationToken cancellationToken = default) =>
+        StreamCalls.Responses(new StreamSender(httpClient), request, cancellationToken);
 }

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
+using OpenAIStreaming.Http.Internal;
 
 namespace OpenAIStreaming.Handler.Internal;
 
@@ -48,6 +49,29 @@ internal sealed class HandlerResponseContent : HttpContent
             Headers.TryAddWithoutValidation(header.Key, header.Value);
         }
     }
+
+    /// <summary>
+    /// Replaces the response's content with one that replays <paramref name="prefetch"/> and then serves the live body under
+    /// the idle timeout (event streams only) and the total timeout; an error body is cut at
+    /// <paramref name="maxErrorBodyBytes"/>. The new content owns <paramref name="totalCts"/>.
+    /// </summary>
+    public static void Install(
+        HttpResponseMessage response,
+        FirstEventPrefetch? prefetch,
+        bool isEventStream,
+        HandlerSettings settings,
+        CancellationTokenSource totalCts,
+        TimeProvider timeProvider,
+        long maxErrorBodyBytes) =>
+        response.Content = new HandlerResponseContent(
+            response.Content,
+            prefetch,
+            isEventStream ? settings.IdleTimeout : Timeout.InfiniteTimeSpan,
+            settings.TotalTimeout,
+            totalCts,
+            timeProvider,
+            response.IsSuccessStatusCode ? long.MaxValue : maxErrorBodyBytes,
+            StreamingResponse.RequestIdOf(response));
 
     protected override async Task<Stream> CreateContentReadStreamAsync(CancellationToken cancellationToken) =>
         await OpenAsync(cancellationToken).ConfigureAwait(false);

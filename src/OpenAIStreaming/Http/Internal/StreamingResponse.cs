@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Net.Http.Headers;
 using System.Text;
 using OpenAIStreaming.Protocol.Internal;
 using OpenAIStreaming.Sse.Internal;
@@ -17,17 +18,22 @@ internal static class StreamingResponse
     public static string? RequestIdOf(HttpResponseMessage response) =>
         response.Headers.TryGetValues("x-request-id", out IEnumerable<string>? values) ? values.FirstOrDefault() : null;
 
+    /// <summary>Whether a content type is JSON (<c>application/json</c> or <c>…+json</c>): such a body holds no event to wait for.</summary>
+    public static bool IsJson(MediaTypeHeaderValue? contentType) =>
+        contentType?.MediaType is { } mediaType
+        && (mediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase) || mediaType.EndsWith("+json", StringComparison.OrdinalIgnoreCase));
+
     /// <summary>
     /// Sends the request and opens its event stream: a non-success status becomes an <see cref="OpenAIStreamException"/>
     /// with the OpenAI error fields, and a success whose body is JSON instead of an event stream (whatever its label)
     /// becomes an error too, never an empty stream. The caller owns (and disposes) the returned response.
     /// </summary>
     public static async ValueTask<(HttpResponseMessage Response, SseEventReader Events, string? RequestId)> OpenAsync(
-        HttpClient httpClient,
+        StreamSender sender,
         HttpRequestMessage request,
         CancellationToken cancellationToken)
     {
-        HttpResponseMessage response = await httpClient.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        HttpResponseMessage response = await sender.SendAsync(request, cancellationToken).ConfigureAwait(false);
         try
         {
             string? requestId = RequestIdOf(response);

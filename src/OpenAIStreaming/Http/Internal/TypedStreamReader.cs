@@ -13,7 +13,7 @@ namespace OpenAIStreaming.Http.Internal;
 internal static class TypedStreamReader
 {
     public static async IAsyncEnumerable<ChatCompletionUpdate> ReadChatAsync(
-        HttpClient httpClient,
+        StreamSender sender,
         Func<HttpRequestMessage> createRequest,
         bool disposeRequest,
         [EnumeratorCancellation] CancellationToken cancellationToken)
@@ -22,7 +22,7 @@ internal static class TypedStreamReader
         HttpResponseMessage? response = null;
         try
         {
-            (response, SseEventReader events, string? requestId) = await StreamingResponse.OpenAsync(httpClient, request, cancellationToken).ConfigureAwait(false);
+            (response, SseEventReader events, string? requestId) = await StreamingResponse.OpenAsync(sender, request, cancellationToken).ConfigureAwait(false);
             await using (events.ConfigureAwait(false))
             {
                 using var decoder = new ChatChunkDecoder();
@@ -65,7 +65,7 @@ internal static class TypedStreamReader
     }
 
     public static async IAsyncEnumerable<ResponseStreamEvent> ReadResponsesAsync(
-        HttpClient httpClient,
+        StreamSender sender,
         Func<HttpRequestMessage> createRequest,
         bool disposeRequest,
         [EnumeratorCancellation] CancellationToken cancellationToken)
@@ -74,7 +74,7 @@ internal static class TypedStreamReader
         HttpResponseMessage? response = null;
         try
         {
-            (response, SseEventReader events, string? requestId) = await StreamingResponse.OpenAsync(httpClient, request, cancellationToken).ConfigureAwait(false);
+            (response, SseEventReader events, string? requestId) = await StreamingResponse.OpenAsync(sender, request, cancellationToken).ConfigureAwait(false);
             await using (events.ConfigureAwait(false))
             {
                 var decoder = new ResponseEventDecoder();

@@ -5,7 +5,7 @@ using OpenAIStreaming.Tests.Support;
 namespace OpenAIStreaming.Tests.Handler.Support;
 
 /// <summary>An <see cref="OpenAIStreamingHandler"/> over a <see cref="ScriptedHandler"/>, driven by a <see cref="ManualTimeProvider"/>.</summary>
-public sealed class HandlerHarness : IDisposable
+public sealed class HandlerHarness : IStreamProtectionHarness
 {
     public const string ChatRequest = """{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}],"stream":true}""";
 

@@ -1,0 +1,156 @@
+using System.Buffers;
+
+namespace OpenAIStreaming;
+
+/// <summary>
+/// Opens pooled connections before the first request, so that request pays no connect or TLS cost (and, over HTTP/2, no
+/// connection preface).
+/// </summary>
+/// <remarks>
+/// <para>The warm-up sends <c>connections</c> concurrent <c>GET</c> requests through the client itself, so they take its
+/// handlers, proxy, HTTP version and pool. Each request keeps its connection busy, by not reading its response body, until
+/// every one of them has its response headers, so over HTTP/1.1 they cannot share a connection when the answers have a body
+/// (the error answers of OpenAI and compatible servers do; an empty answer frees its connection at once, and the requests may
+/// then share fewer connections); then each body is read to its end (up to 64 KiB) and the response disposed, which returns
+/// the connection to the pool, idle and ready. Any HTTP status counts: a 401 or 404
+/// answer still means the connection (TCP, TLS, HTTP) is open. Over HTTP/2 the requests share one connection, which is all
+/// an HTTP/2 client needs.</para>
+/// <para>The requests carry the client's default headers, as every request it sends does, so they go only to the client's
+/// own server: its base address, or a URI you name. Nothing is logged.</para>
+/// <para>Connections stay warm as long as the pool keeps idle connections
+/// (<see cref="SocketsHttpHandler.PooledConnectionIdleTimeout"/>, 90 seconds in the handler this library creates, 1 minute
+/// by default).</para>
+/// </remarks>
+/// <example>
+/// <code>
+/// using var http = new HttpClient { BaseAddress = new Uri("https://api.openai.com/v1/") };
+/// await http.WarmUpAsync(connections: 4, cancellationToken);   // at start-up, before the first user request
+/// </code>
+/// </example>
+public static class OpenAIStreamingWarmUpExtensions
+{
+    private const int MaxDrainBytes = 64 * 1024;
+    private const int DrainBufferSize = 4096;
+
+    /// <summary>Opens <paramref name="connections"/> pooled connections to the client's <see cref="HttpClient.BaseAddress"/>.</summary>
+    /// <param name="httpClient">The client; its base address names the server.</param>
+    /// <param name="connections">How many connections to open (at least 1). Over HTTP/2, one is enough.</param>
+    /// <param name="cancellationToken">Cancels the warm-up.</param>
+    /// <returns>A task that completes when every request has been answered (with any status) and its connection is idle in the pool.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="connections"/> is less than 1.</exception>
+    /// <exception cref="InvalidOperationException">The client has no base address.</exception>
+    /// <exception cref="HttpRequestException">
+    /// A connection could not be opened; <see cref="HttpRequestException.HttpRequestError"/> says why (for example
+    /// <see cref="HttpRequestError.ConnectionError"/> or <see cref="HttpRequestError.NameResolutionError"/>). Connections that
+    /// did open stay warm.
+    /// </exception>
+    public static Task WarmUpAsync(this HttpClient httpClient, int connections = 1, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(httpClient);
+        ArgumentOutOfRangeException.ThrowIfLessThan(connections, 1);
+        Uri uri = httpClient.BaseAddress
+            ?? throw new InvalidOperationException("HttpClient.BaseAddress must be set to warm up its server, or pass the Uri to request.");
+        return WarmUpCoreAsync(httpClient, uri, connections, cancellationToken);
+    }
+
+    /// <summary>Opens <paramref name="connections"/> pooled connections to the server of <paramref name="uri"/>.</summary>
+    /// <param name="httpClient">The client.</param>
+    /// <param name="uri">The address to request: absolute, or relative to the client's base address. Use a server the client already talks to: the client's default headers go with the request.</param>
+    /// <param name="connections">How many connections to open (at least 1). Over HTTP/2, one is enough.</param>
+    /// <param name="cancellationToken">Cancels the warm-up.</param>
+    /// <returns>A task that completes when every request has been answered (with any status) and its connection is idle in the pool.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="connections"/> is less than 1.</exception>
+    /// <exception cref="InvalidOperationException"><paramref name="uri"/> is relative and the client has no base address.</exception>
+    /// <exception cref="HttpRequestException">A connection could not be opened; <see cref="HttpRequestException.HttpRequestError"/> says why.</exception>
+    public static Task WarmUpAsync(this HttpClient httpClient, Uri uri, int connections = 1, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(httpClient);
+        ArgumentNullException.ThrowIfNull(uri);
+        ArgumentOutOfRangeException.ThrowIfLessThan(connections, 1);
+        if (!uri.IsAbsoluteUri)
+        {
+            Uri baseAddress = httpClient.BaseAddress
+                ?? throw new InvalidOperationException("A relative Uri needs HttpClient.BaseAddress; pass an absolute Uri instead.");
+            uri = new Uri(baseAddress, uri);
+        }
+
+        return WarmUpCoreAsync(httpClient, uri, connections, cancellationToken);
+    }
+
+    private static Task WarmUpCoreAsync(HttpClient httpClient, Uri uri, int connections, CancellationToken cancellationToken)
+    {
+        var answered = new Countdown(connections);
+        var requests = new Task[connections];
+        for (int i = 0; i < connections; i++)
+        {
+            requests[i] = WarmOneAsync(httpClient, uri, answered, cancellationToken);
+        }
+
+        return Task.WhenAll(requests);
+    }
+
+    private static async Task WarmOneAsync(HttpClient httpClient, Uri uri, Countdown answered, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, uri)
+        {
+            Version = httpClient.DefaultRequestVersion,
+            VersionPolicy = httpClient.DefaultVersionPolicy,
+        };
+        HttpResponseMessage response;
+        try
+        {
+            response = await httpClient.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            answered.Signal(); // a failed request must not keep the others waiting
+        }
+
+        using (response)
+        {
+            // Holding the unread body keeps this connection busy, so no other warm-up request can be served on it.
+            await answered.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            await DrainAsync(response.Content, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Reads a (small) body to its end, which hands an HTTP/1.1 connection back to the pool at once.</summary>
+    private static async Task DrainAsync(HttpContent content, CancellationToken cancellationToken)
+    {
+        Stream body = await content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        await using (body.ConfigureAwait(false))
+        {
+            byte[] buffer = ArrayPool<byte>.Shared.Rent(DrainBufferSize);
+            try
+            {
+                int total = 0;
+                int read;
+                while (total < MaxDrainBytes && (read = await body.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
+                {
+                    total += read;
+                }
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
+    }
+
+    /// <summary>Completes its task when it has been signalled as many times as it was created with.</summary>
+    private sealed class Countdown(int count)
+    {
+        private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _remaining = count;
+
+        public Task Task => _done.Task;
+
+        public void Signal()
+        {
+            if (Interlocked.Decrement(ref _remaining) == 0)
+            {
+                _done.TrySetResult();
+            }
+        }
+    }
+}

@@ -1,0 +1,124 @@
+using System.Net;
+using System.Net.Sockets;
+using OpenAIStreaming.Tests.Http.Support;
+using OpenAIStreaming.Tests.Support;
+
+namespace OpenAIStreaming.Tests.Http;
+
+/// <summary><c>WarmUpAsync</c> on real sockets: a Kestrel server on 127.0.0.1 that counts the connections it accepts.</summary>
+public sealed class OpenAIStreamingWarmUpExtensionsTests
+{
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public async Task WarmUpAsync_NConnections_OpensExactlyN(int connections)
+    {
+        await using ConnectionCountingServer server = await ConnectionCountingServer.StartAsync();
+        using var http = new HttpClient(new SocketsHttpHandler()) { BaseAddress = server.BaseAddress };
+        using CancellationTokenSource guard = HangGuard.Start();
+
+        await http.WarmUpAsync(connections, guard.Token);
+
+        server.AcceptedConnections.Should().Be(connections);
+        server.Requests.Should().HaveCount(connections).And.AllBe("GET /v1/", "the base address is warmed with a plain GET");
+    }
+
+    [Fact]
+    public async Task WarmUpAsync_DefaultArguments_OpenOneConnection()
+    {
+        await using ConnectionCountingServer server = await ConnectionCountingServer.StartAsync();
+        using var http = new HttpClient(new SocketsHttpHandler()) { BaseAddress = server.BaseAddress };
+
+        await http.WarmUpAsync().WaitAsync(HangGuard.Limit);
+
+        server.AcceptedConnections.Should().Be(1);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(3)]
+    public async Task WarmUpAsync_ThenThreeRequestsInFlightAtOnce_OnlyTheMissingConnectionsAreOpened(int warmed)
+    {
+        // The server holds the three requests until all are in flight, so they need three connections: with three warm
+        // ones, none is opened; with none warm (the control), all three are.
+        await using ConnectionCountingServer server = await ConnectionCountingServer.StartAsync();
+        server.HoldUntil = 3;
+        using var http = new HttpClient(new SocketsHttpHandler()) { BaseAddress = server.BaseAddress };
+        using CancellationTokenSource guard = HangGuard.Start();
+        if (warmed > 0)
+        {
+            await http.WarmUpAsync(warmed, guard.Token);
+        }
+
+        server.AcceptedConnections.Should().Be(warmed);
+        await SendHeldRequestsAsync(http, 3, guard.Token);
+
+        server.AcceptedConnections.Should().Be(3, $"{warmed} warm connections were reused and {3 - warmed} opened");
+    }
+
+    [Fact]
+    public async Task WarmUpAsync_Uri_WarmsThatServerWithTheClientsOwnHeaders()
+    {
+        await using ConnectionCountingServer server = await ConnectionCountingServer.StartAsync();
+        using var http = new HttpClient(new SocketsHttpHandler());
+        http.DefaultRequestHeaders.Authorization = new("Bearer", "sk-test");
+
+        await http.WarmUpAsync(new Uri(server.BaseAddress, "models"), 2).WaitAsync(HangGuard.Limit);
+
+        server.AcceptedConnections.Should().Be(2);
+        server.Requests.Should().AllBe("GET /v1/models Bearer sk-test");
+    }
+
+    [Fact]
+    public async Task WarmUpAsync_RefusedPort_ThrowsHttpRequestExceptionWithConnectionError()
+    {
+        using var http = new HttpClient(new SocketsHttpHandler()) { BaseAddress = new Uri($"http://127.0.0.1:{UnusedPort()}/v1/") };
+
+        HttpRequestException error = (await FluentActions.Awaiting(() => http.WarmUpAsync(2).WaitAsync(HangGuard.Limit))
+            .Should().ThrowAsync<HttpRequestException>()).Which;
+
+        error.HttpRequestError.Should().Be(HttpRequestError.ConnectionError);
+    }
+
+    [Fact]
+    public async Task WarmUpAsync_InvalidArguments_Throw()
+    {
+        using var http = new HttpClient();
+
+        await FluentActions.Awaiting(() => http.WarmUpAsync(0)).Should().ThrowAsync<ArgumentOutOfRangeException>();
+        await FluentActions.Awaiting(() => http.WarmUpAsync()).Should().ThrowAsync<InvalidOperationException>().WithMessage("*BaseAddress*");
+        await FluentActions.Awaiting(() => http.WarmUpAsync(new Uri("models", UriKind.Relative))).Should().ThrowAsync<InvalidOperationException>();
+        await FluentActions.Awaiting(() => ((HttpClient)null!).WarmUpAsync()).Should().ThrowAsync<ArgumentNullException>();
+    }
+
+    [Fact]
+    public async Task OpenAIStreamingClient_WarmUpAsync_WarmsTheWrappedClient()
+    {
+        await using ConnectionCountingServer server = await ConnectionCountingServer.StartAsync();
+        using var http = new HttpClient(new SocketsHttpHandler()) { BaseAddress = server.BaseAddress };
+        var client = new OpenAIStreamingClient(http, new OpenAIStreamingOptions());
+
+        await client.WarmUpAsync(2).WaitAsync(HangGuard.Limit);
+
+        server.AcceptedConnections.Should().Be(2);
+    }
+
+    /// <summary>Sends <paramref name="count"/> requests that the server answers only once all of them are in flight.</summary>
+    private static async Task SendHeldRequestsAsync(HttpClient http, int count, CancellationToken cancellationToken)
+    {
+        HttpResponseMessage[] responses = await Task.WhenAll(Enumerable.Range(0, count).Select(_ => http.GetAsync(new Uri("hold", UriKind.Relative), cancellationToken)));
+        foreach (HttpResponseMessage response in responses)
+        {
+            response.StatusCode.Should().Be(HttpStatusCode.NotFound);
+            response.Dispose();
+        }
+    }
+
+    private static int UnusedPort()
+    {
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return ((IPEndPoint)socket.LocalEndPoint!).Port; // closed on return: nothing listens there
+    }
+}
