@@ -48,6 +48,7 @@ public sealed class OpenAIStreamingHandlerFallbackTests
         h.Stub.ThenHang().ThenSse(Healthy);
 
         Task<string> run = h.StreamTextAsync();
+        await ManualTimeProvider.WaitUntilAsync(() => h.Stub.Attempts.Count == 1, "the primary attempt to reach the stub");
         await h.Time.WaitForTimerDueInAsync(h.Options.FirstTokenTimeout);
         h.Time.Advance(h.Options.FirstTokenTimeout);
 

@@ -9,7 +9,9 @@ namespace OpenAIStreaming.Tests.Handler;
 public sealed class OpenAIStreamingHandlerRetryTests
 {
     private const string RateLimitBody = """{"error":{"message":"Rate limit reached","type":"requests","param":null,"code":"rate_limit_exceeded"}}""";
-    private static readonly TimeSpan Short = TimeSpan.FromSeconds(10);
+    // Below the 3 s first-token timer that every stream attempt starts with, so waiting for "a timer due within Short" finds
+    // the retry delay (at most 750 ms for the first two retries) and never that timer, whatever the machine's load.
+    private static readonly TimeSpan Short = TimeSpan.FromSeconds(1);
 
     [Fact]
     public async Task Send_429WithRetryAfterSeconds_WaitsExactlyThatLongOnTheClock()
