@@ -179,6 +179,7 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
     {
         var targets = new RequestTargets(call.Request, body.Body, call.IsReplayable ? _options.Fallbacks : []);
         Outcome<HttpResponseMessage>? last = null;
+        int tried = -1;
         bool needsLargerContext = false;
         for (int index = 0; index < targets.Count; index++)
         {
@@ -189,9 +190,10 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
 
             if (last is { } previous)
             {
-                HandlerLog.FallingBack(_logger, call.ClientRequestId, targets.Describe(index - 1), targets.Describe(index), Describe(previous));
+                HandlerLog.FallingBack(_logger, call.ClientRequestId, targets.Describe(tried), targets.Describe(index), Describe(previous));
             }
 
+            tried = index;
             call.HasNextTarget = targets.HasTargetAfter(index, needsLargerContext);
             call.AttemptsInTarget = 0;
             call.Breaker = _state.BreakerFor(call.Request.RequestUri);
