@@ -28,8 +28,21 @@ internal static class TypedStreamReader
                 using var decoder = new ChatChunkDecoder();
                 var choices = new ChoiceFinishTracker();
                 bool done = false;
-                while (await events.MoveNextAsync(cancellationToken).ConfigureAwait(false))
+                while (true)
                 {
+                    if (TryDecodeDataLine(events, decoder, out ChatCompletionUpdate framed))
+                    {
+                        cancellationToken.ThrowIfCancellationRequested();
+                        choices.Observe(framed.ChoiceIndex, framed.FinishReason is not null);
+                        yield return framed;
+                        continue;
+                    }
+
+                    if (!await events.MoveNextAsync(cancellationToken).ConfigureAwait(false))
+                    {
+                        break;
+                    }
+
                     cancellationToken.ThrowIfCancellationRequested();
                     ReadOnlySpan<byte> data = events.Current.Data.Span;
                     if (IsBlank(data))
@@ -108,6 +121,19 @@ internal static class TypedStreamReader
         {
             Release(request, response, disposeRequest);
         }
+    }
+
+    /// <summary>The fused fast path: the next event, framed and decoded in one pass when it is a chunk of the previous chunk's shape.</summary>
+    private static bool TryDecodeDataLine(SseEventReader events, ChatChunkDecoder decoder, out ChatCompletionUpdate update)
+    {
+        if (events.TryPeekDataLine(out ReadOnlySpan<byte> rest) && decoder.TryDecodeLine(rest, SseEventReader.DataLineEnd, out update, out int length))
+        {
+            events.ConsumeDataLine(length);
+            return true;
+        }
+
+        update = default;
+        return false;
     }
 
     private static OpenAIStreamProtocolException Truncated(SseEventReader events, HttpResponseMessage response, string? requestId, string missing) =>

@@ -62,6 +62,14 @@ internal sealed class ChatChunkDecoder : IDisposable
         return ChatChunkKind.Chunk;
     }
 
+    /// <summary>
+    /// The fast path for a chunk that is the start of <paramref name="text"/> and is followed by <paramref name="terminator"/>:
+    /// decodes it when it has the previous chunk's shape (one update, nothing cached is changed), else returns false and
+    /// the chunk goes to <see cref="Decode"/>. <paramref name="length"/> is the chunk's length; the chunk holds no CR or LF.
+    /// </summary>
+    public bool TryDecodeLine(ReadOnlySpan<byte> text, ReadOnlySpan<byte> terminator, out ChatCompletionUpdate update, out int length) =>
+        _template.TryMatchLine(text, terminator, out update, out length);
+
     public void Dispose() => _template.Dispose();
 
     /// <summary>Whether the data is the <c>[DONE]</c> sentinel (surrounding ASCII white space tolerated).</summary>

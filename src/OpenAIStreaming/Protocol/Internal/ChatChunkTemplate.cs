@@ -23,6 +23,7 @@ internal sealed class ChatChunkTemplate : IDisposable
     private int _contentEnd;
     private int _skipStart = -1;
     private int _skipEnd;
+    private bool _hasLineBreak;
     private ChatCompletionUpdate _update;
 
     public bool IsSet => _length > 0;
@@ -54,12 +55,45 @@ internal sealed class ChatChunkTemplate : IDisposable
         _contentEnd = contentEnd;
         _skipStart = skipStart;
         _skipEnd = skipEnd;
+        _hasLineBreak = data.IndexOfAny((byte)'\r', (byte)'\n') >= 0;
         _update = update;
     }
 
-    public bool TryMatch(ReadOnlySpan<byte> data, out ChatCompletionUpdate update)
+    /// <summary>Matches <paramref name="data"/>, all of it, against the template.</summary>
+    public bool TryMatch(ReadOnlySpan<byte> data, out ChatCompletionUpdate update) =>
+        TryMatch(data, terminator: default, wholeData: true, out update, out _);
+
+    /// <summary>
+    /// Matches the start of <paramref name="text"/> against a template without CR or LF (so the matched chunk is one line of
+    /// text) when <paramref name="terminator"/> follows the matched chunk; <paramref name="length"/> is the chunk's length.
+    /// </summary>
+    public bool TryMatchLine(ReadOnlySpan<byte> text, ReadOnlySpan<byte> terminator, out ChatCompletionUpdate update, out int length)
+    {
+        if (_hasLineBreak)
+        {
+            update = default;
+            length = 0;
+            return false;
+        }
+
+        return TryMatch(text, terminator, wholeData: false, out update, out length);
+    }
+
+    public void Dispose()
+    {
+        if (_bytes is not null)
+        {
+            ArrayPool<byte>.Shared.Return(_bytes);
+            _bytes = null;
+        }
+
+        _length = 0;
+    }
+
+    private bool TryMatch(ReadOnlySpan<byte> data, ReadOnlySpan<byte> terminator, bool wholeData, out ChatCompletionUpdate update, out int length)
     {
         update = default;
+        length = 0;
         if (_length == 0)
         {
             return false;
@@ -108,24 +142,19 @@ internal sealed class ChatChunkTemplate : IDisposable
             templatePos = holeEnd;
         }
 
-        if (!data[dataPos..].SequenceEqual(template[templatePos..]) || !TryDecodeLiteral(content, out string? text))
+        ReadOnlySpan<byte> rest = data[dataPos..];
+        ReadOnlySpan<byte> suffix = template[templatePos..];
+        bool matched = wholeData
+            ? rest.SequenceEqual(suffix)
+            : rest.StartsWith(suffix) && rest[suffix.Length..].StartsWith(terminator);
+        if (!matched || !TryDecodeLiteral(content, out string? text))
         {
             return false;
         }
 
+        length = dataPos + suffix.Length;
         update = _update.WithText(text);
         return true;
-    }
-
-    public void Dispose()
-    {
-        if (_bytes is not null)
-        {
-            ArrayPool<byte>.Shared.Return(_bytes);
-            _bytes = null;
-        }
-
-        _length = 0;
     }
 
     /// <summary>Returns the index just after the closing quote of the string literal starting at <paramref name="start"/>, or −1.</summary>

@@ -53,6 +53,19 @@ internal sealed class SseFramer : IDisposable
     public long EventCount { get; private set; }
 
     /// <summary>
+    /// Gets whether the framer stands between events with nothing pending (no field of an event, no half CRLF, no partly
+    /// searched line), so an event made of one <c>data: </c> line and a blank line is framed as its value alone.
+    /// </summary>
+    public bool IsBetweenEvents => _bomChecked && !_skipLeadingLf && _searched == 0 && !_hasData && _eventType is null;
+
+    /// <summary>Counts an event a caller framed itself while <see cref="IsBetweenEvents"/>, after the same size check.</summary>
+    public void CountFramedEvent(int dataLength)
+    {
+        CheckSize(dataLength);
+        EventCount++;
+    }
+
+    /// <summary>
     /// Consumes lines from the front of <paramref name="buffer"/> until an event is dispatched (returns true) or no complete
     /// line is left (returns false; <paramref name="buffer"/> then holds only the unterminated rest).
     /// </summary>
