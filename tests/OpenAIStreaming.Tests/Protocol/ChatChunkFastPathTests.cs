@@ -151,6 +151,52 @@ public sealed class ChatChunkFastPathTests
     }
 
     [Theory]
+    [InlineData(new byte[] { 0xC3, 0x28 })]
+    [InlineData(new byte[] { 0xFF })]
+    [InlineData(new byte[] { (byte)'a', 0xE6, 0x97 })]
+    [InlineData(new byte[] { 0xED, 0xA0, 0x80 })]
+    [InlineData(new byte[] { 0xC0, 0xAF })]
+    [InlineData(new byte[] { 0xC3, 0xA9, (byte)'\\', (byte)'n', 0x80 })]
+    public async Task StreamChatCompletionAsync_SameShapeWithInvalidUtf8_ThrowsForThatEvent(byte[] invalid)
+    {
+        string[] around = SseBody.Chunk("""{"content":"#"}""").Split('#');
+        byte[] body = [.. Encoding.UTF8.GetBytes(SseBody.Data(SseBody.Chunk("""{"content":"a"}""")) + "data: " + around[0]), .. invalid, .. Encoding.UTF8.GetBytes(around[1] + "\n\n" + SseBody.Done)];
+
+        Captured<ChatCompletionUpdate> captured = await StubOpenAIHandler.Sse(body, Chunking.Whole()).CaptureChatAsync();
+
+        captured.Items.Select(u => u.Text).Should().Equal("a");
+        captured.ErrorShouldBe<OpenAIStreamProtocolException>().EventIndex.Should().Be(1);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(511)]
+    [InlineData(512)]
+    [InlineData(2000)]
+    public async Task StreamChatCompletionAsync_SameShapeWithLongText_DecodesIt(int length)
+    {
+        string[] texts = [new string('x', length), string.Concat(Enumerable.Repeat("é", length)), string.Concat(Enumerable.Repeat("日", length)), new string('y', length) + "\\n"];
+        string body = SseBody.Chat([SseBody.Chunk("""{"content":"a"}"""), .. texts.Select(t => SseBody.Chunk($$"""{"content":"{{t}}"}"""))]);
+
+        var (updates, _) = await StubOpenAIHandler.Sse(body, Chunking.Whole()).ChatAsync();
+
+        updates.Select(u => u.Text).Should().Equal("a", texts[0], texts[1], texts[2], new string('y', length) + "\n");
+    }
+
+    [Fact]
+    public async Task StreamChatCompletionAsync_SameShapeWithControlCharacterInObfuscation_ThrowsForThatEvent()
+    {
+        string body = SseBody.Chat(
+            SseBody.Chunk("""{"content":"a"}""", extra: ""","obfuscation":"abc" """.TrimEnd()),
+            SseBody.Chunk("""{"content":"b"}""", extra: ""","obfuscation":"a\u0001c" """.TrimEnd()).Replace("\\u0001", "\u0001", StringComparison.Ordinal));
+
+        Captured<ChatCompletionUpdate> captured = await StubOpenAIHandler.Sse(body, Chunking.Whole()).CaptureChatAsync();
+
+        captured.Items.Select(u => u.Text).Should().Equal("a");
+        captured.ErrorShouldBe<OpenAIStreamProtocolException>().EventIndex.Should().Be(1);
+    }
+
+    [Theory]
     [InlineData("\\ud83d")]
     [InlineData("\\udc00x")]
     public async Task StreamChatCompletionAsync_SameShapeWithLoneSurrogateEscape_DecodesAsTheGeneralPathDoes(string json)

@@ -17,6 +17,11 @@ namespace OpenAIStreaming.Protocol.Internal;
 internal sealed class ChatChunkTemplate : IDisposable
 {
     private const int MaxTemplateLength = 4096;
+    private const int MaxStackChars = 512;
+
+    // What ends a run of plain string bytes: a quote, a backslash, a control character (and, first, any non-ASCII byte).
+    private static readonly SearchValues<byte> AsciiLiteralStops = CreateStops(nonAscii: true);
+    private static readonly SearchValues<byte> LiteralStops = CreateStops(nonAscii: false);
     private byte[]? _bytes;
     private int _length;
     private int _contentStart;
@@ -103,6 +108,7 @@ internal sealed class ChatChunkTemplate : IDisposable
         int dataPos = 0;
         int templatePos = 0;
         ReadOnlySpan<byte> content = default;
+        LiteralKind contentKind = LiteralKind.Ascii;
 
         // Holes in order of position: the content literal (captured) and the optional obfuscation literal (ignored).
         bool skipFirst = _skipStart >= 0 && _skipStart < _contentStart;
@@ -123,7 +129,7 @@ internal sealed class ChatChunkTemplate : IDisposable
             }
 
             dataPos += fixedLength;
-            int literalEnd = FindStringLiteralEnd(data, dataPos);
+            int literalEnd = FindStringLiteralEnd(data, dataPos, out LiteralKind kind);
             if (literalEnd < 0)
             {
                 return false;
@@ -132,10 +138,7 @@ internal sealed class ChatChunkTemplate : IDisposable
             if (isContent)
             {
                 content = data[dataPos..literalEnd];
-            }
-            else if (data[dataPos..literalEnd].IndexOfAnyInRange((byte)0, (byte)0x1F) >= 0)
-            {
-                return false;
+                contentKind = kind;
             }
 
             dataPos = literalEnd;
@@ -147,7 +150,7 @@ internal sealed class ChatChunkTemplate : IDisposable
         bool matched = wholeData
             ? rest.SequenceEqual(suffix)
             : rest.StartsWith(suffix) && rest[suffix.Length..].StartsWith(terminator);
-        if (!matched || !TryDecodeLiteral(content, out string? text))
+        if (!matched || !TryDecodeLiteral(content, contentKind, out string? text))
         {
             return false;
         }
@@ -157,47 +160,82 @@ internal sealed class ChatChunkTemplate : IDisposable
         return true;
     }
 
-    /// <summary>Returns the index just after the closing quote of the string literal starting at <paramref name="start"/>, or −1.</summary>
-    private static int FindStringLiteralEnd(ReadOnlySpan<byte> data, int start)
+    /// <summary>
+    /// Returns the index just after the closing quote of the string literal starting at <paramref name="start"/>, or −1
+    /// when there is none or the literal holds a raw control character (never valid JSON). <paramref name="kind"/> tells
+    /// what the literal holds, so it is decoded without another scan.
+    /// </summary>
+    private static int FindStringLiteralEnd(ReadOnlySpan<byte> data, int start, out LiteralKind kind)
     {
+        kind = LiteralKind.Ascii;
         if (start >= data.Length || data[start] != (byte)'"')
         {
             return -1;
         }
 
         int position = start + 1;
-        while (position < data.Length)
+        int found = data[position..].IndexOfAny(AsciiLiteralStops);
+        while (found >= 0)
         {
-            int found = data[position..].IndexOfAny((byte)'"', (byte)'\\');
-            if (found < 0)
-            {
-                return -1;
-            }
-
             position += found;
-            if (data[position] == (byte)'"')
+            byte stop = data[position];
+            if (stop == (byte)'"')
             {
                 return position + 1;
             }
 
-            position += 2; // a backslash and the character it escapes
+            if (stop < 0x20)
+            {
+                return -1;
+            }
+
+            if (stop == (byte)'\\')
+            {
+                kind = LiteralKind.Escaped;
+                position += 2; // the backslash and the character it escapes
+            }
+            else if (kind == LiteralKind.Ascii)
+            {
+                kind = LiteralKind.Utf8; // the first byte of a non-ASCII character; from here only quotes, escapes and controls stop
+            }
+
+            found = position < data.Length ? data[position..].IndexOfAny(LiteralStops) : -1;
         }
 
         return -1;
     }
 
-    private static bool TryDecodeLiteral(ReadOnlySpan<byte> literal, out string text)
+    private static bool TryDecodeLiteral(ReadOnlySpan<byte> literal, LiteralKind kind, out string text)
     {
         ReadOnlySpan<byte> inner = literal[1..^1];
-        if (inner.IndexOf((byte)'\\') < 0)
+        if (kind == LiteralKind.Ascii)
         {
-            if (inner.IndexOfAnyInRange((byte)0, (byte)0x1F) >= 0 || !Utf8.IsValid(inner))
+            text = inner.IsEmpty ? string.Empty : Encoding.Latin1.GetString(inner); // ASCII: every byte is its char
+            return true;
+        }
+
+        if (kind == LiteralKind.Utf8)
+        {
+            if (inner.Length <= MaxStackChars)
+            {
+                Span<char> chars = stackalloc char[inner.Length];
+                if (Utf8.ToUtf16(inner, chars, out _, out int written, replaceInvalidSequences: false) != OperationStatus.Done)
+                {
+                    text = string.Empty;
+                    return false;
+                }
+
+                text = new string(chars[..written]);
+                return true;
+            }
+
+            if (!Utf8.IsValid(inner))
             {
                 text = string.Empty;
                 return false;
             }
 
-            text = inner.IsEmpty ? string.Empty : Encoding.UTF8.GetString(inner);
+            text = Encoding.UTF8.GetString(inner);
             return true;
         }
 
@@ -213,5 +251,34 @@ internal sealed class ChatChunkTemplate : IDisposable
             text = string.Empty;
             return false;
         }
+    }
+
+    private static SearchValues<byte> CreateStops(bool nonAscii)
+    {
+        var stops = new List<byte> { (byte)'"', (byte)'\\' };
+        for (int b = 0; b < 0x20; b++)
+        {
+            stops.Add((byte)b);
+        }
+
+        for (int b = 0x80; nonAscii && b <= 0xFF; b++)
+        {
+            stops.Add((byte)b);
+        }
+
+        return SearchValues.Create(stops.ToArray());
+    }
+
+    /// <summary>What a string literal holds, as far as decoding it goes.</summary>
+    private enum LiteralKind
+    {
+        /// <summary>Only ASCII characters that need no escape.</summary>
+        Ascii,
+
+        /// <summary>Raw UTF-8 (to validate), no escape.</summary>
+        Utf8,
+
+        /// <summary>At least one escape: decoded by the JSON reader.</summary>
+        Escaped,
     }
 }
