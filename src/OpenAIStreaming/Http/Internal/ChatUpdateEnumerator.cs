@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using OpenAIStreaming.Protocol;
 using OpenAIStreaming.Protocol.Internal;
@@ -28,6 +29,8 @@ internal sealed class ChatUpdateEnumerator : IAsyncEnumerator<ChatCompletionUpda
     private SseEventReader? _events;
     private ChatChunkDecoder? _decoder;
     private readonly ChoiceFinishTracker _choices = new();
+    private ChatCompletionUpdate _current;
+    private string? _framedText;
     private int _nextUpdate;
     private bool _fastPathReady;
     private bool _done;
@@ -54,7 +57,11 @@ internal sealed class ChatUpdateEnumerator : IAsyncEnumerator<ChatCompletionUpda
         }
     }
 
-    public ChatCompletionUpdate Current { get; private set; }
+    /// <summary>
+    /// Gets the current update. After the fast path only its text is stored (<see cref="_framedText"/>): the update is the
+    /// decoder's template update with that text, built here, so the fast path copies no update struct.
+    /// </summary>
+    public ChatCompletionUpdate Current => _framedText is { } text ? _decoder!.FramedUpdate(text) : _current;
 
     public ValueTask<bool> MoveNextAsync()
     {
@@ -62,10 +69,10 @@ internal sealed class ChatUpdateEnumerator : IAsyncEnumerator<ChatCompletionUpda
         {
             try
             {
-                if (TryDecodeDataLine(_events!, _decoder!, out ChatCompletionUpdate update))
+                if (TryDecodeDataLine(_events!, _decoder!, out string? text))
                 {
                     _cancellationToken.ThrowIfCancellationRequested();
-                    Yield(update);
+                    _framedText = text;
                     return new ValueTask<bool>(true);
                 }
             }
@@ -90,23 +97,27 @@ internal sealed class ChatUpdateEnumerator : IAsyncEnumerator<ChatCompletionUpda
         return CloseAsync();
     }
 
-    /// <summary>The fused fast path: the next event, framed and decoded in one pass when it is a chunk of the previous chunk's shape.</summary>
-    private static bool TryDecodeDataLine(SseEventReader events, ChatChunkDecoder decoder, out ChatCompletionUpdate update)
+    /// <summary>
+    /// The fused fast path: the next event, framed and decoded in one pass when it is a chunk of the previous chunk's shape.
+    /// Its update shares the previous chunk's choice index and finish reason, which <see cref="_choices"/> has already seen.
+    /// </summary>
+    private static bool TryDecodeDataLine(SseEventReader events, ChatChunkDecoder decoder, [NotNullWhen(true)] out string? text)
     {
-        if (events.TryPeekDataLine(out ReadOnlySpan<byte> rest) && decoder.TryDecodeLine(rest, SseEventReader.DataLineEnd, out update, out int length))
+        if (events.TryPeekDataLine(out ReadOnlySpan<byte> rest) && decoder.TryDecodeLine(rest, SseEventReader.DataLineEnd, out text, out int length))
         {
             events.ConsumeDataLine(length);
             return true;
         }
 
-        update = default;
+        text = null;
         return false;
     }
 
     private void Yield(in ChatCompletionUpdate update)
     {
         _choices.Observe(update.ChoiceIndex, update.FinishReason is not null);
-        Current = update;
+        _framedText = null;
+        _current = update;
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
@@ -140,10 +151,10 @@ internal sealed class ChatUpdateEnumerator : IAsyncEnumerator<ChatCompletionUpda
                     return true;
                 }
 
-                if (tryFramed && TryDecodeDataLine(events, decoder, out ChatCompletionUpdate framed))
+                if (tryFramed && TryDecodeDataLine(events, decoder, out string? framed))
                 {
                     _cancellationToken.ThrowIfCancellationRequested();
-                    Yield(framed);
+                    _framedText = framed;
                     _fastPathReady = true;
                     return true;
                 }
@@ -199,8 +210,7 @@ internal sealed class ChatUpdateEnumerator : IAsyncEnumerator<ChatCompletionUpda
         _fastPathReady = false;
         try
         {
-            _decoder?.Dispose();
-            _decoder = null;
+            _decoder?.Dispose(); // kept: Current may still build the last update from it
             if (_events is { } events)
             {
                 _events = null;

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics.CodeAnalysis;
 using System.Text;
 using System.Text.Json;
 using System.Text.Unicode;
@@ -65,24 +66,37 @@ internal sealed class ChatChunkTemplate : IDisposable
     }
 
     /// <summary>Matches <paramref name="data"/>, all of it, against the template.</summary>
-    public bool TryMatch(ReadOnlySpan<byte> data, out ChatCompletionUpdate update) =>
-        TryMatch(data, terminator: default, wholeData: true, out update, out _);
+    public bool TryMatch(ReadOnlySpan<byte> data, out ChatCompletionUpdate update)
+    {
+        if (TryMatch(data, terminator: default, wholeData: true, out string? text, out _))
+        {
+            update = _update.WithText(text);
+            return true;
+        }
+
+        update = default;
+        return false;
+    }
 
     /// <summary>
     /// Matches the start of <paramref name="text"/> against a template without CR or LF (so the matched chunk is one line of
     /// text) when <paramref name="terminator"/> follows the matched chunk; <paramref name="length"/> is the chunk's length.
+    /// The chunk's update is <see cref="WithContent"/> of <paramref name="content"/>.
     /// </summary>
-    public bool TryMatchLine(ReadOnlySpan<byte> text, ReadOnlySpan<byte> terminator, out ChatCompletionUpdate update, out int length)
+    public bool TryMatchLine(ReadOnlySpan<byte> text, ReadOnlySpan<byte> terminator, [NotNullWhen(true)] out string? content, out int length)
     {
         if (_hasLineBreak)
         {
-            update = default;
+            content = null;
             length = 0;
             return false;
         }
 
-        return TryMatch(text, terminator, wholeData: false, out update, out length);
+        return TryMatch(text, terminator, wholeData: false, out content, out length);
     }
+
+    /// <summary>The update of a chunk matched by <see cref="TryMatchLine"/>: the template's with another content.</summary>
+    public ChatCompletionUpdate WithContent(string content) => _update.WithText(content);
 
     public void Dispose()
     {
@@ -95,9 +109,9 @@ internal sealed class ChatChunkTemplate : IDisposable
         _length = 0;
     }
 
-    private bool TryMatch(ReadOnlySpan<byte> data, ReadOnlySpan<byte> terminator, bool wholeData, out ChatCompletionUpdate update, out int length)
+    private bool TryMatch(ReadOnlySpan<byte> data, ReadOnlySpan<byte> terminator, bool wholeData, [NotNullWhen(true)] out string? text, out int length)
     {
-        update = default;
+        text = null;
         length = 0;
         if (_length == 0)
         {
@@ -150,13 +164,12 @@ internal sealed class ChatChunkTemplate : IDisposable
         bool matched = wholeData
             ? rest.SequenceEqual(suffix)
             : rest.StartsWith(suffix) && rest[suffix.Length..].StartsWith(terminator);
-        if (!matched || !TryDecodeLiteral(content, contentKind, out string? text))
+        if (!matched || !TryDecodeLiteral(content, contentKind, out text))
         {
             return false;
         }
 
         length = dataPos + suffix.Length;
-        update = _update.WithText(text);
         return true;
     }
 
@@ -205,7 +218,7 @@ internal sealed class ChatChunkTemplate : IDisposable
         return -1;
     }
 
-    private static bool TryDecodeLiteral(ReadOnlySpan<byte> literal, LiteralKind kind, out string text)
+    private static bool TryDecodeLiteral(ReadOnlySpan<byte> literal, LiteralKind kind, [NotNullWhen(true)] out string? text)
     {
         ReadOnlySpan<byte> inner = literal[1..^1];
         if (kind == LiteralKind.Ascii)
