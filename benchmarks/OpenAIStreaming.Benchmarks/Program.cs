@@ -6,9 +6,11 @@ using OpenAIStreaming.Benchmarks;
 
 // --check: only the self-check (exit 0 when all readers agree, 1 otherwise).
 // --quick: self-check, then a short in-process run (under a minute on 2 cores).
+// --paired [rounds]: self-check, then OpenAIStreaming and SseParser in turn, fastest and median stream of each (busy machines).
 // otherwise: self-check, then BenchmarkDotNet defaults. Other arguments go to BenchmarkSwitcher.
 bool checkOnly = args.Contains("--check");
 bool quick = args.Contains("--quick");
+int paired = Array.IndexOf(args, "--paired");
 var switcherArgs = args.Where(a => a is not "--check" and not "--quick").ToList();
 
 if (!await SelfCheck.RunAsync(Console.Out))
@@ -18,6 +20,13 @@ if (!await SelfCheck.RunAsync(Console.Out))
 
 if (checkOnly)
 {
+    return 0;
+}
+
+if (paired >= 0)
+{
+    int rounds = paired + 1 < args.Length && int.TryParse(args[paired + 1], out int r) ? r : 60;
+    await PairedRun.RunAsync(Console.Out, rounds);
     return 0;
 }
 

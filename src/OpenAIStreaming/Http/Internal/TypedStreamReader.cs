@@ -12,57 +12,13 @@ namespace OpenAIStreaming.Http.Internal;
 /// </summary>
 internal static class TypedStreamReader
 {
-    public static async IAsyncEnumerable<ChatCompletionUpdate> ReadChatAsync(
+    /// <summary>The chat stream: see <see cref="ChatUpdateEnumerator"/>.</summary>
+    public static IAsyncEnumerable<ChatCompletionUpdate> ReadChatAsync(
         StreamSender sender,
         Func<HttpRequestMessage> createRequest,
         bool disposeRequest,
-        [EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        HttpRequestMessage request = createRequest();
-        HttpResponseMessage? response = null;
-        try
-        {
-            (response, SseEventReader events, string? requestId) = await StreamingResponse.OpenAsync(sender, request, cancellationToken).ConfigureAwait(false);
-            await using (events.ConfigureAwait(false))
-            {
-                using var decoder = new ChatChunkDecoder();
-                var choices = new ChoiceFinishTracker();
-                bool done = false;
-                while (await events.MoveNextAsync(cancellationToken).ConfigureAwait(false))
-                {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    ReadOnlySpan<byte> data = events.Current.Data.Span;
-                    if (IsBlank(data))
-                    {
-                        continue; // an empty keep-alive event
-                    }
-
-                    if (decoder.Decode(data, events.CurrentIndex, requestId) == ChatChunkKind.Done)
-                    {
-                        done = true;
-                        break;
-                    }
-
-                    List<ChatCompletionUpdate> updates = decoder.Updates;
-                    for (int i = 0; i < updates.Count; i++)
-                    {
-                        ChatCompletionUpdate update = updates[i];
-                        choices.Observe(update.ChoiceIndex, update.FinishReason is not null);
-                        yield return update;
-                    }
-                }
-
-                if (!done && !choices.AllFinished)
-                {
-                    throw Truncated(events, response, requestId, "without [DONE] and before every choice had a finish reason");
-                }
-            }
-        }
-        finally
-        {
-            Release(request, response, disposeRequest);
-        }
-    }
+        CancellationToken cancellationToken) =>
+        new ChatUpdateStream(sender, createRequest, disposeRequest, cancellationToken);
 
     public static async IAsyncEnumerable<ResponseStreamEvent> ReadResponsesAsync(
         StreamSender sender,
@@ -110,7 +66,7 @@ internal static class TypedStreamReader
         }
     }
 
-    private static OpenAIStreamProtocolException Truncated(SseEventReader events, HttpResponseMessage response, string? requestId, string missing) =>
+    internal static OpenAIStreamProtocolException Truncated(SseEventReader events, HttpResponseMessage response, string? requestId, string missing) =>
         new(
             $"The stream ended after {events.EventCount} events {missing}: the answer is truncated.",
             events.EventCount,
@@ -118,53 +74,14 @@ internal static class TypedStreamReader
             statusCode: (int)response.StatusCode,
             requestId: requestId);
 
-    private static void Release(HttpRequestMessage request, HttpResponseMessage? response, bool disposeRequest)
+    internal static void Release(HttpRequestMessage? request, HttpResponseMessage? response, bool disposeRequest)
     {
         response?.Dispose();
         if (disposeRequest)
         {
-            request.Dispose();
+            request?.Dispose();
         }
     }
 
-    private static bool IsBlank(ReadOnlySpan<byte> data) => data.Trim(" \t\r\n"u8).IsEmpty;
-
-    /// <summary>Which choices have been seen and which of them have finished.</summary>
-    private sealed class ChoiceFinishTracker
-    {
-        private const int MaxTrackedChoices = 1024;
-        private byte[] _states = new byte[4]; // 0 unseen, 1 seen, 2 finished
-        private int _seen;
-        private int _finished;
-
-        public bool AllFinished => _seen > 0 && _seen == _finished;
-
-        public void Observe(int index, bool finished)
-        {
-            if ((uint)index >= MaxTrackedChoices)
-            {
-                return;
-            }
-
-            if (index >= _states.Length)
-            {
-                Array.Resize(ref _states, Math.Max(index + 1, _states.Length * 2));
-            }
-
-            byte state = _states[index];
-            if (state == 0)
-            {
-                _seen++;
-                state = 1;
-            }
-
-            if (finished && state == 1)
-            {
-                _finished++;
-                state = 2;
-            }
-
-            _states[index] = state;
-        }
-    }
+    internal static bool IsBlank(ReadOnlySpan<byte> data) => data.Trim(" \t\r\n"u8).IsEmpty;
 }

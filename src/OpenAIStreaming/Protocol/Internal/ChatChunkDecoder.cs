@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
 using OpenAIStreaming.Internal;
 
@@ -61,6 +62,19 @@ internal sealed class ChatChunkDecoder : IDisposable
 
         return ChatChunkKind.Chunk;
     }
+
+    /// <summary>
+    /// The fast path for a chunk that is the start of <paramref name="text"/> and is followed by <paramref name="terminator"/>:
+    /// decodes it when it has the previous chunk's shape (nothing cached is changed), else returns false and the chunk goes
+    /// to <see cref="Decode"/>. <paramref name="length"/> is the chunk's length; the chunk holds no CR or LF. Its one update
+    /// is <see cref="FramedUpdate"/> of <paramref name="content"/>: the previous chunk's, whose choice index and finish
+    /// reason it shares, with the new text.
+    /// </summary>
+    public bool TryDecodeLine(ReadOnlySpan<byte> text, ReadOnlySpan<byte> terminator, [NotNullWhen(true)] out string? content, out int length) =>
+        _template.TryMatchLine(text, terminator, out content, out length);
+
+    /// <summary>The update of a chunk decoded by <see cref="TryDecodeLine"/>, valid until the next decode.</summary>
+    public ChatCompletionUpdate FramedUpdate(string content) => _template.WithContent(content);
 
     public void Dispose() => _template.Dispose();
 

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics.CodeAnalysis;
 using System.Text;
 using System.Text.Json;
 using System.Text.Unicode;
@@ -17,12 +18,18 @@ namespace OpenAIStreaming.Protocol.Internal;
 internal sealed class ChatChunkTemplate : IDisposable
 {
     private const int MaxTemplateLength = 4096;
+    private const int MaxStackChars = 512;
+
+    // What ends a run of plain string bytes: a quote, a backslash, a control character (and, first, any non-ASCII byte).
+    private static readonly SearchValues<byte> AsciiLiteralStops = CreateStops(nonAscii: true);
+    private static readonly SearchValues<byte> LiteralStops = CreateStops(nonAscii: false);
     private byte[]? _bytes;
     private int _length;
     private int _contentStart;
     private int _contentEnd;
     private int _skipStart = -1;
     private int _skipEnd;
+    private bool _hasLineBreak;
     private ChatCompletionUpdate _update;
 
     public bool IsSet => _length > 0;
@@ -54,12 +61,58 @@ internal sealed class ChatChunkTemplate : IDisposable
         _contentEnd = contentEnd;
         _skipStart = skipStart;
         _skipEnd = skipEnd;
+        _hasLineBreak = data.IndexOfAny((byte)'\r', (byte)'\n') >= 0;
         _update = update;
     }
 
+    /// <summary>Matches <paramref name="data"/>, all of it, against the template.</summary>
     public bool TryMatch(ReadOnlySpan<byte> data, out ChatCompletionUpdate update)
     {
+        if (TryMatch(data, terminator: default, wholeData: true, out string? text, out _))
+        {
+            update = _update.WithText(text);
+            return true;
+        }
+
         update = default;
+        return false;
+    }
+
+    /// <summary>
+    /// Matches the start of <paramref name="text"/> against a template without CR or LF (so the matched chunk is one line of
+    /// text) when <paramref name="terminator"/> follows the matched chunk; <paramref name="length"/> is the chunk's length.
+    /// The chunk's update is <see cref="WithContent"/> of <paramref name="content"/>.
+    /// </summary>
+    public bool TryMatchLine(ReadOnlySpan<byte> text, ReadOnlySpan<byte> terminator, [NotNullWhen(true)] out string? content, out int length)
+    {
+        if (_hasLineBreak)
+        {
+            content = null;
+            length = 0;
+            return false;
+        }
+
+        return TryMatch(text, terminator, wholeData: false, out content, out length);
+    }
+
+    /// <summary>The update of a chunk matched by <see cref="TryMatchLine"/>: the template's with another content.</summary>
+    public ChatCompletionUpdate WithContent(string content) => _update.WithText(content);
+
+    public void Dispose()
+    {
+        if (_bytes is not null)
+        {
+            ArrayPool<byte>.Shared.Return(_bytes);
+            _bytes = null;
+        }
+
+        _length = 0;
+    }
+
+    private bool TryMatch(ReadOnlySpan<byte> data, ReadOnlySpan<byte> terminator, bool wholeData, [NotNullWhen(true)] out string? text, out int length)
+    {
+        text = null;
+        length = 0;
         if (_length == 0)
         {
             return false;
@@ -69,6 +122,7 @@ internal sealed class ChatChunkTemplate : IDisposable
         int dataPos = 0;
         int templatePos = 0;
         ReadOnlySpan<byte> content = default;
+        LiteralKind contentKind = LiteralKind.Ascii;
 
         // Holes in order of position: the content literal (captured) and the optional obfuscation literal (ignored).
         bool skipFirst = _skipStart >= 0 && _skipStart < _contentStart;
@@ -89,7 +143,7 @@ internal sealed class ChatChunkTemplate : IDisposable
             }
 
             dataPos += fixedLength;
-            int literalEnd = FindStringLiteralEnd(data, dataPos);
+            int literalEnd = FindStringLiteralEnd(data, dataPos, out LiteralKind kind);
             if (literalEnd < 0)
             {
                 return false;
@@ -98,77 +152,103 @@ internal sealed class ChatChunkTemplate : IDisposable
             if (isContent)
             {
                 content = data[dataPos..literalEnd];
-            }
-            else if (data[dataPos..literalEnd].IndexOfAnyInRange((byte)0, (byte)0x1F) >= 0)
-            {
-                return false;
+                contentKind = kind;
             }
 
             dataPos = literalEnd;
             templatePos = holeEnd;
         }
 
-        if (!data[dataPos..].SequenceEqual(template[templatePos..]) || !TryDecodeLiteral(content, out string? text))
+        ReadOnlySpan<byte> rest = data[dataPos..];
+        ReadOnlySpan<byte> suffix = template[templatePos..];
+        bool matched = wholeData
+            ? rest.SequenceEqual(suffix)
+            : rest.StartsWith(suffix) && rest[suffix.Length..].StartsWith(terminator);
+        if (!matched || !TryDecodeLiteral(content, contentKind, out text))
         {
             return false;
         }
 
-        update = _update.WithText(text);
+        length = dataPos + suffix.Length;
         return true;
     }
 
-    public void Dispose()
+    /// <summary>
+    /// Returns the index just after the closing quote of the string literal starting at <paramref name="start"/>, or −1
+    /// when there is none or the literal holds a raw control character (never valid JSON). <paramref name="kind"/> tells
+    /// what the literal holds, so it is decoded without another scan.
+    /// </summary>
+    private static int FindStringLiteralEnd(ReadOnlySpan<byte> data, int start, out LiteralKind kind)
     {
-        if (_bytes is not null)
-        {
-            ArrayPool<byte>.Shared.Return(_bytes);
-            _bytes = null;
-        }
-
-        _length = 0;
-    }
-
-    /// <summary>Returns the index just after the closing quote of the string literal starting at <paramref name="start"/>, or −1.</summary>
-    private static int FindStringLiteralEnd(ReadOnlySpan<byte> data, int start)
-    {
+        kind = LiteralKind.Ascii;
         if (start >= data.Length || data[start] != (byte)'"')
         {
             return -1;
         }
 
         int position = start + 1;
-        while (position < data.Length)
+        int found = data[position..].IndexOfAny(AsciiLiteralStops);
+        while (found >= 0)
         {
-            int found = data[position..].IndexOfAny((byte)'"', (byte)'\\');
-            if (found < 0)
-            {
-                return -1;
-            }
-
             position += found;
-            if (data[position] == (byte)'"')
+            byte stop = data[position];
+            if (stop == (byte)'"')
             {
                 return position + 1;
             }
 
-            position += 2; // a backslash and the character it escapes
+            if (stop < 0x20)
+            {
+                return -1;
+            }
+
+            if (stop == (byte)'\\')
+            {
+                kind = LiteralKind.Escaped;
+                position += 2; // the backslash and the character it escapes
+            }
+            else if (kind == LiteralKind.Ascii)
+            {
+                kind = LiteralKind.Utf8; // the first byte of a non-ASCII character; from here only quotes, escapes and controls stop
+            }
+
+            found = position < data.Length ? data[position..].IndexOfAny(LiteralStops) : -1;
         }
 
         return -1;
     }
 
-    private static bool TryDecodeLiteral(ReadOnlySpan<byte> literal, out string text)
+    private static bool TryDecodeLiteral(ReadOnlySpan<byte> literal, LiteralKind kind, [NotNullWhen(true)] out string? text)
     {
         ReadOnlySpan<byte> inner = literal[1..^1];
-        if (inner.IndexOf((byte)'\\') < 0)
+        if (kind == LiteralKind.Ascii)
         {
-            if (inner.IndexOfAnyInRange((byte)0, (byte)0x1F) >= 0 || !Utf8.IsValid(inner))
+            text = inner.IsEmpty ? string.Empty : Encoding.Latin1.GetString(inner); // ASCII: every byte is its char
+            return true;
+        }
+
+        if (kind == LiteralKind.Utf8)
+        {
+            if (inner.Length <= MaxStackChars)
+            {
+                Span<char> chars = stackalloc char[inner.Length];
+                if (Utf8.ToUtf16(inner, chars, out _, out int written, replaceInvalidSequences: false) != OperationStatus.Done)
+                {
+                    text = string.Empty;
+                    return false;
+                }
+
+                text = new string(chars[..written]);
+                return true;
+            }
+
+            if (!Utf8.IsValid(inner))
             {
                 text = string.Empty;
                 return false;
             }
 
-            text = inner.IsEmpty ? string.Empty : Encoding.UTF8.GetString(inner);
+            text = Encoding.UTF8.GetString(inner);
             return true;
         }
 
@@ -184,5 +264,34 @@ internal sealed class ChatChunkTemplate : IDisposable
             text = string.Empty;
             return false;
         }
+    }
+
+    private static SearchValues<byte> CreateStops(bool nonAscii)
+    {
+        var stops = new List<byte> { (byte)'"', (byte)'\\' };
+        for (int b = 0; b < 0x20; b++)
+        {
+            stops.Add((byte)b);
+        }
+
+        for (int b = 0x80; nonAscii && b <= 0xFF; b++)
+        {
+            stops.Add((byte)b);
+        }
+
+        return SearchValues.Create(stops.ToArray());
+    }
+
+    /// <summary>What a string literal holds, as far as decoding it goes.</summary>
+    private enum LiteralKind
+    {
+        /// <summary>Only ASCII characters that need no escape.</summary>
+        Ascii,
+
+        /// <summary>Raw UTF-8 (to validate), no escape.</summary>
+        Utf8,
+
+        /// <summary>At least one escape: decoded by the JSON reader.</summary>
+        Escaped,
     }
 }

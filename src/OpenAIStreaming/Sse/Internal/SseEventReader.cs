@@ -62,6 +62,44 @@ internal sealed class SseEventReader : IAsyncDisposable
         return MoveNextSlowAsync(cancellationToken);
     }
 
+    /// <summary>
+    /// The start of a fused fast path: when the next event of the current buffer segment begins with <c>data: </c> and the
+    /// framer has nothing pending, returns the rest of the segment after <c>data: </c>. A caller that finds the event's value
+    /// there, a line without CR or LF followed by <see cref="DataLineEnd"/>, consumes it with <see cref="ConsumeDataLine"/>
+    /// instead of <see cref="MoveNextAsync"/>: the same event the framer would dispatch, framed in the caller's own pass.
+    /// </summary>
+    public bool TryPeekDataLine(out ReadOnlySpan<byte> rest)
+    {
+        if (_inSegment && _framer.IsBetweenEvents)
+        {
+            ReadOnlySpan<byte> span = _segment.Span[_segmentOffset..];
+            if (span.StartsWith(DataLinePrefix))
+            {
+                rest = span[DataLinePrefix.Length..];
+                return true;
+            }
+        }
+
+        rest = default;
+        return false;
+    }
+
+    /// <summary>
+    /// Consumes an event found through <see cref="TryPeekDataLine"/>: <c>data: </c>, a value of <paramref name="dataLength"/>
+    /// bytes without CR or LF, and <see cref="DataLineEnd"/>. It counts as an event (<see cref="CurrentIndex"/>), and
+    /// <see cref="Current"/> is not updated.
+    /// </summary>
+    public void ConsumeDataLine(int dataLength)
+    {
+        _framer.CountFramedEvent(dataLength);
+        _segmentOffset += DataLinePrefix.Length + dataLength + DataLineEnd.Length;
+    }
+
+    /// <summary>Gets what ends the value of a one-line event for <see cref="ConsumeDataLine"/>: its LF and the blank line's LF.</summary>
+    public static ReadOnlySpan<byte> DataLineEnd => "\n\n"u8;
+
+    private static ReadOnlySpan<byte> DataLinePrefix => "data: "u8;
+
     public async ValueTask DisposeAsync()
     {
         LeaveSegment();

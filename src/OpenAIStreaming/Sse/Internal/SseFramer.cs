@@ -53,6 +53,19 @@ internal sealed class SseFramer : IDisposable
     public long EventCount { get; private set; }
 
     /// <summary>
+    /// Gets whether the framer stands between events with nothing pending (no field of an event, no half CRLF, no partly
+    /// searched line), so an event made of one <c>data: </c> line and a blank line is framed as its value alone.
+    /// </summary>
+    public bool IsBetweenEvents => _bomChecked && !_skipLeadingLf && _searched == 0 && !_hasData && _eventType is null;
+
+    /// <summary>Counts an event a caller framed itself while <see cref="IsBetweenEvents"/>, after the same size check.</summary>
+    public void CountFramedEvent(int dataLength)
+    {
+        CheckSize(dataLength);
+        EventCount++;
+    }
+
+    /// <summary>
     /// Consumes lines from the front of <paramref name="buffer"/> until an event is dispatched (returns true) or no complete
     /// line is left (returns false; <paramref name="buffer"/> then holds only the unterminated rest).
     /// </summary>
@@ -78,7 +91,7 @@ internal sealed class SseFramer : IDisposable
 
             // Lines inside the first segment are framed with an offset; the sequence is sliced once.
             int offset = 0;
-            if (_searched == 0 && TryReadEventInSegment(buffer.First, ref offset, out sseEvent))
+            if (_searched < buffer.First.Length && TryReadEventInSegment(buffer.First, ref offset, out sseEvent))
             {
                 buffer = buffer.Slice(offset);
                 return true;
@@ -116,22 +129,26 @@ internal sealed class SseFramer : IDisposable
     /// </summary>
     public bool TryReadEventInSegment(ReadOnlyMemory<byte> segment, ref int offset, out ServerSentEvent sseEvent)
     {
-        if (_bomChecked && !_skipLeadingLf && _searched == 0)
+        ReadOnlySpan<byte> span = segment.Span;
+        if (_bomChecked && !_skipLeadingLf && offset + _searched < span.Length)
         {
-            ReadOnlySpan<byte> span = segment.Span;
+            // The line at the front may have been searched before (it was incomplete): its search goes on from there.
+            int searchFrom = offset + (int)_searched;
 
             // The usual event is one "data: " line and a blank line, with no field pending: frame it in one step.
             // Same result as the line-by-line rules below, which handle everything else.
             if (!_hasData && _eventType is null && span.Length - offset > 6 && span.Slice(offset, 6).SequenceEqual("data: "u8))
             {
                 int valueStart = offset + 6;
-                int end = span.Slice(valueStart).IndexOfAny(Cr, Lf);
+                int from = Math.Max(valueStart, searchFrom);
+                int end = span.Slice(from).IndexOfAny(Cr, Lf);
                 if (end >= 0)
                 {
-                    end += valueStart;
+                    end += from;
                     if (span[end] == Lf && end + 1 < span.Length && span[end + 1] == Lf)
                     {
                         CheckSize(end - valueStart);
+                        _searched = 0;
                         _borrowedData = segment[valueStart..end];
                         _hasBorrowedData = true;
                         _hasData = true;
@@ -144,13 +161,13 @@ internal sealed class SseFramer : IDisposable
 
             while (offset < span.Length)
             {
-                int index = span.Slice(offset).IndexOfAny(Cr, Lf);
+                int index = span.Slice(searchFrom).IndexOfAny(Cr, Lf);
                 if (index < 0)
                 {
                     break;
                 }
 
-                index += offset;
+                index += searchFrom;
                 int next = index + 1;
                 if (span[index] == Cr)
                 {
@@ -165,8 +182,10 @@ internal sealed class SseFramer : IDisposable
                     }
                 }
 
+                _searched = 0;
                 bool dispatched = ProcessLine(segment[offset..index], borrowed: true);
                 offset = next;
+                searchFrom = next;
                 if (dispatched)
                 {
                     sseEvent = Dispatch();

@@ -1,0 +1,40 @@
+namespace OpenAIStreaming.Http.Internal;
+
+/// <summary>Which choices have been seen and which of them have finished.</summary>
+internal sealed class ChoiceFinishTracker
+{
+    private const int MaxTrackedChoices = 1024;
+    private byte[] _states = new byte[4]; // 0 unseen, 1 seen, 2 finished
+    private int _seen;
+    private int _finished;
+
+    public bool AllFinished => _seen > 0 && _seen == _finished;
+
+    public void Observe(int index, bool finished)
+    {
+        if ((uint)index >= MaxTrackedChoices)
+        {
+            return;
+        }
+
+        if (index >= _states.Length)
+        {
+            Array.Resize(ref _states, Math.Max(index + 1, _states.Length * 2));
+        }
+
+        byte state = _states[index];
+        if (state == 0)
+        {
+            _seen++;
+            state = 1;
+        }
+
+        if (finished && state == 1)
+        {
+            _finished++;
+            state = 2;
+        }
+
+        _states[index] = state;
+    }
+}

@@ -1,0 +1,268 @@
+using System.Text;
+using System.Text.Json;
+using OpenAIStreaming.Protocol;
+using OpenAIStreaming.Sse;
+using OpenAIStreaming.Sse.Internal;
+using OpenAIStreaming.Tests.Support;
+
+namespace OpenAIStreaming.Tests.Protocol;
+
+/// <summary>
+/// The chat reader's fast path: a <c>data: </c> line with the previous chunk's shape is framed and decoded in one pass
+/// inside the current buffer segment. Every case here runs it and the general path (events straddling reads, other line
+/// endings, other fields) against the same expectations.
+/// </summary>
+public sealed class ChatChunkFastPathTests
+{
+    /// <summary>JSON string literal contents (escapes as sent on the wire) and what they decode to.</summary>
+    private static readonly (string Json, string Text)[] Tokens =
+    [
+        ("Hello", "Hello"),
+        (" world", " world"),
+        (string.Empty, string.Empty),
+        ("\\n", "\n"),
+        ("a\\\"b", "a\"b"),
+        ("back\\\\slash", "back\\slash"),
+        ("\\t", "\t"),
+        ("\\u00e9t\\u00e9", "été"),
+        ("\\ud83d\\ude00", "😀"),
+        ("\\/", "/"),
+        ("日本語", "日本語"),
+        ("🙂 café", "🙂 café"),
+        ("{\\\"data\\\": 1}\\n\\n", "{\"data\": 1}\n\n"),
+        ("data: x", "data: x"),
+    ];
+
+    public static TheoryData<Chunking, NewLine> ChunkingsAndNewLines
+    {
+        get
+        {
+            var data = new TheoryData<Chunking, NewLine>();
+            Chunking[] chunkings = [.. Chunkings.Standard, Chunking.Fixed(4096), Chunking.Fixed(257), Chunking.Fixed(100, asyncReads: true)];
+            foreach (Chunking chunking in chunkings)
+            {
+                foreach (NewLine newLine in Enum.GetValues<NewLine>())
+                {
+                    data.Add(chunking, newLine);
+                }
+            }
+
+            return data;
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(ChunkingsAndNewLines))]
+    public async Task StreamChatCompletionAsync_ChunksOfOneShape_DecodesEveryTextAndEscape(Chunking chunking, NewLine newLine)
+    {
+        string body = newLine.Apply(SseBody.Chat([.. Tokens.Select(t => SseBody.Chunk($$"""{"content":"{{t.Json}}"}""")), SseBody.Chunk("{}", "\"stop\"")]));
+
+        var (updates, result) = await StubOpenAIHandler.Sse(body, chunking).ChatAsync();
+
+        updates.Select(u => u.Text).Should().Equal([.. Tokens.Select(t => t.Text), null]);
+        updates.Should().OnlyContain(u => u.Id == "chatcmpl-1" && u.Model == "gpt-4o-2024-08-06" && u.ServiceTier == "default" && u.ChoiceIndex == 0);
+        updates.Select(u => u.FinishReason).Should().Equal([.. Tokens.Select(_ => (string?)null), "stop"]);
+        result.Choices.Should().ContainSingle().Which.Content.Should().Be(string.Concat(Tokens.Select(t => t.Text)));
+    }
+
+    [Theory]
+    [MemberData(nameof(Chunkings.All), MemberType = typeof(Chunkings))]
+    public async Task StreamChatCompletionAsync_ObfuscationOfVaryingLength_DecodesEveryText(Chunking chunking)
+    {
+        string[] chunks = [.. Tokens.Select((t, i) => SseBody.Chunk($$"""{"content":"{{t.Json}}"}""", extra: $$""","obfuscation":"{{new string('x', i)}}" """.TrimEnd()))];
+
+        var (updates, _) = await StubOpenAIHandler.Sse(SseBody.Chat(chunks), chunking).ChatAsync();
+
+        updates.Select(u => u.Text).Should().Equal(Tokens.Select(t => t.Text));
+    }
+
+    [Theory]
+    [MemberData(nameof(Chunkings.SyncAndAsync), MemberType = typeof(Chunkings))]
+    public async Task StreamChatCompletionAsync_EverySplitPoint_DecodesEveryText(bool asyncReads)
+    {
+        string body = SseBody.Chat([.. Tokens.Take(4).Select(t => SseBody.Chunk($$"""{"content":"{{t.Json}}"}"""))]);
+        int length = Encoding.UTF8.GetByteCount(body);
+
+        for (int split = 1; split < length; split++)
+        {
+            var (updates, _) = await StubOpenAIHandler.Sse(body, Chunking.SplitAt(asyncReads, split, Math.Min(split + 7, length - 1))).ChatAsync();
+
+            updates.Select(u => u.Text).Should().Equal(Tokens.Take(4).Select(t => t.Text), $"the body is split at byte {split}");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Chunkings.All), MemberType = typeof(Chunkings))]
+    public async Task StreamChatCompletionAsync_SameShapeWithOtherLinesAround_FramesAsTheEventStreamRulesSay(Chunking chunking)
+    {
+        string a = SseBody.Chunk("""{"content":"a"}""");
+        string b = SseBody.Chunk("""{"content":"b"}""");
+        string c = SseBody.Chunk("""{"content":"c"}""");
+        string d = SseBody.Chunk("""{"content":"d"}""");
+        string e = SseBody.Chunk("""{"content":"e"}""");
+        string f = SseBody.Chunk("""{"content":"f"}""");
+        string body =
+            $"data: {a}\n\n"
+            + $"data: {b}\ndata: \n\n" // a second, empty data line: the data is b + "\n", still the same chunk
+            + $"data: {c} \n\n" // trailing space in the data
+            + $": keep-alive\n\nid: 7\ndata: {d}\n\n"
+            + $"event: message\ndata: {e}\n\n"
+            + $"data:{f}\n\n" // no space after the colon
+            + "data: [DONE]\n\n";
+
+        var (updates, _) = await StubOpenAIHandler.Sse(body, chunking).ChatAsync();
+
+        updates.Select(u => u.Text).Should().Equal("a", "b", "c", "d", "e", "f");
+    }
+
+    [Theory]
+    [MemberData(nameof(Chunkings.All), MemberType = typeof(Chunkings))]
+    public async Task StreamChatCompletionAsync_ShapeWithLineBreakInWhiteSpace_IsFramedLineByLine(Chunking chunking)
+    {
+        // The first event's data spans two data: lines, so its JSON holds an LF between tokens. The second event has the same
+        // bytes on one data: line... except that an LF on the wire ends the line: its data is only the first part, invalid JSON.
+        string body =
+            "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"}}],\ndata: \"id\":\"chatcmpl-1\"}\n\n"
+            + "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"b\"}}],\n\"id\":\"chatcmpl-1\"}\n\n"
+            + SseBody.Done;
+
+        Captured<ChatCompletionUpdate> captured = await StubOpenAIHandler.Sse(body, chunking).CaptureChatAsync();
+
+        captured.Items.Select(u => u.Text).Should().Equal("a");
+        captured.ErrorShouldBe<OpenAIStreamProtocolException>().EventIndex.Should().Be(1);
+    }
+
+    [Theory]
+    [InlineData("\\x")]
+    [InlineData("\\u12")]
+    [InlineData("tab\there")]
+    [InlineData("\\ud83d")]
+    public async Task StreamChatCompletionAsync_SameShapeWithInvalidString_ThrowsForThatEvent(string invalidJson)
+    {
+        string body = SseBody.Chat(
+            SseBody.Chunk("""{"content":"a"}"""),
+            SseBody.Chunk("""{"content":"b"}"""),
+            SseBody.Chunk($$"""{"content":"{{invalidJson}}"}"""));
+
+        Captured<ChatCompletionUpdate> captured = await StubOpenAIHandler.Sse(body, Chunking.Whole()).CaptureChatAsync();
+
+        captured.Items.Select(u => u.Text).Should().Equal("a", "b");
+        captured.ErrorShouldBe<OpenAIStreamProtocolException>().EventIndex.Should().Be(2);
+    }
+
+    [Theory]
+    [InlineData(new byte[] { 0xC3, 0x28 })]
+    [InlineData(new byte[] { 0xFF })]
+    [InlineData(new byte[] { (byte)'a', 0xE6, 0x97 })]
+    [InlineData(new byte[] { 0xED, 0xA0, 0x80 })]
+    [InlineData(new byte[] { 0xC0, 0xAF })]
+    [InlineData(new byte[] { 0xC3, 0xA9, (byte)'\\', (byte)'n', 0x80 })]
+    public async Task StreamChatCompletionAsync_SameShapeWithInvalidUtf8_ThrowsForThatEvent(byte[] invalid)
+    {
+        string[] around = SseBody.Chunk("""{"content":"#"}""").Split('#');
+        byte[] body = [.. Encoding.UTF8.GetBytes(SseBody.Data(SseBody.Chunk("""{"content":"a"}""")) + "data: " + around[0]), .. invalid, .. Encoding.UTF8.GetBytes(around[1] + "\n\n" + SseBody.Done)];
+
+        Captured<ChatCompletionUpdate> captured = await StubOpenAIHandler.Sse(body, Chunking.Whole()).CaptureChatAsync();
+
+        captured.Items.Select(u => u.Text).Should().Equal("a");
+        captured.ErrorShouldBe<OpenAIStreamProtocolException>().EventIndex.Should().Be(1);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(511)]
+    [InlineData(512)]
+    [InlineData(2000)]
+    public async Task StreamChatCompletionAsync_SameShapeWithLongText_DecodesIt(int length)
+    {
+        string[] texts = [new string('x', length), string.Concat(Enumerable.Repeat("é", length)), string.Concat(Enumerable.Repeat("日", length)), new string('y', length) + "\\n"];
+        string body = SseBody.Chat([SseBody.Chunk("""{"content":"a"}"""), .. texts.Select(t => SseBody.Chunk($$"""{"content":"{{t}}"}"""))]);
+
+        var (updates, _) = await StubOpenAIHandler.Sse(body, Chunking.Whole()).ChatAsync();
+
+        updates.Select(u => u.Text).Should().Equal("a", texts[0], texts[1], texts[2], new string('y', length) + "\n");
+    }
+
+    [Fact]
+    public async Task StreamChatCompletionAsync_SameShapeWithControlCharacterInObfuscation_ThrowsForThatEvent()
+    {
+        string body = SseBody.Chat(
+            SseBody.Chunk("""{"content":"a"}""", extra: ""","obfuscation":"abc" """.TrimEnd()),
+            SseBody.Chunk("""{"content":"b"}""", extra: ""","obfuscation":"a\u0001c" """.TrimEnd()).Replace("\\u0001", "\u0001", StringComparison.Ordinal));
+
+        Captured<ChatCompletionUpdate> captured = await StubOpenAIHandler.Sse(body, Chunking.Whole()).CaptureChatAsync();
+
+        captured.Items.Select(u => u.Text).Should().Equal("a");
+        captured.ErrorShouldBe<OpenAIStreamProtocolException>().EventIndex.Should().Be(1);
+    }
+
+    [Theory]
+    [InlineData("\\ud83d")]
+    [InlineData("\\udc00x")]
+    public async Task StreamChatCompletionAsync_SameShapeWithLoneSurrogateEscape_DecodesAsTheGeneralPathDoes(string json)
+    {
+        // Whatever the JSON reader makes of a lone surrogate escape, the fast path must make the same of it.
+        string chunk = SseBody.Chunk($$"""{"content":"{{json}}"}""");
+        string body = SseBody.Chat(SseBody.Chunk("""{"content":"a"}"""), chunk);
+        string? expected = null;
+        Type? expectedError = null;
+        try
+        {
+            expected = JsonDocument.Parse(chunk).RootElement.GetProperty("choices")[0].GetProperty("delta").GetProperty("content").GetString();
+        }
+        catch (InvalidOperationException ex)
+        {
+            expectedError = ex.GetType();
+        }
+
+        Captured<ChatCompletionUpdate> captured = await StubOpenAIHandler.Sse(body, Chunking.Whole()).CaptureChatAsync();
+
+        if (expectedError is null)
+        {
+            captured.Error.Should().BeNull();
+            captured.Items.Select(u => u.Text).Should().Equal("a", expected);
+        }
+        else
+        {
+            captured.Items.Select(u => u.Text).Should().Equal("a");
+            captured.ErrorShouldBe<OpenAIStreamProtocolException>().EventIndex.Should().Be(1);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Chunkings.All), MemberType = typeof(Chunkings))]
+    public async Task StreamChatCompletionAsync_ShapeChangesBetweenRuns_DecodesEveryUpdate(Chunking chunking)
+    {
+        const string Two = """{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1751568164,"model":"gpt-4o-2024-08-06","service_tier":"default","system_fingerprint":"fp_1","choices":[{"index":0,"delta":{"content":"x"},"logprobs":null,"finish_reason":null},{"index":1,"delta":{"content":"y"},"logprobs":null,"finish_reason":null}],"usage":null}""";
+        const string Tool = """{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1751568164,"model":"gpt-4o-2024-08-06","service_tier":"default","system_fingerprint":"fp_1","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"f","arguments":""}}]},"logprobs":null,"finish_reason":null}],"usage":null}""";
+        const string Usage = """{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1751568164,"model":"gpt-4o-2024-08-06","service_tier":"default","system_fingerprint":"fp_1","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":5,"total_tokens":8}}""";
+        string Content(string text) => SseBody.Chunk($$"""{"content":"{{text}}"}""");
+        string body = SseBody.Chat(
+            Content("a"), Content("b"), Two, Content("c"), Content("d"), Tool, Content("e"), Content("f"),
+            SseBody.Chunk("{}", "\"stop\""), SseBody.Chunk("{}", "\"stop\"", index: 1), Usage);
+
+        var (updates, result) = await StubOpenAIHandler.Sse(body, chunking).ChatAsync();
+
+        updates.Select(u => (u.ChoiceIndex, u.Text)).Should().Equal(
+            (0, "a"), (0, "b"), (0, "x"), (1, "y"), (0, "c"), (0, "d"), (0, null), (0, "e"), (0, "f"), (0, null), (1, null), (-1, null));
+        updates[6].ToolCalls.Should().ContainSingle().Which.FunctionName.Should().Be("f");
+        updates[^1].Usage!.TotalTokens.Should().Be(8);
+        result.Choices.Select(c => c.Content).Should().Equal("abxcdef", "y");
+    }
+
+    [Fact]
+    public async Task ConsumeDataLine_EventOverMaxEventSize_ThrowsLikeTheFramer()
+    {
+        string chunk = SseBody.Chunk("""{"content":"a"}""");
+        byte[] body = Encoding.UTF8.GetBytes($"data: x\n\ndata: {chunk}\n\n");
+        var options = new ServerSentEventReaderOptions { MaxEventSize = chunk.Length - 1 };
+        await using var reader = new SseEventReader(System.IO.Pipelines.PipeReader.Create(new MemoryStream(body)), options);
+        (await reader.MoveNextAsync(CancellationToken.None)).Should().BeTrue();
+
+        reader.TryPeekDataLine(out ReadOnlySpan<byte> rest).Should().BeTrue();
+        rest.IndexOf(SseEventReader.DataLineEnd).Should().Be(chunk.Length);
+        Action consume = () => reader.ConsumeDataLine(chunk.Length);
+
+        consume.Should().Throw<OpenAIStreamProtocolException>().Which.EventIndex.Should().Be(1);
+    }
+}
