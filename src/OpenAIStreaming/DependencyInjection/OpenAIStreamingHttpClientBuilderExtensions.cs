@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Http;
@@ -72,7 +73,7 @@ public static class OpenAIStreamingHttpClientBuilderExtensions
             ILoggerFactory? loggerFactory = services.GetService<ILoggerFactory>();
             HandlerSharedState state = services.GetRequiredService<HandlerStateRegistry>().GetOrAdd(
                 name,
-                () => new HandlerSharedState(options, timeProvider, OpenAIStreamingHandler.CreateLogger(loggerFactory)));
+                () => new HandlerSharedState(options, timeProvider, OpenAIStreamingHandler.CreateLogger(loggerFactory), services.GetService<IMeterFactory>()));
             return new OpenAIStreamingHandler(options, timeProvider, loggerFactory, random: null, state);
         });
         return builder;

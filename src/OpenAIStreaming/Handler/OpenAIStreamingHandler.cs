@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Runtime.ExceptionServices;
@@ -54,6 +55,7 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
     private readonly HandlerSharedState _state;
+    private readonly bool _ownsState;
     private readonly ResiliencePipeline<HttpResponseMessage> _pipeline;
     private readonly Random? _random;
     private readonly Lock _randomLock = new();
@@ -62,9 +64,13 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
     /// <param name="options">The options; they are validated and copied, so later changes to the instance have no effect.</param>
     /// <param name="timeProvider">The clock for every timeout and delay; <see cref="TimeProvider.System"/> when null.</param>
     /// <param name="loggerFactory">Creates the handler's logger; nothing is logged when null.</param>
+    /// <param name="meterFactory">
+    /// Creates the <c>OpenAIStreaming</c> meter (retries, timeouts by kind, time to the first event, fallbacks, circuit
+    /// openings); when null the handler creates the meter itself and disposes it with the handler.
+    /// </param>
     /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">The options break a rule.</exception>
-    public OpenAIStreamingHandler(OpenAIStreamingOptions options, TimeProvider? timeProvider = null, ILoggerFactory? loggerFactory = null)
-        : this(options, timeProvider, loggerFactory, random: null, sharedState: null)
+    public OpenAIStreamingHandler(OpenAIStreamingOptions options, TimeProvider? timeProvider = null, ILoggerFactory? loggerFactory = null, IMeterFactory? meterFactory = null)
+        : this(options, timeProvider, loggerFactory, random: null, sharedState: null, meterFactory)
     {
     }
 
@@ -72,14 +78,15 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
     /// Creates the handler with a seeded random source for the retry jitter (tests) and, with dependency injection, the
     /// retry budget and circuit breakers shared by every handler instance of one named client.
     /// </summary>
-    internal OpenAIStreamingHandler(OpenAIStreamingOptions options, TimeProvider? timeProvider, ILoggerFactory? loggerFactory, Random? random, HandlerSharedState? sharedState = null)
+    internal OpenAIStreamingHandler(OpenAIStreamingOptions options, TimeProvider? timeProvider, ILoggerFactory? loggerFactory, Random? random, HandlerSharedState? sharedState = null, IMeterFactory? meterFactory = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         _options = options.Clone();
         _timeProvider = timeProvider ?? TimeProvider.System;
         _logger = CreateLogger(loggerFactory);
-        _state = sharedState ?? new HandlerSharedState(_options, _timeProvider, _logger);
+        _ownsState = sharedState is null;
+        _state = sharedState ?? new HandlerSharedState(_options, _timeProvider, _logger, meterFactory);
         _random = random;
         _pipeline = new ResiliencePipelineBuilder<HttpResponseMessage> { TimeProvider = _timeProvider }
             .AddRetry(new RetryStrategyOptions<HttpResponseMessage>
@@ -96,6 +103,7 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
                     CallState call = args.Context.Properties.GetValue(CallState.Key, null!);
                     DisposeAttempt(call, args.Outcome.Result);
                     HandlerLog.Retrying(_logger, call.ClientRequestId, args.AttemptNumber + 1, Describe(args.Outcome), args.RetryDelay.TotalMilliseconds);
+                    _state.Metrics.Retry(call.Request.RequestUri, ErrorType(args.Outcome));
                     return default;
                 },
             })
@@ -151,13 +159,19 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
             if (outcome.Exception is not null || call.IsCancelled)
             {
                 DisposeAttempt(call, response);
-                throw Translate(outcome.Exception, call, cancellationToken);
+                Exception error = Translate(outcome.Exception, call, cancellationToken);
+                if (error is OpenAIStreamTimeoutException { Kind: OpenAIStreamTimeoutKind.Total })
+                {
+                    _state.Metrics.Timeout(OpenAIStreamTimeoutKind.Total);
+                }
+
+                throw error;
             }
 
             ArgumentNullException.ThrowIfNull(response);
             FirstEventPrefetch? prefetch = ReferenceEquals(call.PrefetchOwner, response) ? call.Prefetch : null;
             bool isEventStream = call.IsStream && response.IsSuccessStatusCode;
-            HandlerResponseContent.Install(response, prefetch, isEventStream, settings, totalCts, _timeProvider, _options.MaxErrorBodyBytes);
+            HandlerResponseContent.Install(response, prefetch, isEventStream, settings, totalCts, _timeProvider, _options.MaxErrorBodyBytes, _state.Metrics);
             handedOver = true;
             return response;
         }
@@ -191,6 +205,7 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
             if (last is { } previous)
             {
                 HandlerLog.FallingBack(_logger, call.ClientRequestId, targets.Describe(tried), targets.Describe(index), Describe(previous));
+                _state.Metrics.Fallback(ErrorType(previous));
             }
 
             tried = index;
@@ -292,6 +307,17 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
         return OpenAIErrorReader.TryRead(bytes, out OpenAIErrorInfo error) && error.Code == "context_length_exceeded";
     }
 
+    /// <inheritdoc/>
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing && _ownsState)
+        {
+            _state.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+
     private static string EnsureClientRequestId(HttpRequestMessage request)
     {
         if (request.Headers.NonValidated.TryGetValues(ClientRequestIdHeader, out HeaderStringValues values))
@@ -367,6 +393,12 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
         return exception!;
     }
 
+    /// <summary>The <c>error.type</c> of a failed attempt for metrics: its status code, or its exception's type name.</summary>
+    private static string ErrorType(Outcome<HttpResponseMessage> outcome) =>
+        outcome.Exception is { } ex
+            ? ex.GetType().Name
+            : ((int)outcome.Result!.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture);
+
     private static string Describe(Outcome<HttpResponseMessage> outcome) =>
         outcome.Exception is { } ex
             ? ex.GetType().Name
@@ -395,6 +427,10 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
                 FirstEventPrefetch prefetch = await FirstEventPrefetch.ReadAsync(response.Content, token).ConfigureAwait(false);
                 call.Prefetch = prefetch;
                 call.PrefetchOwner = response;
+                if (prefetch.SawEvent)
+                {
+                    _state.Metrics.FirstEvent(call.Request.RequestUri, _timeProvider.GetElapsedTime(call.StartTimestamp));
+                }
             }
 
             return Outcome.FromResult(response);
@@ -411,10 +447,12 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
                 if (firstTokenCts is { IsCancellationRequested: true })
                 {
                     ex = new OpenAIStreamTimeoutException(OpenAIStreamTimeoutKind.FirstToken, firstToken, StreamingResponseRequestId(response), ex);
+                    _state.Metrics.Timeout(OpenAIStreamTimeoutKind.FirstToken);
                 }
                 else if (ex is OperationCanceledException { InnerException: TimeoutException })
                 {
                     ex = new OpenAIStreamTimeoutException(OpenAIStreamTimeoutKind.Connect, _options.ConnectTimeout, requestId: null, ex);
+                    _state.Metrics.Timeout(OpenAIStreamTimeoutKind.Connect);
                 }
             }
 

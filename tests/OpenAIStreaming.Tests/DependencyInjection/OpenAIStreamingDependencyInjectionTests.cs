@@ -240,6 +240,26 @@ public sealed class OpenAIStreamingDependencyInjectionTests
         attempts.Should().Be(2, "the new handler instance knows the endpoint's circuit is open");
     }
 
+    [Fact]
+    public async Task AddOpenAIStreaming_MeterFactoryInTheContainer_RecordsTheHandlersMetrics()
+    {
+        using var meters = new OpenAIStreaming.Tests.Support.MeasurementRecorder();
+        var services = new ServiceCollection();
+        services.AddSingleton<System.Diagnostics.Metrics.IMeterFactory>(meters);
+        int attempts = 0;
+        services.AddHttpClient("metered")
+            .ConfigurePrimaryHttpMessageHandler(() => new DelegateHandler(_ => ++attempts == 1 ? HttpStatusCode.BadGateway : HttpStatusCode.OK))
+            .AddOpenAIStreaming(o => o.RetryBaseDelay = TimeSpan.Zero);
+        using (ServiceProvider provider = services.BuildServiceProvider())
+        {
+            HttpClient client = provider.GetRequiredService<IHttpClientFactory>().CreateClient("metered");
+            using HttpResponseMessage response = await client.GetAsync(new Uri("http://127.0.0.1/v1/models"));
+            response.StatusCode.Should().Be(HttpStatusCode.OK);
+        }
+
+        meters.Of("openaistreaming.retries").Should().ContainSingle().Which.Tag("error.type").Should().Be("502");
+    }
+
     private static IConfigurationSection Section(params (string Key, string Value)[] values) =>
         new ConfigurationBuilder()
             .AddInMemoryCollection(values.Select(v => new KeyValuePair<string, string?>("OpenAIStreaming:" + v.Key, v.Value)))

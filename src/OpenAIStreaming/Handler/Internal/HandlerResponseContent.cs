@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
+using OpenAIStreaming.Telemetry.Internal;
 using OpenAIStreaming.Http.Internal;
 
 namespace OpenAIStreaming.Handler.Internal;
@@ -19,6 +20,7 @@ internal sealed class HandlerResponseContent : HttpContent
     private readonly TimeProvider _timeProvider;
     private readonly long _maxBytes;
     private readonly string? _requestId;
+    private readonly StreamingMetrics? _metrics;
     private HandlerResponseStream? _stream;
 
     public HandlerResponseContent(
@@ -29,8 +31,10 @@ internal sealed class HandlerResponseContent : HttpContent
         CancellationTokenSource totalCts,
         TimeProvider timeProvider,
         long maxBytes,
-        string? requestId)
+        string? requestId,
+        StreamingMetrics? metrics = null)
     {
+        _metrics = metrics;
         _inner = inner;
         _prefetch = prefetch;
         _idleTimeout = idleTimeout;
@@ -62,7 +66,8 @@ internal sealed class HandlerResponseContent : HttpContent
         HandlerSettings settings,
         CancellationTokenSource totalCts,
         TimeProvider timeProvider,
-        long maxErrorBodyBytes) =>
+        long maxErrorBodyBytes,
+        StreamingMetrics? metrics = null) =>
         response.Content = new HandlerResponseContent(
             response.Content,
             prefetch,
@@ -71,7 +76,8 @@ internal sealed class HandlerResponseContent : HttpContent
             totalCts,
             timeProvider,
             response.IsSuccessStatusCode ? long.MaxValue : maxErrorBodyBytes,
-            StreamingResponse.RequestIdOf(response));
+            StreamingResponse.RequestIdOf(response),
+            metrics);
 
     protected override async Task<Stream> CreateContentReadStreamAsync(CancellationToken cancellationToken) =>
         await OpenAsync(cancellationToken).ConfigureAwait(false);
@@ -126,6 +132,7 @@ internal sealed class HandlerResponseContent : HttpContent
             }
             catch (Exception ex) when (ex is not OpenAIStreamException && !cancellationToken.IsCancellationRequested && _totalCts.IsCancellationRequested)
             {
+                _metrics?.Timeout(OpenAIStreamTimeoutKind.Total);
                 throw new OpenAIStreamTimeoutException(OpenAIStreamTimeoutKind.Total, _totalTimeout, _requestId, ex);
             }
         }
@@ -139,7 +146,8 @@ internal sealed class HandlerResponseContent : HttpContent
             _totalCts,
             _timeProvider,
             _maxBytes,
-            _requestId);
+            _requestId,
+            _metrics);
         return _stream;
     }
 }

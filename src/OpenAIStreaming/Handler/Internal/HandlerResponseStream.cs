@@ -1,3 +1,5 @@
+using OpenAIStreaming.Telemetry.Internal;
+
 namespace OpenAIStreaming.Handler.Internal;
 
 /// <summary>
@@ -18,6 +20,8 @@ internal sealed class HandlerResponseStream : Stream
     private readonly CancellationTokenSource _timeouts;
     private readonly long _maxBytes;
     private readonly string? _requestId;
+    private readonly StreamingMetrics? _metrics;
+    private bool _timeoutRecorded;
     private int _prefixOffset;
     private long _delivered;
 
@@ -30,8 +34,10 @@ internal sealed class HandlerResponseStream : Stream
         CancellationTokenSource totalCts,
         TimeProvider timeProvider,
         long maxBytes,
-        string? requestId)
+        string? requestId,
+        StreamingMetrics? metrics = null)
     {
+        _metrics = metrics;
         _source = source;
         _prefix = prefix;
         _prefixLength = prefixLength;
@@ -172,12 +178,24 @@ internal sealed class HandlerResponseStream : Stream
     {
         if (_totalCts.IsCancellationRequested)
         {
+            Record(OpenAIStreamTimeoutKind.Total);
             throw new OpenAIStreamTimeoutException(OpenAIStreamTimeoutKind.Total, _totalTimeout, _requestId, inner);
         }
 
         if (_idleCts is { IsCancellationRequested: true })
         {
+            Record(OpenAIStreamTimeoutKind.Idle);
             throw new OpenAIStreamTimeoutException(OpenAIStreamTimeoutKind.Idle, _idleTimeout, _requestId, inner);
+        }
+    }
+
+    /// <summary>Counts the timeout once, however often the consumer reads again after it.</summary>
+    private void Record(OpenAIStreamTimeoutKind kind)
+    {
+        if (!_timeoutRecorded)
+        {
+            _timeoutRecorded = true;
+            _metrics?.Timeout(kind);
         }
     }
 }

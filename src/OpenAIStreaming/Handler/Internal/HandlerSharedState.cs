@@ -1,7 +1,9 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging;
 using Polly;
 using Polly.CircuitBreaker;
+using OpenAIStreaming.Telemetry.Internal;
 
 namespace OpenAIStreaming.Handler.Internal;
 
@@ -10,22 +12,25 @@ namespace OpenAIStreaming.Handler.Internal;
 /// injection one instance serves every handler instance of a named client, so the state survives
 /// <c>IHttpClientFactory</c>'s handler rotation; a handler created directly has its own.
 /// </summary>
-internal sealed class HandlerSharedState
+internal sealed class HandlerSharedState : IDisposable
 {
     private readonly ConcurrentDictionary<string, ResiliencePipeline<HttpResponseMessage>> _breakers = new(StringComparer.OrdinalIgnoreCase);
     private readonly OpenAIStreamingCircuitBreakerOptions _breakerOptions;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
 
-    public HandlerSharedState(OpenAIStreamingOptions options, TimeProvider timeProvider, ILogger logger)
+    public HandlerSharedState(OpenAIStreamingOptions options, TimeProvider timeProvider, ILogger logger, IMeterFactory? meterFactory)
     {
         Budget = new RetryBudget(options.RetryBudgetRatio, options.RetryBudgetMinRetriesPerSecond, timeProvider);
+        Metrics = new StreamingMetrics(meterFactory);
         _breakerOptions = options.CircuitBreaker.Clone();
         _timeProvider = timeProvider;
         _logger = logger;
     }
 
     public RetryBudget Budget { get; }
+
+    public StreamingMetrics Metrics { get; }
 
     /// <summary>The circuit breaker of the endpoint of <paramref name="uri"/> (scheme, host and port); null when breakers are off.</summary>
     public ResiliencePipeline<HttpResponseMessage>? BreakerFor(Uri? uri)
@@ -51,6 +56,7 @@ internal sealed class HandlerSharedState
                 OnOpened = args =>
                 {
                     HandlerLog.CircuitOpened(_logger, endpoint, args.BreakDuration.TotalMilliseconds);
+                    Metrics.CircuitOpened(endpoint);
                     return default;
                 },
                 OnClosed = _ =>
@@ -83,4 +89,7 @@ internal sealed class HandlerSharedState
         int status = (int)response.StatusCode;
         return status is 408 || status >= 500 || (response.IsSuccessStatusCode && call.EndedBeforeFirstEvent(response));
     }
+
+    /// <summary>Disposes the meter when this state created it (no <see cref="IMeterFactory"/> was given).</summary>
+    public void Dispose() => Metrics.Dispose();
 }

@@ -18,12 +18,12 @@ public sealed class HandlerHarness : IStreamProtectionHarness
 
     public static readonly string RestOfAnswer = SseBody.Data(SseBody.Chunk("""{"content":"k"}"""), SseBody.Chunk("{}", "\"stop\""), "[DONE]");
 
-    public HandlerHarness(OpenAIStreamingOptions? options = null, int seed = 7)
+    public HandlerHarness(OpenAIStreamingOptions? options = null, int seed = 7, System.Diagnostics.Metrics.IMeterFactory? meterFactory = null)
     {
         Time = new ManualTimeProvider();
         Stub = new ScriptedHandler(Time);
         Options = options ?? new OpenAIStreamingOptions();
-        Handler = new OpenAIStreamingHandler(Options, Time, loggerFactory: null, new Random(seed)) { InnerHandler = Stub };
+        Handler = new OpenAIStreamingHandler(Options, Time, loggerFactory: null, new Random(seed), sharedState: null, meterFactory) { InnerHandler = Stub };
         Client = new HttpClient(Handler) { BaseAddress = new Uri("http://127.0.0.1/v1/"), Timeout = Timeout.InfiniteTimeSpan };
     }
 
