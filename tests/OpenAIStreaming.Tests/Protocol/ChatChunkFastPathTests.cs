@@ -197,6 +197,39 @@ public sealed class ChatChunkFastPathTests
     }
 
     [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task StreamChatCompletionAsync_BackslashLineBreakInObfuscation_IsFramedAsTwoLinesLikeTheGeneralPath(bool oneByte)
+    {
+        string first = SseBody.Chunk("""{"content":"a"}""", extra: ""","obfuscation":"abc" """.TrimEnd());
+        string second = SseBody.Chunk("""{"content":"b"}""", extra: ",\"obfuscation\":\"x\\\ny\"");
+        string body = "data: " + first + "\n\n" + "data: " + second + "\n\n" + SseBody.Done;
+
+        Captured<ChatCompletionUpdate> captured = await StubOpenAIHandler.Sse(body, oneByte ? Chunking.OneByte() : Chunking.Whole()).CaptureChatAsync();
+
+        captured.Items.Select(u => u.Text).Should().Equal("a");
+        captured.ErrorShouldBe<OpenAIStreamProtocolException>().EventIndex.Should().Be(1, "the event's data ends at the line break, inside the string");
+    }
+
+    [Theory]
+    [InlineData("\\q", false)]
+    [InlineData("\\u12zz", false)]
+    [InlineData("\\q", true)]
+    [InlineData("\\", false)]
+    public async Task StreamChatCompletionAsync_SameShapeWithInvalidEscapeInObfuscation_ThrowsAsTheJsonParserDoes(string escape, bool oneByte)
+    {
+        string first = SseBody.Chunk("""{"content":"a"}""", extra: ""","obfuscation":"abc" """.TrimEnd());
+        string bad = SseBody.Chunk("""{"content":"b"}""", extra: $$""","obfuscation":"{{escape}}" """.TrimEnd());
+        (await StubOpenAIHandler.Sse(SseBody.Chat(bad), Chunking.Whole()).CaptureChatAsync())
+            .ErrorShouldBe<OpenAIStreamProtocolException>(); // what the general path says of that chunk alone
+
+        Captured<ChatCompletionUpdate> captured = await StubOpenAIHandler.Sse(SseBody.Chat(first, bad), oneByte ? Chunking.OneByte() : Chunking.Whole()).CaptureChatAsync();
+
+        captured.Items.Select(u => u.Text).Should().Equal("a");
+        captured.ErrorShouldBe<OpenAIStreamProtocolException>().EventIndex.Should().Be(1);
+    }
+
+    [Theory]
     [InlineData("\\ud83d")]
     [InlineData("\\udc00x")]
     public async Task StreamChatCompletionAsync_SameShapeWithLoneSurrogateEscape_DecodesAsTheGeneralPathDoes(string json)

@@ -174,8 +174,31 @@ internal sealed class ChatChunkTemplate : IDisposable
     }
 
     /// <summary>
+    /// The length of the escape whose backslash precedes <paramref name="escaped"/> (backslash included): 2 for
+    /// <c>\" \\ \/ \b \f \n \r \t</c>, 6 for <c>\u</c> and four hex digits, 0 for anything JSON does not allow — so a
+    /// literal the fast path accepts is one <see cref="System.Text.Json.Utf8JsonReader"/> accepts too.
+    /// </summary>
+    private static int EscapeLength(ReadOnlySpan<byte> escaped)
+    {
+        if (escaped.IsEmpty)
+        {
+            return 0;
+        }
+
+        switch (escaped[0])
+        {
+            case (byte)'"' or (byte)'\\' or (byte)'/' or (byte)'b' or (byte)'f' or (byte)'n' or (byte)'r' or (byte)'t':
+                return 2;
+            case (byte)'u' when escaped.Length >= 5 && !escaped[1..5].ContainsAnyExcept(HexDigits):
+                return 6;
+            default:
+                return 0;
+        }
+    }
+
+    /// <summary>
     /// Returns the index just after the closing quote of the string literal starting at <paramref name="start"/>, or −1
-    /// when there is none or the literal holds a raw control character (never valid JSON). <paramref name="kind"/> tells
+    /// when there is none or the literal holds a raw control character or an escape JSON does not allow (never valid JSON). <paramref name="kind"/> tells
     /// what the literal holds, so it is decoded without another scan.
     /// </summary>
     private static int FindStringLiteralEnd(ReadOnlySpan<byte> data, int start, out LiteralKind kind)
@@ -205,7 +228,13 @@ internal sealed class ChatChunkTemplate : IDisposable
             if (stop == (byte)'\\')
             {
                 kind = LiteralKind.Escaped;
-                position += 2; // the backslash and the character it escapes
+                int length = EscapeLength(data[(position + 1)..]);
+                if (length == 0)
+                {
+                    return -1; // not a JSON escape: the general parser reports it
+                }
+
+                position += length;
             }
             else if (kind == LiteralKind.Ascii)
             {
@@ -283,6 +312,8 @@ internal sealed class ChatChunkTemplate : IDisposable
     }
 
     /// <summary>What a string literal holds, as far as decoding it goes.</summary>
+    private static readonly SearchValues<byte> HexDigits = SearchValues.Create("0123456789abcdefABCDEF"u8);
+
     private enum LiteralKind
     {
         /// <summary>Only ASCII characters that need no escape.</summary>
