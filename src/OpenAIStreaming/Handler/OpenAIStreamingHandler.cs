@@ -209,7 +209,7 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
             }
 
             tried = index;
-            call.HasNextTarget = targets.HasTargetAfter(index, needsLargerContext);
+            call.HasNextTarget = targets.HasTargetAfter(index, needsLargerContext, _state.IsBlocked);
             call.AttemptsInTarget = 0;
             call.Breaker = _state.BreakerFor(call.Request.RequestUri);
             Outcome<HttpResponseMessage> outcome = await RunRetriesAsync(call, token).ConfigureAwait(false);
@@ -224,7 +224,20 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
             }
 
             last = outcome;
-            switch (await NextStepAsync(outcome, call, targets.HasTargetAfter(index, needsLargerContext: true), token).ConfigureAwait(false))
+            NextStep next;
+            try
+            {
+                next = await NextStepAsync(outcome, call, targets.HasTargetAfter(index, needsLargerContext: true, static _ => false), token).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                // Reading a 400's body to look for context_length_exceeded failed (the total timeout, the caller, a reset):
+                // that failure is the call's outcome, and the 400 is released.
+                DisposeAttempt(call, outcome.Result);
+                return Outcome.FromException<HttpResponseMessage>(ex);
+            }
+
+            switch (next)
             {
                 case NextStep.Finish:
                     return outcome;
@@ -407,7 +420,7 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
     private async ValueTask<Outcome<HttpResponseMessage>> AttemptAsync(ResilienceContext context, CallState call)
     {
         SetAttemptHeaders(call.Request, call.Attempts++);
-        TimeSpan firstToken = call.IsStream && !IsLastAttempt(call, call.AttemptsInTarget++) ? call.Settings.FirstTokenTimeout : Timeout.InfiniteTimeSpan;
+        TimeSpan firstToken = call.IsStream && ArmsFirstTokenTimer(call, call.AttemptsInTarget++) ? call.Settings.FirstTokenTimeout : Timeout.InfiniteTimeSpan;
         CancellationTokenSource? firstTokenCts = null;
         CancellationTokenSource? attemptCts = null;
         CancellationToken token = context.CancellationToken;
@@ -469,24 +482,28 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
         response is null ? null : StreamingResponse.RequestIdOf(response);
 
     /// <summary>
-    /// Whether this attempt will be the last of the call: no fallback target after this one, and no retries left or none
-    /// affordable (budget empty, or too little of the total timeout left for a retry after a first-token miss). The last
-    /// attempt runs without a first-token timer.
+    /// Whether this attempt gets a first-token timer, which only an attempt that is not the last of the call does: a
+    /// fallback target follows (one whose endpoint is not refusing requests), or a retry of this target is possible and
+    /// affordable — a retry left, enough of the total timeout for the timer plus the longest backoff, and a token of the
+    /// retry budget, which is reserved now (and given back if unused) so that no concurrent call can spend it before this
+    /// attempt's timer fires.
     /// </summary>
-    private bool IsLastAttempt(CallState call, int attempt)
+    private bool ArmsFirstTokenTimer(CallState call, int attempt)
     {
         if (call.HasNextTarget)
-        {
-            return false;
-        }
-
-        if (!call.IsReplayable || attempt >= call.Settings.MaxRetryAttempts || !_state.Budget.CanWithdraw())
         {
             return true;
         }
 
-        TimeSpan longestBackoff = BackoffCeiling(attempt);
-        return call.Settings.FirstTokenTimeout + longestBackoff >= TimeLeft(call);
+        if (!call.IsReplayable || attempt >= call.Settings.MaxRetryAttempts
+            || call.Settings.FirstTokenTimeout + BackoffCeiling(attempt) >= TimeLeft(call)
+            || !_state.Budget.TryWithdraw())
+        {
+            return false;
+        }
+
+        call.ReservedRetry = true;
+        return true;
     }
 
     private TimeSpan TimeLeft(CallState call) =>
@@ -516,6 +533,20 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
     }
 
     private bool ShouldRetry(Outcome<HttpResponseMessage> outcome, CallState call, int attempt)
+    {
+        bool reserved = call.ReservedRetry;
+        call.ReservedRetry = false;
+        bool retry = DecideRetry(outcome, call, attempt, reserved);
+        if (!retry && reserved)
+        {
+            _state.Budget.Refund();
+        }
+
+        return retry;
+    }
+
+    // reserved: whether the attempt holds a retry token reserved when its first-token timer was armed.
+    private bool DecideRetry(Outcome<HttpResponseMessage> outcome, CallState call, int attempt, bool reserved)
     {
         if (call.IsCancelled || !call.IsReplayable || attempt >= call.Settings.MaxRetryAttempts)
         {
@@ -559,11 +590,17 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
             delay = Backoff(attempt, NextRandom());
             if (delay >= timeLeft)
             {
-                return false;
+                if (!reserved)
+                {
+                    return false;
+                }
+
+                // The timer was armed on the promise of a retry, and it fired: keep the promise, without a wait.
+                delay = TimeSpan.Zero;
             }
         }
 
-        if (!_state.Budget.TryWithdraw())
+        if (!reserved && !_state.Budget.TryWithdraw())
         {
             HandlerLog.RetryBudgetExhausted(_logger, call.ClientRequestId);
             return false;

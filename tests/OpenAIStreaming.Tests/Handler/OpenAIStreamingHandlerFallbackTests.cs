@@ -270,4 +270,78 @@ public sealed class OpenAIStreamingHandlerFallbackTests
         response.StatusCode.Should().Be(HttpStatusCode.OK);
         h.Stub.Attempts[1].Body.Should().Be("""{"model":"gpt-4o-mini"}""");
     }
+
+    [Fact]
+    public async Task Send_EveryFallbackCircuitOpen_ThePrimaryAttemptIsTheLastAndIsNotCutByTheFirstTokenTimeout()
+    {
+        var options = Options(new OpenAIStreamingFallback { Endpoint = Backup });
+        options.MaxRetryAttempts = 0;
+        options.CircuitBreaker.MinimumThroughput = 2;
+        using var h = new HandlerHarness(options);
+        string phase = "healthy";
+        ControlledStream? slow = null;
+        h.Stub.Fallback = (request, _) => Task.FromResult(
+            phase == "healthy" ? h.Stub.Respond(request, 200, new TrackedMemoryStream(Encoding.UTF8.GetBytes(Healthy)), "text/event-stream", [])
+            : phase == "outage" ? h.Stub.Respond(request, request.RequestUri!.Host == "backup.test" ? 503 : 500, new TrackedMemoryStream([]), "application/json", [])
+            : h.Stub.Respond(request, 200, slow = new ControlledStream(), "text/event-stream", []));
+        for (int i = 0; i < 4; i++)
+        {
+            (await Within(h.StreamTextAsync())).Should().Be("ok"); // the primary: 4 successes
+        }
+
+        phase = "outage";
+        for (int i = 0; i < 2; i++)
+        {
+            // The primary fails 2 of 6 (its circuit stays closed); the backup fails 2 of 2 (its circuit opens).
+            await FluentActions.Awaiting(() => Within(h.StreamTextAsync())).Should().ThrowAsync<OpenAIStreamException>();
+        }
+
+        phase = "slow";
+        Task<string> run = h.StreamTextAsync();
+        await ManualTimeProvider.WaitUntilAsync(() => h.Stub.Attempts.Count == 9 && slow is not null, "the primary attempt");
+        h.Stub.Attempts[8].Uri!.Host.Should().Be("127.0.0.1");
+
+        h.Time.PendingDueTimes().Should().NotContain(options.FirstTokenTimeout, "with the only fallback refusing requests, this attempt is the last");
+        h.Time.Advance(TimeSpan.FromSeconds(20));
+        slow!.Push(Healthy).Complete();
+        (await Within(run)).Should().Be("ok");
+    }
+
+    [Fact]
+    public async Task Send_TotalTimeoutWhileReadingA400BodyForItsCode_IsATotalTimeoutAndThe400IsDisposed()
+    {
+        using var h = new HandlerHarness(Options(new OpenAIStreamingFallback { Model = "large", HasLargerContextWindow = true }));
+        var body = new ControlledStream();
+        h.Stub.Then((request, _) => Task.FromResult(h.Stub.Respond(request, 400, body, "application/json", [])));
+
+        Task<string> run = h.StreamTextAsync();
+        await ManualTimeProvider.WaitUntilAsync(() => body.PendingReads > 0, "the handler to read the 400 body");
+        h.Time.Advance(h.Options.TotalTimeout);
+
+        (await FluentActions.Awaiting(() => Within(run)).Should().ThrowAsync<OpenAIStreamTimeoutException>()).Which.Kind.Should().Be(OpenAIStreamTimeoutKind.Total);
+        h.Stub.AllBodiesDisposed.Should().BeTrue();
+    }
+
+    [Fact]
+    public async Task Send_FallbackHeaderOfTheSameNameAsTheRequests_IsUndoneForTheNextTarget()
+    {
+        var replacing = new OpenAIStreamingFallback { Model = "first-fallback" };
+        replacing.Headers["OpenAI-Organization"] = "org-fallback";
+        var options = Options(replacing, new OpenAIStreamingFallback { Model = "second-fallback" });
+        options.MaxRetryAttempts = 0;
+        using var h = new HandlerHarness(options);
+        h.Client.DefaultRequestHeaders.Add("OpenAI-Organization", "org-own");
+        var organizations = new List<string?>();
+        h.Stub.Fallback = (request, _) =>
+        {
+            organizations.Add(request.Headers.TryGetValues("OpenAI-Organization", out IEnumerable<string>? values) ? values.Single() : null);
+            return Task.FromResult(organizations.Count < 3
+                ? h.Stub.Respond(request, 500, new TrackedMemoryStream([]), "application/json", [])
+                : h.Stub.Respond(request, 200, new TrackedMemoryStream(Encoding.UTF8.GetBytes(Healthy)), "text/event-stream", []));
+        };
+
+        (await Within(h.StreamTextAsync())).Should().Be("ok");
+
+        organizations.Should().Equal("org-own", "org-fallback", "org-own");
+    }
 }

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using OpenAIStreaming.Tests.Handler.Support;
+using OpenAIStreaming.Tests.Support;
 using static OpenAIStreaming.Tests.Handler.Support.HandlerHarness;
 
 namespace OpenAIStreaming.Tests.Handler;
@@ -305,5 +306,29 @@ public sealed class OpenAIStreamingHandlerRetryTests
     {
         public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
             ValueTask.FromException<int>(new IOException("Connection reset by peer"));
+    }
+
+    [Fact]
+    public async Task Send_OneRetryTokenLeftForTwoConcurrentStreams_OnlyOneArmsAFirstTokenTimerAndItsRetryIsKept()
+    {
+        var options = new OpenAIStreamingOptions { RetryBudgetRatio = 0, RetryBudgetMinRetriesPerSecond = 1 };
+        options.CircuitBreaker.Enabled = false;
+        using var h = new HandlerHarness(options);
+        h.Stub.ThenHang().ThenHang().ThenSse(Healthy).ThenSse(Healthy);
+
+        Task<string> first = h.StreamTextAsync();
+        Task<string> second = h.StreamTextAsync();
+        await ManualTimeProvider.WaitUntilAsync(() => h.Stub.Attempts.Count == 2, "both first attempts");
+
+        h.Time.PendingDueTimes().Count(d => d == options.FirstTokenTimeout).Should().Be(
+            1,
+            "the one retry the budget allows is reserved by the attempt that arms its timer; the other attempt is its call's last");
+        h.Time.Advance(options.FirstTokenTimeout);
+        await ManualTimeProvider.WaitUntilAsync(() => h.Time.PendingDueTimes().Any(d => d < Short), "the reserved retry's backoff");
+        h.Time.Advance(h.Time.PendingDueTimes().First(d => d < Short));
+
+        Task<string> answered = await Within(Task.WhenAny(first, second));
+        (await answered).Should().Be("ok", "the timed-out call is retried with the token it reserved");
+        h.Stub.Attempts.Should().HaveCount(3);
     }
 }

@@ -41,6 +41,8 @@ public sealed class RequestTargetTests
     [InlineData("https://x.openai.azure.com/openai/deployments/gpt4o/chat/completions?api-version=2024-10-21", "https://api.openai.com/v1/", "https://api.openai.com/v1/chat/completions?api-version=2024-10-21")]
     [InlineData("https://api.openai.com/v1/chat/completions", "https://y.openai.azure.com/openai/deployments/big/?api-version=2024-10-21", "https://y.openai.azure.com/openai/deployments/big/chat/completions?api-version=2024-10-21")]
     [InlineData("http://localhost:11434/api/chat", "http://other:11434/", "http://other:11434/api/chat")]
+    [InlineData("https://a.test/v1/responses/r?key=secret&stream=true&x-goog-api-key=s&starting_after=3", "https://b.test/v1/", "https://b.test/v1/responses/r?stream=true&starting_after=3")]
+    [InlineData("https://a.test/v1/chat/completions?key=secret", "https://a.test/v2/", "https://a.test/v2/chat/completions?key=secret")]
     public void Rebase_MovesTheOperationPathUnderTheFallbackEndpoint(string original, string endpoint, string expected) =>
         RequestTargets.Rebase(new Uri(original), new Uri(endpoint)).Should().Be(new Uri(expected));
 }

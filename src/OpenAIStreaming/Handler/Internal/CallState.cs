@@ -41,6 +41,9 @@ internal sealed class CallState
     /// <summary>Gets or sets the number of attempts started against the current target.</summary>
     public int AttemptsInTarget { get; set; }
 
+    /// <summary>Gets or sets a value indicating whether the current attempt holds a retry-budget token reserved when its first-token timer was armed.</summary>
+    public bool ReservedRetry { get; set; }
+
     /// <summary>Gets or sets the delay chosen by the retry predicate for the next attempt.</summary>
     public TimeSpan NextDelay { get; set; }
 

@@ -15,6 +15,7 @@ namespace OpenAIStreaming.Handler.Internal;
 internal sealed class HandlerSharedState : IDisposable
 {
     private readonly ConcurrentDictionary<string, ResiliencePipeline<HttpResponseMessage>> _breakers = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<string, long> _blockedUntil = new(StringComparer.OrdinalIgnoreCase);
     private readonly OpenAIStreamingCircuitBreakerOptions _breakerOptions;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
@@ -40,8 +41,20 @@ internal sealed class HandlerSharedState : IDisposable
             return null;
         }
 
-        return _breakers.GetOrAdd(uri.Scheme + "://" + uri.Authority, static (endpoint, state) => state.CreateBreaker(endpoint), this);
+        return _breakers.GetOrAdd(EndpointOf(uri), static (endpoint, state) => state.CreateBreaker(endpoint), this);
     }
+
+    /// <summary>
+    /// Whether requests to the endpoint of <paramref name="uri"/> are refused now: its circuit opened and the break has not
+    /// elapsed. (Once it has, a trial request may go, so the endpoint counts as usable again.)
+    /// </summary>
+    public bool IsBlocked(Uri? uri) =>
+        _breakerOptions.Enabled
+        && uri is { IsAbsoluteUri: true }
+        && _blockedUntil.TryGetValue(EndpointOf(uri), out long until)
+        && _timeProvider.GetTimestamp() < until;
+
+    private static string EndpointOf(Uri uri) => uri.Scheme + "://" + uri.Authority; // Authority has no user info
 
     private ResiliencePipeline<HttpResponseMessage> CreateBreaker(string endpoint) =>
         new ResiliencePipelineBuilder<HttpResponseMessage> { TimeProvider = _timeProvider }
@@ -56,11 +69,13 @@ internal sealed class HandlerSharedState : IDisposable
                 OnOpened = args =>
                 {
                     HandlerLog.CircuitOpened(_logger, endpoint, args.BreakDuration.TotalMilliseconds);
+                    _blockedUntil[endpoint] = _timeProvider.GetTimestamp() + (long)(args.BreakDuration.TotalSeconds * _timeProvider.TimestampFrequency);
                     Metrics.CircuitOpened(endpoint);
                     return default;
                 },
                 OnClosed = _ =>
                 {
+                    _blockedUntil.TryRemove(endpoint, out long _);
                     HandlerLog.CircuitClosed(_logger, endpoint);
                     return default;
                 },

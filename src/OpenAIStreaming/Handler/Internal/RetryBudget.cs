@@ -35,13 +35,12 @@ internal sealed class RetryBudget
         }
     }
 
-    /// <summary>Whether a retry would be allowed now (nothing is withdrawn).</summary>
-    public bool CanWithdraw()
+    /// <summary>Gives back a token withdrawn for a retry that did not happen.</summary>
+    public void Refund()
     {
         lock (_lock)
         {
-            RollWindow();
-            return _earned >= 1 || _floorUsed < _minPerSecond;
+            _earned = Math.Min(_earned + 1, OpenAIStreamingDefaultValues.MaxEarnedRetries);
         }
     }
 
