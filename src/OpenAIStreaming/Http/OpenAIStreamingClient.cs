@@ -166,7 +166,7 @@ public sealed class OpenAIStreamingClient
     /// <exception cref="HttpRequestException">A connection could not be opened (<see cref="HttpRequestException.HttpRequestError"/> says why).</exception>
     /// <exception cref="OpenAIStreamTimeoutException">The warm-up took longer than the total timeout.</exception>
     public Task WarmUpAsync(int connections = 1, CancellationToken cancellationToken = default) =>
-        _sender.RunWithinTotalTimeoutAsync(token => HttpClient.WarmUpAsync(connections, token), cancellationToken);
+        _sender.RunWithinTotalTimeoutAsync(token => OpenAIStreamingWarmUpExtensions.WarmUpAsync(HttpClient, uri: null, connections, _sender.TimeProvider, token), cancellationToken);
 
     /// <summary>
     /// Opens <paramref name="connections"/> pooled connections to the server of <paramref name="uri"/>, as
@@ -179,6 +179,9 @@ public sealed class OpenAIStreamingClient
     /// <returns>A task that completes when every connection has answered and is idle in the pool.</returns>
     /// <exception cref="HttpRequestException">A connection could not be opened.</exception>
     /// <exception cref="OpenAIStreamTimeoutException">The warm-up took longer than the total timeout.</exception>
-    public Task WarmUpAsync(Uri uri, int connections = 1, CancellationToken cancellationToken = default) =>
-        _sender.RunWithinTotalTimeoutAsync(token => HttpClient.WarmUpAsync(uri, connections, token), cancellationToken);
+    public Task WarmUpAsync(Uri uri, int connections = 1, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(uri);
+        return _sender.RunWithinTotalTimeoutAsync(token => OpenAIStreamingWarmUpExtensions.WarmUpAsync(HttpClient, uri, connections, _sender.TimeProvider, token), cancellationToken);
+    }
 }

@@ -12,7 +12,9 @@ namespace OpenAIStreaming;
 /// every one of them has its response headers, so over HTTP/1.1 they cannot share a connection when the answers have a body
 /// (the error answers of OpenAI and compatible servers do; an empty answer frees its connection at once, and the requests may
 /// then share fewer connections); then each body is read to its end (up to 64 KiB) and the response disposed, which returns
-/// the connection to the pool, idle and ready. Any HTTP status counts: a 401 or 404
+/// the connection to the pool, idle and ready. A request that waits longer than 5 seconds for its turn (the pool allows fewer
+/// connections than asked for, or an HTTP/2 server fewer streams) stops the others from holding: they are drained, and it
+/// is served on a connection they free, so the warm-up never waits on itself. Any HTTP status counts: a 401 or 404
 /// answer still means the connection (TCP, TLS, HTTP) is open. Over HTTP/2 the requests share one connection, which is all
 /// an HTTP/2 client needs.</para>
 /// <para>The requests carry the client's default headers, as every request it sends does, so they go only to the client's
@@ -32,6 +34,9 @@ public static class OpenAIStreamingWarmUpExtensions
     private const int MaxDrainBytes = 64 * 1024;
     private const int DrainBufferSize = 4096;
 
+    /// <summary>The longest an answered warm-up request keeps its connection busy waiting for the others to be answered.</summary>
+    internal static readonly TimeSpan MaxHold = TimeSpan.FromSeconds(5);
+
     /// <summary>Opens <paramref name="connections"/> pooled connections to the client's <see cref="HttpClient.BaseAddress"/>.</summary>
     /// <param name="httpClient">The client; its base address names the server.</param>
     /// <param name="connections">How many connections to open (at least 1). Over HTTP/2, one is enough.</param>
@@ -44,14 +49,8 @@ public static class OpenAIStreamingWarmUpExtensions
     /// <see cref="HttpRequestError.ConnectionError"/> or <see cref="HttpRequestError.NameResolutionError"/>). Connections that
     /// did open stay warm.
     /// </exception>
-    public static Task WarmUpAsync(this HttpClient httpClient, int connections = 1, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(httpClient);
-        ArgumentOutOfRangeException.ThrowIfLessThan(connections, 1);
-        Uri uri = httpClient.BaseAddress
-            ?? throw new InvalidOperationException("HttpClient.BaseAddress must be set to warm up its server, or pass the Uri to request.");
-        return WarmUpCoreAsync(httpClient, uri, connections, cancellationToken);
-    }
+    public static Task WarmUpAsync(this HttpClient httpClient, int connections = 1, CancellationToken cancellationToken = default) =>
+        WarmUpAsync(httpClient, uri: null, connections, TimeProvider.System, cancellationToken);
 
     /// <summary>Opens <paramref name="connections"/> pooled connections to the server of <paramref name="uri"/>.</summary>
     /// <param name="httpClient">The client.</param>
@@ -64,32 +63,38 @@ public static class OpenAIStreamingWarmUpExtensions
     /// <exception cref="HttpRequestException">A connection could not be opened; <see cref="HttpRequestException.HttpRequestError"/> says why.</exception>
     public static Task WarmUpAsync(this HttpClient httpClient, Uri uri, int connections = 1, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(httpClient);
         ArgumentNullException.ThrowIfNull(uri);
+        return WarmUpAsync(httpClient, uri, connections, TimeProvider.System, cancellationToken);
+    }
+
+    /// <summary>The warm-up with the clock that bounds <see cref="MaxHold"/>; <paramref name="uri"/> null means the base address.</summary>
+    internal static Task WarmUpAsync(HttpClient httpClient, Uri? uri, int connections, TimeProvider timeProvider, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(httpClient);
         ArgumentOutOfRangeException.ThrowIfLessThan(connections, 1);
-        if (!uri.IsAbsoluteUri)
+        if (uri is null)
+        {
+            uri = httpClient.BaseAddress
+                ?? throw new InvalidOperationException("HttpClient.BaseAddress must be set to warm up its server, or pass the Uri to request.");
+        }
+        else if (!uri.IsAbsoluteUri)
         {
             Uri baseAddress = httpClient.BaseAddress
                 ?? throw new InvalidOperationException("A relative Uri needs HttpClient.BaseAddress; pass an absolute Uri instead.");
             uri = new Uri(baseAddress, uri);
         }
 
-        return WarmUpCoreAsync(httpClient, uri, connections, cancellationToken);
-    }
-
-    private static Task WarmUpCoreAsync(HttpClient httpClient, Uri uri, int connections, CancellationToken cancellationToken)
-    {
         var answered = new Countdown(connections);
         var requests = new Task[connections];
         for (int i = 0; i < connections; i++)
         {
-            requests[i] = WarmOneAsync(httpClient, uri, answered, cancellationToken);
+            requests[i] = WarmOneAsync(httpClient, uri, answered, timeProvider, cancellationToken);
         }
 
         return Task.WhenAll(requests);
     }
 
-    private static async Task WarmOneAsync(HttpClient httpClient, Uri uri, Countdown answered, CancellationToken cancellationToken)
+    private static async Task WarmOneAsync(HttpClient httpClient, Uri uri, Countdown answered, TimeProvider timeProvider, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, uri)
         {
@@ -108,8 +113,16 @@ public static class OpenAIStreamingWarmUpExtensions
 
         using (response)
         {
-            // Holding the unread body keeps this connection busy, so no other warm-up request can be served on it.
-            await answered.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            // Holding the unread body keeps this connection busy, so no other warm-up request can be served on it — for a
+            // while: a request still waiting then is waiting for a connection this hold keeps, so the hold ends.
+            try
+            {
+                await answered.Task.WaitAsync(MaxHold, timeProvider, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // drain now and free the connection for the request still waiting
+            }
             await DrainAsync(response.Content, cancellationToken).ConfigureAwait(false);
         }
     }

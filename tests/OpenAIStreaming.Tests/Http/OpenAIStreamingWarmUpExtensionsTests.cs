@@ -104,6 +104,26 @@ public sealed class OpenAIStreamingWarmUpExtensionsTests
         server.AcceptedConnections.Should().Be(2);
     }
 
+    [Fact]
+    public async Task WarmUpAsync_MoreConnectionsThanThePoolAllows_StopsHoldingAndCompletes()
+    {
+        await using ConnectionCountingServer server = await ConnectionCountingServer.StartAsync();
+        using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 1 }) { BaseAddress = server.BaseAddress, Timeout = Timeout.InfiniteTimeSpan };
+        var clock = new ManualTimeProvider();
+        var client = new OpenAIStreamingClient(http, new OpenAIStreamingOptions(), clock);
+
+        Task warming = client.WarmUpAsync(2);
+        await ManualTimeProvider.WaitUntilAsync(
+            () => server.Requests.Count == 1 && clock.PendingDueTimes().Contains(TimeSpan.FromSeconds(5)),
+            "the answered request holding the only connection the pool allows");
+        warming.IsCompleted.Should().BeFalse("the second request waits for the connection the first one holds");
+        clock.Advance(TimeSpan.FromSeconds(5));
+
+        await warming.WaitAsync(HangGuard.Limit);
+        server.Requests.Should().HaveCount(2, "the second request was served on the connection the first one freed");
+        server.AcceptedConnections.Should().Be(1);
+    }
+
     /// <summary>Sends <paramref name="count"/> requests that the server answers only once all of them are in flight.</summary>
     private static async Task SendHeldRequestsAsync(HttpClient http, int count, CancellationToken cancellationToken)
     {

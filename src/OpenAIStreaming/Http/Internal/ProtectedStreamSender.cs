@@ -24,6 +24,9 @@ internal sealed class ProtectedStreamSender : StreamSender
         _timeProvider = timeProvider;
     }
 
+    /// <summary>Gets the clock of every timeout.</summary>
+    public TimeProvider TimeProvider => _timeProvider;
+
     public override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         HandlerSettings settings = HandlerSettings.For(_options, request.Options);
