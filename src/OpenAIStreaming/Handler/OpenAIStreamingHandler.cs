@@ -412,10 +412,9 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
             ? ex.GetType().Name
             : ((int)outcome.Result!.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture);
 
+    /// <summary>A failed attempt for logs: <c>HTTP 503</c>, or its exception's type name.</summary>
     private static string Describe(Outcome<HttpResponseMessage> outcome) =>
-        outcome.Exception is { } ex
-            ? ex.GetType().Name
-            : $"HTTP {(int)outcome.Result!.StatusCode}";
+        outcome.Exception is null ? "HTTP " + ErrorType(outcome) : ErrorType(outcome);
 
     private async ValueTask<Outcome<HttpResponseMessage>> AttemptAsync(ResilienceContext context, CallState call)
     {

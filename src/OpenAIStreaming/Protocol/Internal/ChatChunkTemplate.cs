@@ -311,9 +311,9 @@ internal sealed class ChatChunkTemplate : IDisposable
         return SearchValues.Create(stops.ToArray());
     }
 
-    /// <summary>What a string literal holds, as far as decoding it goes.</summary>
     private static readonly SearchValues<byte> HexDigits = SearchValues.Create("0123456789abcdefABCDEF"u8);
 
+    /// <summary>What a string literal holds, as far as decoding it goes.</summary>
     private enum LiteralKind
     {
         /// <summary>Only ASCII characters that need no escape.</summary>
