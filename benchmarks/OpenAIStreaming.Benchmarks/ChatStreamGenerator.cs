@@ -6,7 +6,7 @@ namespace OpenAIStreaming.Benchmarks;
 /// Generates a deterministic gpt-4o chat completion stream: a role chunk, content chunks whose tokens
 /// mix ASCII words, accented words, CJK and emoji (surrogate pairs), a <c>delta:{}</c> +
 /// <c>finish_reason:"stop"</c> chunk, then <c>data: [DONE]</c>. Key order and spelling follow
-/// shared/protocol.md §1.4–1.5 (2025 captures) or shared/recordings/chat-text.sse (2024).
+/// 2025 captures of api.openai.com or tests/OpenAIStreaming.Tests/Recordings/chat-text.sse (2024).
 /// </summary>
 public static class ChatStreamGenerator
 {

@@ -2,6 +2,7 @@ using System.Reflection;
 using System.Runtime.CompilerServices;
 using System.Text;
 using OpenAIStreaming.Sse;
+using OpenAIStreaming.Tests.Support;
 
 namespace OpenAIStreaming.Tests.PublicApi;
 
@@ -143,8 +144,8 @@ public sealed class PublicApiTests
     }
 
     /// <summary>
-    /// The folder of this file in the source tree: from the compiler's path when it exists (local builds), else found by
-    /// walking up from the test binaries (CI builds map source paths to <c>/_/</c>).
+    /// The folder of this file in the source tree: from the compiler's path when it exists (local builds), else found in the
+    /// repository above the test binaries (CI builds map source paths to <c>/_/</c>).
     /// </summary>
     private static string SourceFolder([CallerFilePath] string path = "")
     {
@@ -153,15 +154,6 @@ public sealed class PublicApiTests
             return folder;
         }
 
-        for (DirectoryInfo? dir = new(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            string candidate = Path.Combine(dir.FullName, "tests", "OpenAIStreaming.Tests", "PublicApi");
-            if (Directory.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        throw new DirectoryNotFoundException("tests/OpenAIStreaming.Tests/PublicApi was not found above " + AppContext.BaseDirectory);
+        return TestPaths.InRepository(Path.Combine("tests", "OpenAIStreaming.Tests", "PublicApi"));
     }
 }

@@ -3,15 +3,15 @@ using System.Text.Json;
 namespace OpenAIStreaming.Tests.Support;
 
 /// <summary>
-/// The twelve real OpenAI Chat Completions bodies in <c>shared/recordings</c> (a sibling of the checkout: the repository is
-/// <c>&lt;root&gt;/main</c> or a worktree beside it, and the recordings are in <c>&lt;root&gt;/shared/recordings</c>).
+/// The twelve real OpenAI Chat Completions bodies in <c>tests/OpenAIStreaming.Tests/Recordings</c>, copied next to the
+/// test binaries by the build (see the README there for where they come from).
 /// </summary>
 public static class Recordings
 {
     private static readonly JsonSerializerOptions SnakeCase =
         new(JsonSerializerDefaults.Web) { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
-    private static readonly Lazy<string> LazyDirectory = new(() => TestPaths.FindUpwards(Path.Combine("shared", "recordings")));
+    private static readonly Lazy<string> LazyDirectory = new(FindDirectory);
 
     private static readonly Lazy<IReadOnlyDictionary<string, RecordingExpectation>> LazyExpected = new(LoadExpected);
 
@@ -37,6 +37,14 @@ public static class Recordings
     ];
 
     public static byte[] Read(string name) => File.ReadAllBytes(Path.Combine(Directory, name));
+
+    private static string FindDirectory()
+    {
+        string directory = Path.Combine(AppContext.BaseDirectory, "Recordings");
+        return System.IO.Directory.Exists(directory)
+            ? directory
+            : throw new DirectoryNotFoundException($"The recordings were not copied next to the test binaries ({directory}).");
+    }
 
     private static Dictionary<string, RecordingExpectation> LoadExpected()
     {

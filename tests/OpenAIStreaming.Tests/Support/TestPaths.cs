@@ -1,23 +1,40 @@
 namespace OpenAIStreaming.Tests.Support;
 
-/// <summary>Finds files of the checkout (and of the shared folder beside it) from the test output directory.</summary>
+/// <summary>Finds files of the checkout from the test output directory, never outside the repository.</summary>
 public static class TestPaths
 {
+    private const string RootMarker = "OpenAIStreaming.sln";
+
+    private static readonly Lazy<string> LazyRepositoryRoot = new(FindRepositoryRoot);
+
+    /// <summary>Gets the repository root: the nearest directory above the test binaries that holds <c>OpenAIStreaming.sln</c>.</summary>
+    public static string RepositoryRoot => LazyRepositoryRoot.Value;
+
     /// <summary>
-    /// Walks up from <see cref="AppContext.BaseDirectory"/> and returns the first <c>dir/relativePath</c> that exists.
+    /// Returns <c>RepositoryRoot/relativePath</c>, failing at once when it does not exist: the lookup never leaves the
+    /// repository, so a test can only depend on files that are checked in.
     /// </summary>
-    public static string FindUpwards(string relativePath)
+    public static string InRepository(string relativePath)
+    {
+        string candidate = Path.Combine(RepositoryRoot, relativePath);
+        if (Directory.Exists(candidate) || File.Exists(candidate))
+        {
+            return candidate;
+        }
+
+        throw new FileNotFoundException($"'{relativePath}' is not in the repository at {RepositoryRoot}.", candidate);
+    }
+
+    private static string FindRepositoryRoot()
     {
         for (DirectoryInfo? dir = new(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
-            string candidate = Path.Combine(dir.FullName, relativePath);
-            if (Directory.Exists(candidate) || File.Exists(candidate))
+            if (File.Exists(Path.Combine(dir.FullName, RootMarker)))
             {
-                return candidate;
+                return dir.FullName;
             }
         }
 
-        throw new DirectoryNotFoundException(
-            $"No '{relativePath}' in {AppContext.BaseDirectory} or any directory above it.");
+        throw new DirectoryNotFoundException($"No {RootMarker} in {AppContext.BaseDirectory} or any directory above it.");
     }
 }

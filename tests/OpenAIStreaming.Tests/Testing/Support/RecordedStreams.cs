@@ -2,8 +2,8 @@ namespace OpenAIStreaming.Tests.Testing.Support;
 
 /// <summary>
 /// A real api.openai.com chat stream (gpt-4o-2024-08-06, 2024-09-26, finish_reason "length"), byte for byte:
-/// <c>/work/shared/recordings/chat-finish-length.sse</c>, from openai-python's test data (Apache-2.0).
-/// Kept inline so the tests do not depend on files outside the repository.
+/// <c>Recordings/chat-finish-length.sse</c>, from openai-python's test data (Apache-2.0).
+/// Kept inline so the fake-server tests read as specifications.
 /// </summary>
 public static class RecordedStreams
 {
