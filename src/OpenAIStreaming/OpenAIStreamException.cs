@@ -76,4 +76,7 @@ public class OpenAIStreamException : Exception
 
     /// <summary>Gets the zero-based index of the server-sent event that carried or caused the error, if the error is tied to one.</summary>
     public long? EventIndex { get; }
+
+    /// <summary>Gets a value indicating whether the error reports a response body that broke off (the connection closed or was reset, or its framing was corrupt).</summary>
+    internal bool IsBrokenBody { get; init; }
 }

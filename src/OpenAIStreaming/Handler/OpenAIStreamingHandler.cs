@@ -436,7 +436,7 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
             response = await base.SendAsync(call.Request, token).ConfigureAwait(false);
             if (call.IsStream && response.IsSuccessStatusCode && !StreamingResponse.IsJson(response.Content.Headers.ContentType))
             {
-                FirstEventPrefetch prefetch = await FirstEventPrefetch.ReadAsync(response.Content, token).ConfigureAwait(false);
+                FirstEventPrefetch prefetch = await FirstEventPrefetch.ReadAsync(response, token).ConfigureAwait(false);
                 call.Prefetch = prefetch;
                 call.PrefetchOwner = response;
                 if (prefetch.SawEvent)
@@ -613,6 +613,7 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
         exception switch
         {
             OpenAIStreamTimeoutException timeout => timeout.IsRetryable,
+            OpenAIStreamException { IsBrokenBody: true } => true, // the body broke off before the first event: nothing was delivered
             OpenAIStreamException => false, // for example an oversized event: sending again gives the same answer
             HttpRequestException => true,
             IOException => true,

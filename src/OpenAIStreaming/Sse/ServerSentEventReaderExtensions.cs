@@ -1,6 +1,7 @@
 using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
 using OpenAIStreaming.Sse.Internal;
+using OpenAIStreaming.Streaming.Internal;
 
 namespace OpenAIStreaming.Sse;
 
@@ -15,7 +16,7 @@ public static class ServerSentEventReaderExtensions
     /// <param name="options">Reader options, or <see langword="null"/> for the defaults.</param>
     /// <param name="cancellationToken">Cancels the enumeration.</param>
     /// <returns>The events. Each event's <see cref="ServerSentEvent.Data"/> is valid until the enumerator advances.</returns>
-    /// <exception cref="OpenAIStreamProtocolException">An event is larger than <see cref="ServerSentEventReaderOptions.MaxEventSize"/>.</exception>
+    /// <exception cref="OpenAIStreamProtocolException">An event is larger than <see cref="ServerSentEventReaderOptions.MaxEventSize"/>, or the source broke off (an I/O error while reading; <see cref="OpenAIStreamException.IsRetryable"/> is true).</exception>
     public static IAsyncEnumerable<ServerSentEvent> ReadServerSentEventsAsync(
         this PipeReader reader,
         ServerSentEventReaderOptions? options = null,
@@ -30,7 +31,7 @@ public static class ServerSentEventReaderExtensions
     /// <param name="options">Reader options, or <see langword="null"/> for the defaults.</param>
     /// <param name="cancellationToken">Cancels the enumeration.</param>
     /// <returns>The events. Each event's <see cref="ServerSentEvent.Data"/> is valid until the enumerator advances.</returns>
-    /// <exception cref="OpenAIStreamProtocolException">An event is larger than <see cref="ServerSentEventReaderOptions.MaxEventSize"/>.</exception>
+    /// <exception cref="OpenAIStreamProtocolException">An event is larger than <see cref="ServerSentEventReaderOptions.MaxEventSize"/>, or the source broke off (an I/O error while reading; <see cref="OpenAIStreamException.IsRetryable"/> is true).</exception>
     public static IAsyncEnumerable<ServerSentEvent> ReadServerSentEventsAsync(
         this Stream stream,
         ServerSentEventReaderOptions? options = null,
@@ -45,7 +46,7 @@ public static class ServerSentEventReaderExtensions
     /// <param name="options">Reader options, or <see langword="null"/> for the defaults.</param>
     /// <param name="cancellationToken">Cancels the enumeration.</param>
     /// <returns>The events. Each event's <see cref="ServerSentEvent.Data"/> is valid until the enumerator advances.</returns>
-    /// <exception cref="OpenAIStreamProtocolException">An event is larger than <see cref="ServerSentEventReaderOptions.MaxEventSize"/>.</exception>
+    /// <exception cref="OpenAIStreamProtocolException">An event is larger than <see cref="ServerSentEventReaderOptions.MaxEventSize"/>, or the source broke off (an I/O error while reading; <see cref="OpenAIStreamException.IsRetryable"/> is true).</exception>
     public static IAsyncEnumerable<ServerSentEvent> ReadServerSentEventsAsync(
         this HttpContent content,
         ServerSentEventReaderOptions? options = null,
@@ -67,6 +68,20 @@ public static class ServerSentEventReaderExtensions
         }
     }
 
+    /// <summary>The next event; a source that breaks off (an I/O error while reading) is a typed error naming how far it got.</summary>
+    private static async ValueTask<bool> NextAsync(SseEventReader events, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await events.MoveNextAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (BrokenBody.Is(ex) && !cancellationToken.IsCancellationRequested)
+        {
+            var typed = ex as OpenAIStreamException;
+            throw BrokenBody.AfterEvents(ex, events.EventCount, "before its end", typed?.StatusCode, typed?.RequestId);
+        }
+    }
+
     private static async IAsyncEnumerable<ServerSentEvent> ReadCoreAsync(
         PipeReader reader,
         ServerSentEventReaderOptions? options,
@@ -75,7 +90,7 @@ public static class ServerSentEventReaderExtensions
         SseEventReader events = new(reader, options);
         await using (events.ConfigureAwait(false))
         {
-            while (await events.MoveNextAsync(cancellationToken).ConfigureAwait(false))
+            while (await NextAsync(events, cancellationToken).ConfigureAwait(false))
             {
                 yield return events.Current;
             }

@@ -1,6 +1,8 @@
 using System.Buffers;
+using OpenAIStreaming.Http.Internal;
 using OpenAIStreaming.Sse;
 using OpenAIStreaming.Sse.Internal;
+using OpenAIStreaming.Streaming.Internal;
 
 namespace OpenAIStreaming.Handler.Internal;
 
@@ -41,9 +43,13 @@ internal sealed class FirstEventPrefetch
     /// <summary>Gets a value indicating whether the body ended before any complete event (nothing usable was sent).</summary>
     public bool Ended { get; }
 
-    public static async ValueTask<FirstEventPrefetch> ReadAsync(HttpContent content, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads <paramref name="response"/>'s body up to its first event. A body that breaks off first is a retryable
+    /// <see cref="OpenAIStreamProtocolException"/>; cancellation (the caller's, or a timeout's) is left to the caller to name.
+    /// </summary>
+    public static async ValueTask<FirstEventPrefetch> ReadAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
-        Stream source = await content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        Stream source = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
         using var framer = new SseFramer(ServerSentEventReaderOptions.DefaultMaxEventSize);
         byte[] buffer = new byte[InitialBufferSize];
         int length = 0;
@@ -60,7 +66,17 @@ internal sealed class FirstEventPrefetch
                 Array.Resize(ref buffer, Math.Min(buffer.Length * 2, MaxPrefetchBytes));
             }
 
-            int read = await source.ReadAsync(buffer.AsMemory(length), cancellationToken).ConfigureAwait(false);
+            int read;
+            try
+            {
+                read = await source.ReadAsync(buffer.AsMemory(length), cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (BrokenBody.Is(ex) && !cancellationToken.IsCancellationRequested)
+            {
+                source.Dispose();
+                throw BrokenBody.AfterBytes(ex, length, (int)response.StatusCode, StreamingResponse.RequestIdOf(response));
+            }
+
             if (read == 0)
             {
                 return new FirstEventPrefetch(source, buffer, length, sawEvent: false, ended: true);

@@ -20,6 +20,7 @@ internal sealed class HandlerResponseContent : HttpContent
     private readonly TimeProvider _timeProvider;
     private readonly long _maxBytes;
     private readonly string? _requestId;
+    private readonly int _statusCode;
     private readonly StreamingMetrics? _metrics;
     private HandlerResponseStream? _stream;
 
@@ -32,9 +33,11 @@ internal sealed class HandlerResponseContent : HttpContent
         TimeProvider timeProvider,
         long maxBytes,
         string? requestId,
+        int statusCode,
         StreamingMetrics? metrics = null)
     {
         _metrics = metrics;
+        _statusCode = statusCode;
         _inner = inner;
         _prefetch = prefetch;
         _idleTimeout = idleTimeout;
@@ -77,6 +80,7 @@ internal sealed class HandlerResponseContent : HttpContent
             timeProvider,
             response.IsSuccessStatusCode ? long.MaxValue : maxErrorBodyBytes,
             StreamingResponse.RequestIdOf(response),
+            (int)response.StatusCode,
             metrics);
 
     protected override async Task<Stream> CreateContentReadStreamAsync(CancellationToken cancellationToken) =>
@@ -147,6 +151,7 @@ internal sealed class HandlerResponseContent : HttpContent
             _timeProvider,
             _maxBytes,
             _requestId,
+            _statusCode,
             _metrics);
         return _stream;
     }

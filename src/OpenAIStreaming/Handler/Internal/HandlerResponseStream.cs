@@ -1,3 +1,4 @@
+using OpenAIStreaming.Streaming.Internal;
 using OpenAIStreaming.Telemetry.Internal;
 
 namespace OpenAIStreaming.Handler.Internal;
@@ -5,8 +6,10 @@ namespace OpenAIStreaming.Handler.Internal;
 /// <summary>
 /// The body stream the consumer reads: the prefetched bytes first, then the live body. Every read of the live body is
 /// bounded by the idle timeout (armed for the read, disarmed after it) and by the total timeout; when one of them fires the
-/// read fails with <see cref="OpenAIStreamTimeoutException"/> of that kind, whatever the underlying stream threw. The
-/// caller's own cancellation stays an <see cref="OperationCanceledException"/> on the caller's token.
+/// read fails with <see cref="OpenAIStreamTimeoutException"/> of that kind, whatever the underlying stream threw. A body
+/// that breaks off (reset, closed early, corrupt framing) fails the read with a retryable
+/// <see cref="OpenAIStreamProtocolException"/>. The caller's own cancellation stays an <see cref="OperationCanceledException"/>
+/// on the caller's token.
 /// </summary>
 internal sealed class HandlerResponseStream : Stream
 {
@@ -20,6 +23,7 @@ internal sealed class HandlerResponseStream : Stream
     private readonly CancellationTokenSource _timeouts;
     private readonly long _maxBytes;
     private readonly string? _requestId;
+    private readonly int _statusCode;
     private readonly StreamingMetrics? _metrics;
     private bool _timeoutRecorded;
     private int _prefixOffset;
@@ -35,9 +39,11 @@ internal sealed class HandlerResponseStream : Stream
         TimeProvider timeProvider,
         long maxBytes,
         string? requestId,
+        int statusCode,
         StreamingMetrics? metrics = null)
     {
         _metrics = metrics;
+        _statusCode = statusCode;
         _source = source;
         _prefix = prefix;
         _prefixLength = prefixLength;
@@ -107,6 +113,11 @@ internal sealed class HandlerResponseStream : Stream
             }
 
             ThrowIfTimedOut(ex);
+            if (BrokenBody.Is(ex))
+            {
+                throw BrokenBody.AfterBytes(ex, _prefixLength + _delivered, _statusCode, _requestId);
+            }
+
             throw;
         }
         finally
@@ -147,9 +158,17 @@ internal sealed class HandlerResponseStream : Stream
             buffer = buffer[..(int)(_maxBytes - _delivered)];
         }
 
-        int read = _source.Read(buffer);
-        _delivered += read;
-        return read;
+        try
+        {
+            int read = _source.Read(buffer);
+            _delivered += read;
+            return read;
+        }
+        catch (Exception ex) when (BrokenBody.Is(ex) && ex is not OpenAIStreamException)
+        {
+            ThrowIfTimedOut(ex);
+            throw BrokenBody.AfterBytes(ex, _prefixLength + _delivered, _statusCode, _requestId);
+        }
     }
 
     public override void Flush()

@@ -95,6 +95,7 @@ internal sealed class HandlerSharedState : IDisposable
             return exception switch
             {
                 OpenAIStreamTimeoutException timeout => timeout.Kind is OpenAIStreamTimeoutKind.Connect or OpenAIStreamTimeoutKind.FirstToken,
+                OpenAIStreamException { IsBrokenBody: true } => true,
                 HttpRequestException or IOException => true,
                 _ => false,
             };

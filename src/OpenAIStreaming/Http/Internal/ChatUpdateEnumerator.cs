@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using OpenAIStreaming.Protocol;
 using OpenAIStreaming.Protocol.Internal;
 using OpenAIStreaming.Sse.Internal;
+using OpenAIStreaming.Streaming.Internal;
 
 namespace OpenAIStreaming.Http.Internal;
 
@@ -186,10 +187,28 @@ internal sealed class ChatUpdateEnumerator : IAsyncEnumerator<ChatCompletionUpda
                 throw TypedStreamReader.Truncated(events, _response!, _requestId, "without [DONE] and before every choice had a finish reason");
             }
         }
-        catch
+        catch (Exception ex)
         {
+            long events = _events?.EventCount ?? 0;
+            int? status = (int?)_response?.StatusCode;
             await CloseAsync().ConfigureAwait(false);
-            throw;
+            if (!BrokenBody.Is(ex) || _cancellationToken.IsCancellationRequested)
+            {
+                throw;
+            }
+
+            if (_choices.AllFinished)
+            {
+                return false; // every choice finished: the answer is complete, only [DONE] (and perhaps the usage chunk) is missing
+            }
+
+            var typed = ex as OpenAIStreamException;
+            throw BrokenBody.AfterEvents(
+                ex,
+                events,
+                $"before [DONE] and before every choice had a finish reason ({_choices.Progress}): the answer is truncated",
+                status ?? typed?.StatusCode,
+                _requestId ?? typed?.RequestId);
         }
 
         await CloseAsync().ConfigureAwait(false);

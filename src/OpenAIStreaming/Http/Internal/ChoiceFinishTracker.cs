@@ -10,6 +10,9 @@ internal sealed class ChoiceFinishTracker
 
     public bool AllFinished => _seen > 0 && _seen == _finished;
 
+    /// <summary>Describes how far the choices got, for errors: for example "0 of 1 choices had a finish reason".</summary>
+    public string Progress => $"{_finished} of {_seen} choices had a finish reason";
+
     public void Observe(int index, bool finished)
     {
         if ((uint)index >= MaxTrackedChoices)

@@ -46,7 +46,7 @@ internal sealed class ProtectedStreamSender : StreamSender
                     response = await HttpClient.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, sendCts.Token).ConfigureAwait(false);
                     if (response.IsSuccessStatusCode && !StreamingResponse.IsJson(response.Content.Headers.ContentType))
                     {
-                        prefetch = await FirstEventPrefetch.ReadAsync(response.Content, sendCts.Token).ConfigureAwait(false);
+                        prefetch = await FirstEventPrefetch.ReadAsync(response, sendCts.Token).ConfigureAwait(false);
                     }
                 }
                 catch (Exception ex) when (ex is not OpenAIStreamException && (sendCts.IsCancellationRequested || cancellationToken.IsCancellationRequested))

@@ -4,6 +4,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using OpenAIStreaming.Protocol.Internal;
 using OpenAIStreaming.Sse.Internal;
+using OpenAIStreaming.Streaming.Internal;
 
 namespace OpenAIStreaming.Http.Internal;
 
@@ -159,21 +160,31 @@ internal static class StreamingResponse
         return text.Length <= MaxQuotedBodyChars ? text : string.Concat(text.AsSpan(0, MaxQuotedBodyChars), "…");
     }
 
-    /// <summary>Reads at most <paramref name="maxBytes"/> of a (error) body; the rest is left unread.</summary>
+    /// <summary>
+    /// Reads at most <paramref name="maxBytes"/> of a (error) body; the rest is left unread. A body that breaks off gives
+    /// what arrived before the break, so an error is still reported from its status.
+    /// </summary>
     internal static async ValueTask<byte[]> ReadBoundedAsync(HttpContent content, int maxBytes, CancellationToken cancellationToken)
     {
-        Stream stream = await content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-        await using (stream.ConfigureAwait(false))
+        byte[] buffer = new byte[maxBytes];
+        int total = 0;
+        try
         {
-            byte[] buffer = new byte[maxBytes];
-            int total = 0;
-            int read;
-            while (total < buffer.Length && (read = await stream.ReadAsync(buffer.AsMemory(total), cancellationToken).ConfigureAwait(false)) > 0)
+            Stream stream = await content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+            await using (stream.ConfigureAwait(false))
             {
-                total += read;
+                int read;
+                while (total < buffer.Length && (read = await stream.ReadAsync(buffer.AsMemory(total), cancellationToken).ConfigureAwait(false)) > 0)
+                {
+                    total += read;
+                }
             }
-
-            return buffer.AsSpan(0, total).ToArray();
         }
+        catch (Exception ex) when (BrokenBody.Is(ex) && !cancellationToken.IsCancellationRequested)
+        {
+            // The error's status and headers have arrived; its body is what it is.
+        }
+
+        return buffer.AsSpan(0, total).ToArray();
     }
 }

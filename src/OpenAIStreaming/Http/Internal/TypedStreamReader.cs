@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using OpenAIStreaming.Protocol;
 using OpenAIStreaming.Protocol.Internal;
 using OpenAIStreaming.Sse.Internal;
+using OpenAIStreaming.Streaming.Internal;
 
 namespace OpenAIStreaming.Http.Internal;
 
@@ -30,12 +31,23 @@ internal static class TypedStreamReader
         HttpResponseMessage? response = null;
         try
         {
-            (response, SseEventReader events, string? requestId) = await StreamingResponse.OpenAsync(sender, request, cancellationToken).ConfigureAwait(false);
+            SseEventReader events;
+            string? requestId;
+            try
+            {
+                (response, events, requestId) = await StreamingResponse.OpenAsync(sender, request, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (BrokenBody.Is(ex) && !cancellationToken.IsCancellationRequested)
+            {
+                var typed = ex as OpenAIStreamException;
+                throw BrokenBody.AfterEvents(ex, 0, ResponsesTruncated, typed?.StatusCode, typed?.RequestId);
+            }
+
             await using (events.ConfigureAwait(false))
             {
                 var decoder = new ResponseEventDecoder();
                 bool terminal = false;
-                while (!terminal && await events.MoveNextAsync(cancellationToken).ConfigureAwait(false))
+                while (!terminal && await NextEventAsync(events, response, requestId, cancellationToken).ConfigureAwait(false))
                 {
                     cancellationToken.ThrowIfCancellationRequested();
                     ReadOnlySpan<byte> data = events.Current.Data.Span;
@@ -63,6 +75,21 @@ internal static class TypedStreamReader
         finally
         {
             Release(request, response, disposeRequest);
+        }
+    }
+
+    private const string ResponsesTruncated = "before its terminal event (response.completed or response.incomplete): the answer is truncated";
+
+    /// <summary>The next event of a Responses stream; a body that breaks off is a typed error naming how far it got.</summary>
+    private static async ValueTask<bool> NextEventAsync(SseEventReader events, HttpResponseMessage response, string? requestId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await events.MoveNextAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (BrokenBody.Is(ex) && !cancellationToken.IsCancellationRequested)
+        {
+            throw BrokenBody.AfterEvents(ex, events.EventCount, ResponsesTruncated, (int)response.StatusCode, requestId);
         }
     }
 
