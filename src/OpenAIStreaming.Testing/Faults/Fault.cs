@@ -10,8 +10,8 @@ namespace OpenAIStreaming.Testing;
 /// <param name="Kind">What the fault does.</param>
 public sealed record Fault(FaultKind Kind)
 {
-    /// <summary>Gets the HTTP status of a <see cref="FaultKind.Status"/> or <see cref="FaultKind.Outage"/> fault.</summary>
-    /// <value>The default is 0, which means 500 for <see cref="FaultKind.Status"/> and 503 for <see cref="FaultKind.Outage"/>.</value>
+    /// <summary>Gets the HTTP status of a <see cref="FaultKind.Status"/>, <see cref="FaultKind.Outage"/> or <see cref="FaultKind.Redirect"/> fault.</summary>
+    /// <value>The default is 0, which means 500 for <see cref="FaultKind.Status"/>, 503 for <see cref="FaultKind.Outage"/> and 307 for <see cref="FaultKind.Redirect"/>.</value>
     public int StatusCode { get; init; }
 
     /// <summary>Gets the <c>error.code</c> to send, which also picks the message and type, e.g. <c>context_length_exceeded</c>, <c>content_policy_violation</c>, <c>insufficient_quota</c>.</summary>
@@ -34,7 +34,7 @@ public sealed record Fault(FaultKind Kind)
     /// <value>The default is <see langword="null"/>: no header.</value>
     public bool? ShouldRetry { get; init; }
 
-    /// <summary>Gets the event count K (cut, stall, mid-stream error, malformed event, keep-alive period) or the token index (diverge).</summary>
+    /// <summary>Gets the event count K (cut, stall, mid-stream error, malformed event, keep-alive period, endless events, endless line, malformed chunk) or the token index (diverge).</summary>
     /// <value>The default is 0.</value>
     public int Events { get; init; }
 
@@ -57,6 +57,14 @@ public sealed record Fault(FaultKind Kind)
     /// <summary>Gets the bytes a <see cref="FaultKind.ReplayBody"/> fault answers with.</summary>
     /// <value>The default is empty.</value>
     public ReadOnlyMemory<byte> Body { get; init; }
+
+    /// <summary>Gets the <c>Location</c> header value of a <see cref="FaultKind.Redirect"/> fault, e.g. <c>http://127.0.0.1:1234/v1/chat/completions</c>.</summary>
+    /// <value>The default is <see langword="null"/>, which a <see cref="FaultKind.Redirect"/> fault may not have.</value>
+    public string? Location { get; init; }
+
+    /// <summary>Gets the number of events after which a <see cref="FaultKind.GzipBody"/> fault turns the compressed data to garbage.</summary>
+    /// <value>The default is <see langword="null"/>: the compressed data stays valid.</value>
+    public int? CorruptAfterEvents { get; init; }
 
     /// <summary>An error status with an OpenAI-shaped body.</summary>
     /// <param name="statusCode">The HTTP status, e.g. 429, 500, 502, 503, 504, 401 or 400.</param>
@@ -160,6 +168,46 @@ public sealed record Fault(FaultKind Kind)
     /// <param name="body">The bytes of the response body.</param>
     /// <returns>The fault.</returns>
     public static Fault ReplayBody(ReadOnlyMemory<byte> body) => new(FaultKind.ReplayBody) { Body = body };
+
+    /// <summary>Answers a redirect to <paramref name="location"/>, with a small JSON body.</summary>
+    /// <param name="statusCode">The status: 301, 302, 303, 307 or 308.</param>
+    /// <param name="location">The <c>Location</c> header value, absolute or relative, sent as written.</param>
+    /// <returns>The fault.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="statusCode"/> is not a redirect status.</exception>
+    public static Fault Redirect(int statusCode, Uri location)
+    {
+        ArgumentNullException.ThrowIfNull(location);
+        if (!FaultSyntax.IsRedirectStatus(statusCode))
+        {
+            throw new ArgumentOutOfRangeException(nameof(statusCode), statusCode, "A redirect status is 301, 302, 303, 307 or 308.");
+        }
+
+        return new(FaultKind.Redirect) { StatusCode = statusCode, Location = location.OriginalString };
+    }
+
+    /// <summary>Writes <paramref name="events"/> events of the stream, then content deltas forever, until the client goes away.</summary>
+    /// <param name="events">The number of healthy events before the endless part.</param>
+    /// <returns>The fault.</returns>
+    public static Fault EndlessEvents(int events) => new(FaultKind.EndlessEvents) { Events = events };
+
+    /// <summary>Writes <paramref name="events"/> events, then a <c>data:</c> line that never ends (a non-stream request: a JSON body that never ends).</summary>
+    /// <param name="events">The number of healthy events before the endless line.</param>
+    /// <returns>The fault.</returns>
+    public static Fault EndlessLine(int events) => new(FaultKind.EndlessLine) { Events = events };
+
+    /// <summary>Answers 200 <c>text/plain</c> with white space forever.</summary>
+    /// <returns>The fault.</returns>
+    public static Fault WhitespaceBody() => new(FaultKind.WhitespaceBody);
+
+    /// <summary>Sends the body gzip-compressed with <c>Content-Encoding: gzip</c>.</summary>
+    /// <param name="corruptAfterEvents">The number of events after which the compressed data turns to garbage, or <see langword="null"/> to keep it valid.</param>
+    /// <returns>The fault.</returns>
+    public static Fault GzipBody(int? corruptAfterEvents = null) => new(FaultKind.GzipBody) { CorruptAfterEvents = corruptAfterEvents };
+
+    /// <summary>Writes <paramref name="events"/> events, then a malformed HTTP/1.1 chunk header, then closes the connection.</summary>
+    /// <param name="events">The number of healthy events before the malformed chunk.</param>
+    /// <returns>The fault.</returns>
+    public static Fault MalformedChunk(int events) => new(FaultKind.MalformedChunk) { Events = events };
 
     /// <summary>Writes the fault in the header / model-name syntax, e.g. <c>status=429;retry_after=2</c>.</summary>
     /// <returns>The text.</returns>

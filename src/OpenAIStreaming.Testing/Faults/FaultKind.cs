@@ -62,4 +62,22 @@ public enum FaultKind
 
     /// <summary>(programmatic only) Answers 200 <c>text/event-stream</c> with <see cref="Fault.Body"/> verbatim, one write per SSE event.</summary>
     ReplayBody,
+
+    /// <summary>[<c>redirect=N;to=URL</c>] Answers status <see cref="Fault.StatusCode"/> (301, 302, 303, 307 or 308; 0 means 307) with a <c>Location</c> header set to <see cref="Fault.Location"/> and a small JSON body, and nothing else.</summary>
+    Redirect,
+
+    /// <summary>[<c>endless=K</c>] On a chat, completions or Responses stream: the first <see cref="Fault.Events"/> events of the healthy stream, then content deltas (text <c>" more"</c>, never a finish reason) forever, as fast as the client takes them, until the client goes away or the server stops.</summary>
+    EndlessEvents,
+
+    /// <summary>[<c>endless-line=K</c>] On a stream: <see cref="Fault.Events"/> events, then <c>data: {"id":"</c> followed by the byte <c>a</c> forever, with no line break. Instead of a non-stream JSON answer: a 200 <c>application/json</c> body <c>{"id":"</c> followed by <c>a</c> forever. Ends when the client goes away or the server stops.</summary>
+    EndlessLine,
+
+    /// <summary>[<c>whitespace</c>] Answers 200 <c>text/plain</c> with a body of ASCII white space (spaces, tabs, LF, CR LF) forever, until the client goes away or the server stops.</summary>
+    WhitespaceBody,
+
+    /// <summary>[<c>gzip;corrupt=K</c>] Sends the body (stream, JSON or error) with <c>Content-Encoding: gzip</c>, a stream flushed per write so each event can be decoded as it comes. With <see cref="Fault.CorruptAfterEvents"/> K: after the K-th event, about 64 KiB of empty deflate blocks (they decode to nothing and keep the K events out of the decoder's input buffer that meets the error), then bytes that are not deflate data (0xFF), then the body ends; a non-stream body is garbage from its start.</summary>
+    GzipBody,
+
+    /// <summary>[<c>bad-chunk=K</c>] On a stream: <see cref="Fault.Events"/> events, 64 KiB of blank lines (no SSE event; they keep the K events out of the read that meets the error, which the client drops), then a malformed HTTP/1.1 chunk header (<c>zz</c>) straight on the socket, then the connection closes.</summary>
+    MalformedChunk,
 }

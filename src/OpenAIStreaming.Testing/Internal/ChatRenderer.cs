@@ -2,7 +2,7 @@ using System.Text.Json;
 
 namespace OpenAIStreaming.Testing.Internal;
 
-/// <summary>Writes chat completions: the 2025 chunk shape of protocol.md §1.4–1.6, and the non-streaming object.</summary>
+/// <summary>Writes chat completions: the 2025 chunk shape of api.openai.com, and the non-streaming object.</summary>
 internal static class ChatRenderer
 {
     public static StreamPlan Stream(RenderContext context, Answer answer)
@@ -54,7 +54,10 @@ internal static class ChatRenderer
         }
 
         events.Add(SseEvent.Done);
-        return new StreamPlan(events, ErrorEvents);
+        return new StreamPlan(events, ErrorEvents)
+        {
+            Endless = _ => Chunk(context, 0, static w => w.WriteString("content", EndlessBodies.Token), null),
+        };
     }
 
     public static string Complete(RenderContext context, Answer answer) => JsonText.Build(w =>

@@ -2,7 +2,7 @@ using System.Text.Json;
 
 namespace OpenAIStreaming.Testing.Internal;
 
-/// <summary>Writes legacy <c>/v1/completions</c> answers: <c>text_completion</c> chunks (protocol.md §4) and the non-streaming object.</summary>
+/// <summary>Writes legacy <c>/v1/completions</c> answers: <c>text_completion</c> chunks and the non-streaming object.</summary>
 internal static class CompletionsRenderer
 {
     public static StreamPlan Stream(RenderContext context, Answer answer)
@@ -28,7 +28,10 @@ internal static class CompletionsRenderer
         }
 
         events.Add(SseEvent.Done);
-        return new StreamPlan(events, ChatRenderer.ErrorEvents);
+        return new StreamPlan(events, ChatRenderer.ErrorEvents)
+        {
+            Endless = _ => Chunk(context, static w => WriteChoice(w, 0, EndlessBodies.Token, null)),
+        };
     }
 
     public static string Complete(RenderContext context, Answer answer) => Document(

@@ -1,6 +1,6 @@
 namespace OpenAIStreaming.Testing.Internal;
 
-/// <summary>The OpenAI error (message, type, param, code) the fake sends for a status and optional code (protocol.md §2.1).</summary>
+/// <summary>The OpenAI error (message, type, param, code) the fake sends for a status and optional code.</summary>
 internal static class ErrorCatalog
 {
     public static OpenAIError For(int status, string? code, string? model, TimeSpan? retryAfter = null) => (status, code) switch

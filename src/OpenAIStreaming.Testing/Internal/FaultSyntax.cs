@@ -14,8 +14,12 @@ internal static class FaultSyntax
         ("bytewise", FaultKind.ByteByByte), ("split-utf8", FaultKind.SplitMultiByteCharacters), ("crlf", FaultKind.CrlfLineEndings),
         ("cr", FaultKind.CrLineEndings), ("keepalive", FaultKind.KeepAliveComments), ("azure-filter", FaultKind.AzureContentFilter),
         ("outage", FaultKind.Outage), ("reject-prefill", FaultKind.RejectAssistantPrefill), ("slow-read", FaultKind.SlowRequestRead),
-        ("diverge", FaultKind.DivergeAfterToken), ("replay", FaultKind.ReplayBody),
+        ("diverge", FaultKind.DivergeAfterToken), ("replay", FaultKind.ReplayBody), ("redirect", FaultKind.Redirect),
+        ("endless", FaultKind.EndlessEvents), ("endless-line", FaultKind.EndlessLine), ("whitespace", FaultKind.WhitespaceBody),
+        ("gzip", FaultKind.GzipBody), ("bad-chunk", FaultKind.MalformedChunk),
     ];
+
+    private static readonly int[] RedirectStatuses = [301, 302, 303, 307, 308];
 
     public static IReadOnlyList<FaultRule> Parse(string spec)
     {
@@ -29,6 +33,8 @@ internal static class FaultSyntax
         return rules;
     }
 
+    public static bool IsRedirectStatus(int statusCode) => Array.IndexOf(RedirectStatuses, statusCode) >= 0;
+
     public static string Format(Fault fault)
     {
         var text = new StringBuilder(Token(fault.Kind));
@@ -40,7 +46,8 @@ internal static class FaultSyntax
             case FaultKind.SlowFirstToken or FaultKind.Outage:
                 text.Append('=').Append(FormatDuration(fault.Duration));
                 break;
-            case FaultKind.CutAfterEvents or FaultKind.MidStreamError or FaultKind.MalformedJson or FaultKind.DivergeAfterToken:
+            case FaultKind.CutAfterEvents or FaultKind.MidStreamError or FaultKind.MalformedJson or FaultKind.DivergeAfterToken
+                or FaultKind.EndlessEvents or FaultKind.EndlessLine or FaultKind.MalformedChunk:
                 text.Append(CultureInfo.InvariantCulture, $"={fault.Events}");
                 break;
             case FaultKind.StallAfterEvents:
@@ -57,6 +64,17 @@ internal static class FaultSyntax
                 break;
             case FaultKind.ReplayBody:
                 text.Append(CultureInfo.InvariantCulture, $";bytes={fault.Body.Length}");
+                break;
+            case FaultKind.Redirect:
+                if (fault.StatusCode != 0)
+                {
+                    text.Append(CultureInfo.InvariantCulture, $"={fault.StatusCode}");
+                }
+
+                text.Append(";to=").Append(fault.Location);
+                break;
+            case FaultKind.GzipBody when fault.CorruptAfterEvents is { } corrupt:
+                text.Append(CultureInfo.InvariantCulture, $";corrupt={corrupt}");
                 break;
             default:
                 break;
@@ -150,13 +168,32 @@ internal static class FaultSyntax
             }
         }
 
-        return new FaultRule(fault) { Attempts = attempts };
+        return new FaultRule(Validate(fault, text)) { Attempts = attempts };
+    }
+
+    private static Fault Validate(Fault fault, string text)
+    {
+        if (fault.Kind == FaultKind.Redirect)
+        {
+            if (fault.StatusCode != 0 && !IsRedirectStatus(fault.StatusCode))
+            {
+                throw new FormatException($"'{text}': a redirect status is 301, 302, 303, 307 or 308.");
+            }
+
+            if (string.IsNullOrEmpty(fault.Location))
+            {
+                throw new FormatException($"'{text}' needs the target: redirect=307;to=URL.");
+            }
+        }
+
+        return fault;
     }
 
     private static Fault WithHeadValue(Fault fault, string? value, string text)
     {
         bool needsValue = fault.Kind is FaultKind.Status or FaultKind.SlowFirstToken or FaultKind.CutAfterEvents or FaultKind.StallAfterEvents
-            or FaultKind.MidStreamError or FaultKind.MalformedJson or FaultKind.Outage or FaultKind.DivergeAfterToken;
+            or FaultKind.MidStreamError or FaultKind.MalformedJson or FaultKind.Outage or FaultKind.DivergeAfterToken
+            or FaultKind.EndlessEvents or FaultKind.EndlessLine or FaultKind.MalformedChunk;
         if (value is null)
         {
             return needsValue ? throw new FormatException($"'{text}' needs a value after '='.") : fault;
@@ -164,9 +201,10 @@ internal static class FaultSyntax
 
         return fault.Kind switch
         {
-            FaultKind.Status => fault with { StatusCode = ParseInt(value) },
+            FaultKind.Status or FaultKind.Redirect => fault with { StatusCode = ParseInt(value) },
             FaultKind.SlowFirstToken or FaultKind.Outage => fault with { Duration = ParseDuration(value) },
             FaultKind.CutAfterEvents or FaultKind.StallAfterEvents or FaultKind.MidStreamError or FaultKind.MalformedJson or FaultKind.DivergeAfterToken
+                or FaultKind.EndlessEvents or FaultKind.EndlessLine or FaultKind.MalformedChunk
                 => fault with { Events = ParseInt(value) },
             _ => throw new FormatException($"'{text}' takes no value."),
         };
@@ -184,6 +222,8 @@ internal static class FaultSyntax
         "chunk" => fault with { ChunkSize = ParseInt(Require(value, key)) },
         "text" => fault with { Text = value ?? string.Empty },
         "shape" => fault with { ErrorShape = ParseShape(Require(value, key)) },
+        "to" => fault with { Location = Require(value, key) },
+        "corrupt" => fault with { CorruptAfterEvents = ParseInt(Require(value, key)) },
         _ => throw new FormatException($"Unknown fault option '{key}'."),
     };
 

@@ -19,9 +19,16 @@ internal sealed class KestrelSink(HttpContext context) : IStreamSink
         await context.Response.Body.FlushAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    public Task WritePaddingAsync(CancellationToken cancellationToken) => WriteAsync(SinkBytes.BlankLines, cancellationToken);
+
+    public Task CompleteAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
     public Task BreakAsync(CancellationToken cancellationToken)
     {
         context.Abort();
         return Task.CompletedTask;
     }
+
+    /// <summary>Kestrel frames every write itself, so the best it can do is break the connection.</summary>
+    public Task MalformedChunkAsync(CancellationToken cancellationToken) => BreakAsync(cancellationToken);
 }

@@ -156,7 +156,7 @@ internal sealed class RequestHandler(FakeOpenAIServerOptions options, long start
         return faults;
     }
 
-    /// <summary>Applies reset, hang, outage, status and prefill rejection; returns whether the request has been dealt with.</summary>
+    /// <summary>Applies reset, hang, outage, status, redirect, white-space body and prefill rejection; returns whether the request has been dealt with.</summary>
     private async Task<bool> ApplyPreResponseFaultsAsync(Call call)
     {
         foreach (Fault fault in call.Faults)
@@ -184,6 +184,12 @@ internal sealed class RequestHandler(FakeOpenAIServerOptions options, long start
                     }
 
                     break;
+                case FaultKind.Redirect:
+                    await WriteRedirectAsync(call, fault).ConfigureAwait(false);
+                    return true;
+                case FaultKind.WhitespaceBody:
+                    await WriteBodyAsync(call, "text/plain", [], EndlessBodies.WhiteSpace(), rateLimits: false).ConfigureAwait(false);
+                    return true;
                 case FaultKind.RejectAssistantPrefill when call.Root.ValueKind == JsonValueKind.Object && RequestReader.EndsWithAssistantMessage(call.Root):
                     await WriteErrorAsync(call, 400, ErrorCatalog.AssistantPrefill(), null).ConfigureAwait(false);
                     return true;
@@ -201,7 +207,7 @@ internal sealed class RequestHandler(FakeOpenAIServerOptions options, long start
         string path = call.Request.Path.TrimEnd('/');
         if (StreamFaults.Find(call.Faults, FaultKind.ReplayBody) is { } replay)
         {
-            return WriteStreamAsync(call, StreamFaults.SplitRecorded(replay.Body), rateLimits: true);
+            return WriteStreamAsync(call, StreamFaults.SplitRecorded(replay.Body), endless: null, rateLimits: true);
         }
 
         return (method, path) switch
@@ -294,7 +300,10 @@ internal sealed class RequestHandler(FakeOpenAIServerOptions options, long start
         string? after = call.Context.Request.Query["starting_after"];
         int skip = after is not null && int.TryParse(after, NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) ? Math.Max(n + 1, 0) : 0;
         StreamPlan full = result.Plan;
-        var resumed = new StreamPlan([.. full.Events.Skip(skip)], (sent, shape) => full.ErrorEvents(sent + skip, shape));
+        var resumed = new StreamPlan([.. full.Events.Skip(skip)], (sent, shape) => full.ErrorEvents(sent + skip, shape))
+        {
+            Endless = full.Endless is { } endless ? sent => endless(sent + skip) : null,
+        };
         return WritePlanAsync(call, resumed, rateLimits: false);
     }
 
@@ -344,21 +353,47 @@ internal sealed class RequestHandler(FakeOpenAIServerOptions options, long start
     private long Created() => _time.GetUtcNow().ToUnixTimeSeconds();
 
     private Task WritePlanAsync(Call call, StreamPlan plan, bool rateLimits) =>
-        WriteStreamAsync(call, StreamFaults.Frame(StreamFaults.Apply(plan, call.Faults), call.Faults), rateLimits);
+        WriteStreamAsync(call, StreamFaults.Frame(StreamFaults.Apply(plan, call.Faults), call.Faults), plan.Endless, rateLimits);
 
-    private async Task WriteStreamAsync(Call call, IReadOnlyList<byte[]> segments, bool rateLimits)
+    /// <summary>Writes an SSE stream; an endless line or endless events keep its first K events and add their tail.</summary>
+    private Task WriteStreamAsync(Call call, List<byte[]> segments, Func<int, SseEvent>? endless, bool rateLimits)
+    {
+        IEnumerable<byte[]>? tail = null;
+        if (StreamFaults.Find(call.Faults, FaultKind.EndlessLine) is { } line)
+        {
+            segments = [.. segments.Take(line.Events)];
+            tail = EndlessBodies.Line("data: {\"id\":\"");
+        }
+        else if (endless is not null && StreamFaults.Find(call.Faults, FaultKind.EndlessEvents) is { } events)
+        {
+            segments = [.. segments.Take(events.Events)];
+            tail = EndlessBodies.Events(endless, segments.Count, call.Faults);
+        }
+
+        return WriteBodyAsync(call, FakeDefaults.EventStreamContentType, segments, tail, rateLimits);
+    }
+
+    /// <summary>Answers 200 with <paramref name="segments"/> and then <paramref name="tail"/>, through the <see cref="EventStreamWriter"/>.</summary>
+    private async Task WriteBodyAsync(Call call, string contentType, IReadOnlyList<byte[]> segments, IEnumerable<byte[]>? tail, bool rateLimits)
     {
         HttpResponse response = call.Context.Response;
         response.StatusCode = 200;
-        response.ContentType = FakeDefaults.EventStreamContentType;
+        response.ContentType = contentType;
         ApplyHeaders(call, rateLimits);
+        ApplyContentEncoding(response, call.Faults);
         var timing = new StreamTiming(options.TimeToFirstToken, options.TokenGap, options.Jitter, DeterministicRandom.SeedFrom(call.Request.LogicalRequestId));
         var writer = new EventStreamWriter(call.Context, _time, timing, call.Faults);
-        await writer.WriteAsync(segments, call.CancellationToken).ConfigureAwait(false);
+        await writer.WriteAsync(segments, tail, call.CancellationToken).ConfigureAwait(false);
     }
 
     private async Task WriteJsonAsync(Call call, string json, bool rateLimits)
     {
+        if (StreamFaults.Find(call.Faults, FaultKind.EndlessLine) is not null)
+        {
+            await WriteBodyAsync(call, "application/json", [], EndlessBodies.Line("{\"id\":\""), rateLimits).ConfigureAwait(false);
+            return;
+        }
+
         Fault? slow = StreamFaults.Find(call.Faults, FaultKind.SlowFirstToken);
         TimeSpan delay = options.TimeToFirstToken + (slow?.Duration ?? TimeSpan.Zero);
         if (delay > TimeSpan.Zero)
@@ -366,13 +401,52 @@ internal sealed class RequestHandler(FakeOpenAIServerOptions options, long start
             await Task.Delay(delay, _time, call.CancellationToken).ConfigureAwait(false);
         }
 
-        byte[] bytes = Encoding.UTF8.GetBytes(json);
         HttpResponse response = call.Context.Response;
         response.StatusCode = 200;
         response.ContentType = "application/json";
-        response.ContentLength = bytes.Length;
         ApplyHeaders(call, rateLimits);
-        await response.Body.WriteAsync(bytes, call.CancellationToken).ConfigureAwait(false);
+        await WriteWholeBodyAsync(response, Encoding.UTF8.GetBytes(json), call.Faults, call.CancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Answers a redirect status with <c>Location</c> and a small JSON body.</summary>
+    private async Task WriteRedirectAsync(Call call, Fault fault)
+    {
+        HttpResponse response = call.Context.Response;
+        response.StatusCode = fault.StatusCode == 0 ? 307 : fault.StatusCode;
+        response.ContentType = FakeDefaults.JsonContentType;
+        response.Headers.Location = fault.Location;
+        ResponseHeaders.ApplyCommon(response, ResponseHeaders.NewRequestId(), _time.GetElapsedTime(call.Arrival));
+        string json = JsonText.Build(w =>
+        {
+            w.WriteStartObject();
+            w.WriteText("location", fault.Location);
+            w.WriteEndObject();
+        });
+        await WriteWholeBodyAsync(response, Encoding.UTF8.GetBytes(json), call.Faults, call.CancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Writes a body of known length: as it is, or as a gzip file (or garbage) under a <see cref="FaultKind.GzipBody"/> fault.</summary>
+    private static async Task WriteWholeBodyAsync(HttpResponse response, byte[] bytes, IReadOnlyList<Fault> faults, CancellationToken cancellationToken)
+    {
+        if (ApplyContentEncoding(response, faults) is { } gzip)
+        {
+            bytes = GzipSink.Compress(bytes, corrupt: gzip.CorruptAfterEvents is not null);
+        }
+
+        response.ContentLength = bytes.Length;
+        await response.Body.WriteAsync(bytes, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Sets <c>Content-Encoding: gzip</c> when a <see cref="FaultKind.GzipBody"/> fault applies, and returns that fault.</summary>
+    private static Fault? ApplyContentEncoding(HttpResponse response, IReadOnlyList<Fault> faults)
+    {
+        Fault? gzip = StreamFaults.Find(faults, FaultKind.GzipBody);
+        if (gzip is not null)
+        {
+            response.Headers.ContentEncoding = "gzip";
+        }
+
+        return gzip;
     }
 
     private void ApplyHeaders(Call call, bool rateLimits)
@@ -386,9 +460,12 @@ internal sealed class RequestHandler(FakeOpenAIServerOptions options, long start
     }
 
     private Task WriteErrorAsync(Call call, int status, OpenAIError error, Fault? fault) =>
-        WriteErrorAsync(call.Context, call.Arrival, status, error, fault, call.CancellationToken);
+        WriteErrorAsync(call.Context, call.Arrival, status, error, fault, call.Faults, call.CancellationToken);
 
-    private async Task WriteErrorAsync(HttpContext context, long arrival, int status, OpenAIError error, Fault? fault, CancellationToken cancellationToken)
+    private Task WriteErrorAsync(HttpContext context, long arrival, int status, OpenAIError error, Fault? fault, CancellationToken cancellationToken) =>
+        WriteErrorAsync(context, arrival, status, error, fault, [], cancellationToken);
+
+    private async Task WriteErrorAsync(HttpContext context, long arrival, int status, OpenAIError error, Fault? fault, IReadOnlyList<Fault> faults, CancellationToken cancellationToken)
     {
         HttpResponse response = context.Response;
         response.StatusCode = status;
@@ -418,9 +495,7 @@ internal sealed class RequestHandler(FakeOpenAIServerOptions options, long start
             response.Headers["x-should-retry"] = shouldRetry ? "true" : "false";
         }
 
-        byte[] bytes = Encoding.UTF8.GetBytes(error.ToJson());
-        response.ContentLength = bytes.Length;
-        await response.Body.WriteAsync(bytes, cancellationToken).ConfigureAwait(false);
+        await WriteWholeBodyAsync(response, Encoding.UTF8.GetBytes(error.ToJson()), faults, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<byte[]> ReadBodyAsync(HttpRequest request, Fault? slowRead, CancellationToken cancellationToken)

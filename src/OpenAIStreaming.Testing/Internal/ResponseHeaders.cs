@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Http;
 
 namespace OpenAIStreaming.Testing.Internal;
 
-/// <summary>The response headers api.openai.com sends (protocol.md §1.3), with Go-style durations for rate-limit resets.</summary>
+/// <summary>The response headers api.openai.com sends, with Go-style durations for rate-limit resets.</summary>
 internal static class ResponseHeaders
 {
     public static string NewRequestId() => "req_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));

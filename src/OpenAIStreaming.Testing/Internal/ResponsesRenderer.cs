@@ -4,7 +4,7 @@ using System.Text.Json;
 namespace OpenAIStreaming.Testing.Internal;
 
 /// <summary>
-/// Writes Responses API answers (protocol.md §3): <c>event:</c> + <c>data:</c> events with gap-free
+/// Writes Responses API answers: <c>event:</c> + <c>data:</c> events with gap-free
 /// <c>sequence_number</c>s from 0, a text message or function calls, and the terminal event; no <c>[DONE]</c>.
 /// </summary>
 internal sealed class ResponsesRenderer
@@ -54,7 +54,7 @@ internal sealed class ResponsesRenderer
         }
 
         Add("response." + FinalStatus, w => WriteResponse(w, FinalStatus, completedOutput: true, error: null));
-        var plan = new StreamPlan(_events, ErrorEvents);
+        var plan = new StreamPlan(_events, ErrorEvents) { Endless = EndlessDelta };
         return new ResponsesResult(
             _context.Id,
             plan,
@@ -177,6 +177,19 @@ internal sealed class ResponsesRenderer
             }))],
         };
     }
+
+    /// <summary>One more text delta of the message, with the next sequence number.</summary>
+    private SseEvent EndlessDelta(int sent) => Event("response.output_text.delta", sent, w =>
+    {
+        WritePartPosition(w);
+        w.WriteString("delta", EndlessBodies.Token);
+        w.WriteStartArray("logprobs");
+        w.WriteEndArray();
+        if (_context.NextObfuscation() is { } padding)
+        {
+            w.WriteString("obfuscation", padding);
+        }
+    });
 
     private void Add(string type, Action<Utf8JsonWriter> writeFields) => _events.Add(Event(type, _events.Count, writeFields));
 

@@ -11,7 +11,8 @@ namespace OpenAIStreaming.Testing.Internal;
 /// Writes the HTTP/1.1 response (head and chunks) straight to the connection's socket. Kestrel's abort drops
 /// output it has not sent yet, so a stream that must break after K events writes here instead: once a send
 /// completes the bytes are in the kernel, and <see cref="BreakAsync"/> half-closes the socket (FIN after the data,
-/// no terminating chunk), then holds the request until the client has gone or the server stops.
+/// no terminating chunk), then holds the request until the client has gone or the server stops. The same socket
+/// carries framing Kestrel would never write, such as a malformed chunk header.
 /// </summary>
 internal sealed class SocketSink(HttpContext context, Socket socket, TimeProvider timeProvider) : IStreamSink
 {
@@ -52,6 +53,21 @@ internal sealed class SocketSink(HttpContext context, Socket socket, TimeProvide
         chunk[^2] = (byte)'\r';
         chunk[^1] = (byte)'\n';
         await SendAsync(chunk, cancellationToken).ConfigureAwait(false);
+    }
+
+    public Task WritePaddingAsync(CancellationToken cancellationToken) => WriteAsync(SinkBytes.BlankLines, cancellationToken);
+
+    /// <summary>Sends the terminating chunk, then closes like <see cref="BreakAsync"/>: Kestrel must not write after the bytes sent here.</summary>
+    public async Task CompleteAsync(CancellationToken cancellationToken)
+    {
+        await SendAsync(SinkBytes.LastChunk, cancellationToken).ConfigureAwait(false);
+        await BreakAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task MalformedChunkAsync(CancellationToken cancellationToken)
+    {
+        await SendAsync(SinkBytes.MalformedChunkHeader, cancellationToken).ConfigureAwait(false);
+        await BreakAsync(cancellationToken).ConfigureAwait(false);
     }
 
     public async Task BreakAsync(CancellationToken cancellationToken)

@@ -30,7 +30,10 @@ internal static class StreamFaults
     }
 
     /// <summary>Frames each event as bytes: optional keep-alive comment, <c>event:</c> line, <c>data:</c> line, blank line; LF, CRLF or CR.</summary>
-    public static List<byte[]> Frame(IReadOnlyList<SseEvent> events, IReadOnlyList<Fault> faults)
+    public static List<byte[]> Frame(IReadOnlyList<SseEvent> events, IReadOnlyList<Fault> faults) => Frame(events, faults, first: 0);
+
+    /// <summary>Frames events that come after <paramref name="first"/> others in the stream (which counts for the keep-alive period).</summary>
+    public static List<byte[]> Frame(IReadOnlyList<SseEvent> events, IReadOnlyList<Fault> faults, int first)
     {
         string eol = Find(faults, FaultKind.CrlfLineEndings) is not null ? "\r\n" : Find(faults, FaultKind.CrLineEndings) is not null ? "\r" : "\n";
         Fault? keepAlive = Find(faults, FaultKind.KeepAliveComments);
@@ -40,7 +43,7 @@ internal static class StreamFaults
         for (int i = 0; i < events.Count; i++)
         {
             text.Clear();
-            if (keepAlive is not null && i % every == 0)
+            if (keepAlive is not null && (first + i) % every == 0)
             {
                 text.Append(':').Append(keepAlive.Text ?? " keep-alive").Append(eol).Append(eol);
             }

@@ -27,12 +27,36 @@ public sealed class FaultRuleTests
     [InlineData("reject-prefill")]
     [InlineData("slow-read;chunk=16;pause=100ms")]
     [InlineData("diverge=5")]
+    [InlineData("redirect=307;to=http://127.0.0.1:1234/v1/chat/completions")]
+    [InlineData("redirect=301;to=/v1/elsewhere;attempts=1")]
+    [InlineData("redirect;to=http://127.0.0.1:1/v1/")]
+    [InlineData("endless=5")]
+    [InlineData("endless-line=2")]
+    [InlineData("whitespace")]
+    [InlineData("gzip")]
+    [InlineData("gzip;corrupt=3")]
+    [InlineData("gzip;corrupt=0")]
+    [InlineData("bad-chunk=4")]
     public void Parse_ThenToString_RoundTrips(string spec)
     {
         FaultRule rule = FaultRule.Parse(spec).Single();
 
         rule.ToString().Should().Be(spec);
         FaultRule.Parse(rule.ToString()).Single().Fault.Should().Be(rule.Fault);
+    }
+
+    [Fact]
+    public void Parse_NewKinds_MatchTheFactories()
+    {
+        FaultRule.Parse("redirect=308;to=http://127.0.0.1:1234/v1/chat/completions").Single().Fault
+            .Should().Be(Fault.Redirect(308, new Uri("http://127.0.0.1:1234/v1/chat/completions")));
+        FaultRule.Parse("endless=5").Single().Fault.Should().Be(Fault.EndlessEvents(5));
+        FaultRule.Parse("endless-line=2").Single().Fault.Should().Be(Fault.EndlessLine(2));
+        FaultRule.Parse("whitespace").Single().Fault.Should().Be(Fault.WhitespaceBody());
+        FaultRule.Parse("gzip").Single().Fault.Should().Be(Fault.GzipBody());
+        FaultRule.Parse("gzip;corrupt=3").Single().Fault.Should().Be(Fault.GzipBody(corruptAfterEvents: 3));
+        FaultRule.Parse("bad-chunk=4").Single().Fault.Should().Be(Fault.MalformedChunk(4));
+        Fault.Redirect(302, new Uri("/v1/elsewhere", UriKind.Relative)).ToString().Should().Be("redirect=302;to=/v1/elsewhere");
     }
 
     [Fact]
@@ -54,6 +78,15 @@ public sealed class FaultRuleTests
     [InlineData("error=1;shape=round")]
     [InlineData("crlf;bogus=1")]
     [InlineData("replay")]
+    [InlineData("redirect=307")]
+    [InlineData("redirect=200;to=http://127.0.0.1:1/")]
+    [InlineData("redirect=304;to=http://127.0.0.1:1/")]
+    [InlineData("endless")]
+    [InlineData("endless-line")]
+    [InlineData("bad-chunk")]
+    [InlineData("gzip=1")]
+    [InlineData("gzip;corrupt=x")]
+    [InlineData("whitespace=2")]
     public void Parse_InvalidSyntax_ThrowsFormatException(string spec)
     {
         Action parse = () => FaultRule.Parse(spec);
