@@ -10,9 +10,13 @@ namespace OpenAIStreaming;
 /// the first-token timeout, or has an open circuit. A <c>context_length_exceeded</c> error moves the request only to a
 /// fallback with <see cref="HasLargerContextWindow"/> set. The consumer sees the answering model in the stream's
 /// <c>model</c> field, as the server reports it.</para>
-/// <para><b>Credentials.</b> When <see cref="Endpoint"/> names another host (scheme, host or port differ from the
-/// request's), the request's own <c>Authorization</c> and <c>api-key</c> headers are removed, so the primary's key is never
-/// sent to it; <see cref="ApiKey"/> and <see cref="Headers"/> supply the fallback's own.</para>
+/// <para><b>Credentials.</b> When <see cref="Endpoint"/> names another origin (scheme, host or port differ from the
+/// request's), the request carries only an allow-list of its headers there (<c>Accept</c>, <c>Accept-Encoding</c>,
+/// <c>Accept-Language</c>, <c>User-Agent</c>, <c>x-client-request-id</c>, <c>x-attempt</c>, <c>x-stainless-*</c>,
+/// <c>traceparent</c>, <c>tracestate</c>, <c>OpenAI-Beta</c>, <c>Idempotency-Key</c>): no <c>Authorization</c>,
+/// <c>api-key</c>, <c>Ocp-Apim-Subscription-Key</c>, cookie or any other header that might hold a secret.
+/// <see cref="ApiKey"/> and <see cref="Headers"/> supply the fallback's own. Its query string is this address's own plus
+/// the request's <c>stream</c>, <c>starting_after</c> and <c>include</c> parameters.</para>
 /// </remarks>
 /// <example>
 /// <code>

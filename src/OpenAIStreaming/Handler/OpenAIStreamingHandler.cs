@@ -5,6 +5,7 @@ using System.Runtime.ExceptionServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using OpenAIStreaming.Handler.Internal;
+using OpenAIStreaming.Internal;
 using OpenAIStreaming.Http.Internal;
 using OpenAIStreaming.Protocol.Internal;
 using Polly;
@@ -110,6 +111,9 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
             .Build();
     }
 
+    /// <summary>Gets what the requests through this handler share (the retry budget, the circuits).</summary>
+    internal HandlerSharedState SharedState => _state;
+
     internal static ILogger CreateLogger(ILoggerFactory? loggerFactory) =>
         (ILogger?)loggerFactory?.CreateLogger<OpenAIStreamingHandler>() ?? NullLogger.Instance;
 
@@ -117,7 +121,9 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
     /// Creates the tuned primary handler this library uses with dependency injection: pooled connections renewed every
     /// 5 minutes and closed after 90 seconds idle, up to 256 connections per server, several HTTP/2 connections when one is
     /// full, keep-alive pings every 30 seconds (10-second timeout), <see cref="OpenAIStreamingOptions.ConnectTimeout"/> as the
-    /// connect timeout, and automatic decompression.
+    /// connect timeout, and automatic decompression. It never follows a redirect: OpenAI-style APIs do not redirect, and a
+    /// followed redirect would carry the request's headers (keys such as <c>api-key</c>) and prompt to another server; a 3xx
+    /// answer reaches the caller as what it is.
     /// </summary>
     /// <param name="options">The options (only <see cref="OpenAIStreamingOptions.ConnectTimeout"/> is read).</param>
     /// <returns>A new handler; the caller owns it.</returns>
@@ -130,6 +136,7 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
             PooledConnectionIdleTimeout = OpenAIStreamingDefaultValues.PooledConnectionIdleTimeout,
             MaxConnectionsPerServer = OpenAIStreamingDefaultValues.MaxConnectionsPerServer,
             EnableMultipleHttp2Connections = true,
+            AllowAutoRedirect = false,
             KeepAlivePingDelay = OpenAIStreamingDefaultValues.KeepAlivePingDelay,
             KeepAlivePingTimeout = OpenAIStreamingDefaultValues.KeepAlivePingTimeout,
             KeepAlivePingPolicy = HttpKeepAlivePingPolicy.WithActiveRequests,
@@ -171,7 +178,7 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
             ArgumentNullException.ThrowIfNull(response);
             FirstEventPrefetch? prefetch = ReferenceEquals(call.PrefetchOwner, response) ? call.Prefetch : null;
             bool isEventStream = call.IsStream && response.IsSuccessStatusCode;
-            HandlerResponseContent.Install(response, prefetch, isEventStream, settings, totalCts, _timeProvider, _options.MaxErrorBodyBytes, _state.Metrics);
+            HandlerResponseContent.Install(response, prefetch, isEventStream, settings, totalCts, _timeProvider, _options, _state.Metrics);
             handedOver = true;
             return response;
         }
@@ -431,9 +438,11 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
         }
 
         HttpResponseMessage? response = null;
+        Uri? sent = call.Request.RequestUri;
         try
         {
             response = await base.SendAsync(call.Request, token).ConfigureAwait(false);
+            ThrowIfRedirectedAway(sent, response);
             if (call.IsStream && response.IsSuccessStatusCode && !StreamingResponse.IsJson(response.Content.Headers.ContentType))
             {
                 FirstEventPrefetch prefetch = await FirstEventPrefetch.ReadAsync(response, token).ConfigureAwait(false);
@@ -475,6 +484,22 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
             attemptCts?.Dispose();
             firstTokenCts?.Dispose();
         }
+    }
+
+    /// <summary>
+    /// An inner handler that follows redirects (a primary handler that is not this library's) may have sent the request to
+    /// another origin: its answer is not the server's, and is refused.
+    /// </summary>
+    private void ThrowIfRedirectedAway(Uri? sent, HttpResponseMessage response)
+    {
+        Uri? answered = response.RequestMessage?.RequestUri;
+        if (Origin.Same(sent, answered))
+        {
+            return;
+        }
+
+        HandlerLog.RedirectedAway(_logger, answered!.Authority);
+        throw StreamingResponse.RedirectedAway(answered, response);
     }
 
     private static string? StreamingResponseRequestId(HttpResponseMessage? response) =>

@@ -7,7 +7,7 @@ namespace OpenAIStreaming;
 
 /// <summary>
 /// The timeouts, retry rules and bounds of <see cref="OpenAIStreamingHandler"/>. The defaults are the
-/// <see cref="Interactive"/> preset (chat-style answers, seed 001's budget); <see cref="LongForm"/> and
+/// <see cref="Interactive"/> preset (chat-style answers: a first token within 3 s, silences of at most 8 s, 45 s in all); <see cref="LongForm"/> and
 /// <see cref="Reasoning"/> suit long outputs and thinking models. Each timeout and the retry count can be overridden per
 /// request with the keys of <see cref="OpenAIStreamingRequestOptions"/>.
 /// </summary>
@@ -28,7 +28,7 @@ public sealed class OpenAIStreamingOptions
     /// (<see cref="OpenAIStreamingHandler.CreatePrimaryHandler"/> and the dependency-injection registration); a primary handler
     /// you bring yourself keeps its own setting. A connect timeout before the last attempt is retried.
     /// </summary>
-    /// <value>The default is 2 seconds (seed 001: dial 1 s + TLS 1 s).</value>
+    /// <value>The default is 2 seconds (1 s to connect plus 1 s for TLS).</value>
     [Range(typeof(TimeSpan), "00:00:00.001", "01:00:00")]
     public TimeSpan ConnectTimeout { get; set; } = OpenAIStreamingDefaultValues.ConnectTimeout;
 
@@ -128,6 +128,26 @@ public sealed class OpenAIStreamingOptions
     /// <value>The default is 64 KiB (65,536 bytes).</value>
     [Range(1024, 16 * 1024 * 1024)]
     public int MaxErrorBodyBytes { get; set; } = OpenAIStreamingDefaultValues.MaxErrorBodyBytes;
+
+    /// <summary>
+    /// Gets or sets the largest event of a stream body that passes through the handler to a reader other than this library's
+    /// own (the official SDK, for example), in bytes of event data; the bytes from one event to the end of the next, fields,
+    /// comments and blank lines included, may be at most twice this. A larger event or a flood of bytes that never completes
+    /// an event fails the read with <see cref="OpenAIStreamProtocolException"/> instead of growing the reader's memory. This
+    /// library's readers apply <see cref="Sse.ServerSentEventReaderOptions.MaxEventSize"/> themselves.
+    /// </summary>
+    /// <value>The default is 1 MiB (1,048,576 bytes).</value>
+    [Range(16, 256 * 1024 * 1024)]
+    public int MaxEventSize { get; set; } = OpenAIStreamingDefaultValues.MaxEventSize;
+
+    /// <summary>
+    /// Gets or sets the largest body of a successful answer to a request that is not a stream (for example a non-streamed
+    /// chat completion). A larger body fails the read with <see cref="OpenAIStreamProtocolException"/>. Opt in when a
+    /// misbehaving server could send an endless body; stream bodies are bounded per event instead (<see cref="MaxEventSize"/>).
+    /// </summary>
+    /// <value>The default is <see langword="null"/>: no limit.</value>
+    [Range(1024, int.MaxValue)]
+    public int? MaxResponseBodyBytes { get; set; }
 
     /// <summary>
     /// Gets the ordered fallbacks: other models and/or endpoints a request moves to when its target has used up its retries,

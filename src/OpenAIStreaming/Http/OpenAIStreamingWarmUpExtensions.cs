@@ -19,6 +19,10 @@ namespace OpenAIStreaming;
 /// an HTTP/2 client needs.</para>
 /// <para>The requests carry the client's default headers, as every request it sends does, so they go only to the client's
 /// own server: its base address, or a URI you name. Nothing is logged.</para>
+/// <para><b>Bounded in time.</b> The whole warm-up takes at most 30 seconds: past that it fails with
+/// <see cref="OpenAIStreamTimeoutException"/> (kind <see cref="OpenAIStreamTimeoutKind.Total"/>), so a server that accepts the
+/// connection and never answers cannot hang a start-up. Reading an answer's body to free its connection takes at most
+/// 2 seconds; a body that stalls longer is dropped with its connection, without failing the warm-up.</para>
 /// <para>Connections stay warm as long as the pool keeps idle connections
 /// (<see cref="SocketsHttpHandler.PooledConnectionIdleTimeout"/>, 90 seconds in the handler this library creates, 1 minute
 /// by default).</para>
@@ -37,6 +41,12 @@ public static class OpenAIStreamingWarmUpExtensions
     /// <summary>The longest an answered warm-up request keeps its connection busy waiting for the others to be answered.</summary>
     internal static readonly TimeSpan MaxHold = TimeSpan.FromSeconds(5);
 
+    /// <summary>The longest a whole warm-up may take.</summary>
+    internal static readonly TimeSpan MaxWait = TimeSpan.FromSeconds(30);
+
+    /// <summary>The longest reading an answer's body (to hand its connection back to the pool) may take.</summary>
+    internal static readonly TimeSpan MaxDrain = TimeSpan.FromSeconds(2);
+
     /// <summary>Opens <paramref name="connections"/> pooled connections to the client's <see cref="HttpClient.BaseAddress"/>.</summary>
     /// <param name="httpClient">The client; its base address names the server.</param>
     /// <param name="connections">How many connections to open (at least 1). Over HTTP/2, one is enough.</param>
@@ -49,6 +59,7 @@ public static class OpenAIStreamingWarmUpExtensions
     /// <see cref="HttpRequestError.ConnectionError"/> or <see cref="HttpRequestError.NameResolutionError"/>). Connections that
     /// did open stay warm.
     /// </exception>
+    /// <exception cref="OpenAIStreamTimeoutException">The server did not answer within 30 seconds.</exception>
     public static Task WarmUpAsync(this HttpClient httpClient, int connections = 1, CancellationToken cancellationToken = default) =>
         WarmUpAsync(httpClient, uri: null, connections, TimeProvider.System, cancellationToken);
 
@@ -61,13 +72,14 @@ public static class OpenAIStreamingWarmUpExtensions
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="connections"/> is less than 1.</exception>
     /// <exception cref="InvalidOperationException"><paramref name="uri"/> is relative and the client has no base address.</exception>
     /// <exception cref="HttpRequestException">A connection could not be opened; <see cref="HttpRequestException.HttpRequestError"/> says why.</exception>
+    /// <exception cref="OpenAIStreamTimeoutException">The server did not answer within 30 seconds.</exception>
     public static Task WarmUpAsync(this HttpClient httpClient, Uri uri, int connections = 1, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(uri);
         return WarmUpAsync(httpClient, uri, connections, TimeProvider.System, cancellationToken);
     }
 
-    /// <summary>The warm-up with the clock that bounds <see cref="MaxHold"/>; <paramref name="uri"/> null means the base address.</summary>
+    /// <summary>The warm-up with the clock of its bounds; <paramref name="uri"/> null means the base address.</summary>
     internal static Task WarmUpAsync(HttpClient httpClient, Uri? uri, int connections, TimeProvider timeProvider, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(httpClient);
@@ -84,14 +96,28 @@ public static class OpenAIStreamingWarmUpExtensions
             uri = new Uri(baseAddress, uri);
         }
 
+        return WarmUpWithinAsync(httpClient, uri, connections, timeProvider, cancellationToken);
+    }
+
+    private static async Task WarmUpWithinAsync(HttpClient httpClient, Uri uri, int connections, TimeProvider timeProvider, CancellationToken cancellationToken)
+    {
+        using var bound = new CancellationTokenSource(MaxWait, timeProvider);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, bound.Token);
         var answered = new Countdown(connections);
         var requests = new Task[connections];
         for (int i = 0; i < connections; i++)
         {
-            requests[i] = WarmOneAsync(httpClient, uri, answered, timeProvider, cancellationToken);
+            requests[i] = WarmOneAsync(httpClient, uri, answered, timeProvider, linked.Token);
         }
 
-        return Task.WhenAll(requests);
+        try
+        {
+            await Task.WhenAll(requests).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (bound.IsCancellationRequested && !cancellationToken.IsCancellationRequested && ex is not OpenAIStreamException)
+        {
+            throw new OpenAIStreamTimeoutException(OpenAIStreamTimeoutKind.Total, MaxWait, requestId: null, ex);
+        }
     }
 
     private static async Task WarmOneAsync(HttpClient httpClient, Uri uri, Countdown answered, TimeProvider timeProvider, CancellationToken cancellationToken)
@@ -123,30 +149,39 @@ public static class OpenAIStreamingWarmUpExtensions
             {
                 // drain now and free the connection for the request still waiting
             }
-            await DrainAsync(response.Content, cancellationToken).ConfigureAwait(false);
+            await DrainAsync(response.Content, timeProvider, cancellationToken).ConfigureAwait(false);
         }
     }
 
-    /// <summary>Reads a (small) body to its end, which hands an HTTP/1.1 connection back to the pool at once.</summary>
-    private static async Task DrainAsync(HttpContent content, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads a (small) body to its end, which hands an HTTP/1.1 connection back to the pool at once. A body that takes
+    /// longer than <see cref="MaxDrain"/> is left: disposing its response drops the connection, and the warm-up goes on.
+    /// </summary>
+    private static async Task DrainAsync(HttpContent content, TimeProvider timeProvider, CancellationToken cancellationToken)
     {
-        Stream body = await content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-        await using (body.ConfigureAwait(false))
+        using var drain = new CancellationTokenSource(MaxDrain, timeProvider);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, drain.Token);
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(DrainBufferSize);
+        try
         {
-            byte[] buffer = ArrayPool<byte>.Shared.Rent(DrainBufferSize);
-            try
+            Stream body = await content.ReadAsStreamAsync(linked.Token).ConfigureAwait(false);
+            await using (body.ConfigureAwait(false))
             {
                 int total = 0;
                 int read;
-                while (total < MaxDrainBytes && (read = await body.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
+                while (total < MaxDrainBytes && (read = await body.ReadAsync(buffer, linked.Token).ConfigureAwait(false)) > 0)
                 {
                     total += read;
                 }
             }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(buffer);
-            }
+        }
+        catch (Exception) when (drain.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            // A stalled body: the connection goes with its response.
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 

@@ -5,6 +5,11 @@ namespace OpenAIStreaming.Internal;
 /// allocates each distinct value once instead of once per event. Bounded: at most <c>capacity</c> entries, then the
 /// oldest slot is reused.
 /// </summary>
+/// <remarks>
+/// A strict cache (for JSON string values) rejects invalid UTF-8 with <see cref="InvalidOperationException"/>, as
+/// <see cref="System.Text.Json.Utf8JsonReader.GetString"/> does, so every JSON field treats invalid bytes alike. A lenient one
+/// (for SSE field values, which the event-stream rules decode with replacement) turns them into U+FFFD.
+/// </remarks>
 internal sealed class Utf8StringCache
 {
     private const int MaxCachedLength = 256;
@@ -12,10 +17,13 @@ internal sealed class Utf8StringCache
     private readonly string?[] _values;
     private int _next;
 
-    public Utf8StringCache(int capacity)
+    private readonly bool _strict;
+
+    public Utf8StringCache(int capacity, bool strict = true)
     {
         _keys = new byte[capacity][];
         _values = new string[capacity];
+        _strict = strict;
     }
 
     public string Get(ReadOnlySpan<byte> utf8)
@@ -33,6 +41,11 @@ internal sealed class Utf8StringCache
             {
                 return _values[i]!;
             }
+        }
+
+        if (_strict && !System.Text.Unicode.Utf8.IsValid(utf8))
+        {
+            throw new InvalidOperationException("A JSON string value is not valid UTF-8.");
         }
 
         string value = System.Text.Encoding.UTF8.GetString(utf8);

@@ -8,18 +8,42 @@ namespace OpenAIStreaming.Protocol;
 /// </summary>
 /// <remarks>
 /// Fields that some servers repeat in every chunk (Ollama's <c>role</c>, a tool call's <c>id</c> or <c>name</c>) are taken
-/// once, never concatenated. Not thread-safe.
+/// once, never concatenated. Everything it holds is bounded (<see cref="ChatCompletionAccumulatorOptions"/>). Not thread-safe.
 /// </remarks>
 public sealed class ChatCompletionAccumulator
 {
     private readonly SortedDictionary<int, ChoiceBuilder> _choices = [];
+    private readonly ChatCompletionAccumulatorOptions _options;
     private string? _id;
     private string? _model;
     private string? _systemFingerprint;
     private OpenAIUsage? _usage;
 
+    /// <summary>Creates an accumulator with the default bounds.</summary>
+    public ChatCompletionAccumulator()
+        : this(new ChatCompletionAccumulatorOptions())
+    {
+    }
+
+    /// <summary>Creates an accumulator with the given bounds.</summary>
+    /// <param name="options">The bounds; they are copied, so later changes to the instance have no effect.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A bound is not positive.</exception>
+    public ChatCompletionAccumulator(ChatCompletionAccumulatorOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _options = new ChatCompletionAccumulatorOptions
+        {
+            MaxCharactersPerChoice = options.MaxCharactersPerChoice,
+            MaxChoices = options.MaxChoices,
+            MaxToolCallsPerChoice = options.MaxToolCallsPerChoice,
+            MaxToolCallArgumentCharacters = options.MaxToolCallArgumentCharacters,
+        };
+    }
+
     /// <summary>Adds one update.</summary>
     /// <param name="update">The update, in stream order.</param>
+    /// <exception cref="OpenAIStreamProtocolException">The update would take the completion past a bound of <see cref="ChatCompletionAccumulatorOptions"/>; nothing of it is added.</exception>
     public void Append(in ChatCompletionUpdate update)
     {
         if (string.IsNullOrEmpty(_id) && !string.IsNullOrEmpty(update.Id))
@@ -49,7 +73,12 @@ public sealed class ChatCompletionAccumulator
 
         if (!_choices.TryGetValue(update.ChoiceIndex, out ChoiceBuilder? choice))
         {
-            choice = new ChoiceBuilder();
+            if (_choices.Count >= _options.MaxChoices)
+            {
+                throw LimitReached($"more than {_options.MaxChoices} choices (MaxChoices)");
+            }
+
+            choice = new ChoiceBuilder(_options);
             _choices.Add(update.ChoiceIndex, choice);
         }
 
@@ -69,7 +98,10 @@ public sealed class ChatCompletionAccumulator
         return new ChatCompletionResult(_id, _model, _systemFingerprint, choices, _usage);
     }
 
-    private sealed class ChoiceBuilder
+    private static OpenAIStreamProtocolException LimitReached(string what) =>
+        new($"The streamed completion has {what}; the accumulator stops there rather than grow without bound.");
+
+    private sealed class ChoiceBuilder(ChatCompletionAccumulatorOptions options)
     {
         private readonly StringBuilder _content = new();
         private readonly SortedDictionary<int, ToolCallBuilder> _toolCalls = [];
@@ -79,6 +111,7 @@ public sealed class ChatCompletionAccumulator
 
         public void Append(in ChatCompletionUpdate update)
         {
+            CheckBounds(update);
             _role ??= update.Role;
             _content.Append(update.Text);
             if (update.Refusal is not null)
@@ -103,6 +136,36 @@ public sealed class ChatCompletionAccumulator
             }
         }
 
+        /// <summary>Checks the whole update before any of it is added, so a failed update changes nothing.</summary>
+        private void CheckBounds(in ChatCompletionUpdate update)
+        {
+            long characters = (long)_content.Length + (_refusal?.Length ?? 0) + (update.Text?.Length ?? 0) + (update.Refusal?.Length ?? 0);
+            if (characters > options.MaxCharactersPerChoice)
+            {
+                throw LimitReached($"more than {options.MaxCharactersPerChoice} characters in one choice (MaxCharactersPerChoice)");
+            }
+
+            int newCalls = 0;
+            foreach (ChatToolCallUpdate fragment in update.ToolCalls)
+            {
+                if (_toolCalls.TryGetValue(fragment.Index, out ToolCallBuilder? call))
+                {
+                    if ((long)call.ArgumentsLength + (fragment.ArgumentsDelta?.Length ?? 0) > options.MaxToolCallArgumentCharacters)
+                    {
+                        throw LimitReached($"tool-call arguments longer than {options.MaxToolCallArgumentCharacters} characters (MaxToolCallArgumentCharacters)");
+                    }
+                }
+                else if (_toolCalls.Count + ++newCalls > options.MaxToolCallsPerChoice)
+                {
+                    throw LimitReached($"more than {options.MaxToolCallsPerChoice} tool calls in one choice (MaxToolCallsPerChoice)");
+                }
+                else if ((fragment.ArgumentsDelta?.Length ?? 0) > options.MaxToolCallArgumentCharacters)
+                {
+                    throw LimitReached($"tool-call arguments longer than {options.MaxToolCallArgumentCharacters} characters (MaxToolCallArgumentCharacters)");
+                }
+            }
+        }
+
         public ChatChoiceResult Build(int index)
         {
             var calls = new List<ChatToolCall>(_toolCalls.Count);
@@ -120,6 +183,8 @@ public sealed class ChatCompletionAccumulator
     {
         private readonly StringBuilder _arguments = new();
         private string? _id;
+
+        public int ArgumentsLength => _arguments.Length;
         private string? _type;
         private string? _name;
 

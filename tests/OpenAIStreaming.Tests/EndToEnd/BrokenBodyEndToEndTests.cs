@@ -83,7 +83,9 @@ public sealed class BrokenBodyEndToEndTests
         if (reader is Reader.ChatDirect or Reader.ChatThroughHandler or Reader.ChatThroughWrapper)
         {
             typed.EventIndex.Should().Be(k, "the error names how many events arrived");
-            typed.Message.Should().Contain($"after {k} events").And.Contain("finish reason");
+            typed.Message.Should().Contain($"after {k} events")
+                .And.Contain(k == 0 ? "no choice had begun" : "0 of 1 choices had a finish reason")
+                .And.NotContain("truncated: the answer is truncated");
         }
         else if (reader is Reader.ResponsesDirect or Reader.ResponsesThroughHandler or Reader.ResponsesThroughWrapper)
         {
@@ -131,8 +133,9 @@ public sealed class BrokenBodyEndToEndTests
         server.AddRule(new FaultRule(Fault.CutAfterEvents(6))); // role, 4 tokens, finish: then the cut instead of [DONE]
         using HttpClient http = DirectClient(server);
         var accumulator = new ChatCompletionAccumulator();
+        using CancellationTokenSource guard = HangGuard.Start();
 
-        await foreach (ChatCompletionUpdate update in http.StreamChatCompletionAsync(ChatRequest, HangGuard.Start().Token))
+        await foreach (ChatCompletionUpdate update in http.StreamChatCompletionAsync(ChatRequest, guard.Token))
         {
             accumulator.Append(update);
         }
@@ -140,6 +143,29 @@ public sealed class BrokenBodyEndToEndTests
         ChatChoiceResult choice = accumulator.Build().Choices.Single();
         choice.FinishReason.Should().Be("stop");
         choice.Content.Should().Be(server.GetExpectedText(Model, [new FakeMessage("user", Prompt)]));
+    }
+
+    [Fact]
+    public async Task Stream_ThroughTheHandlerWithRetries_ABreakBeforeTheFirstEventIsRetriedAndTheAnswerIsComplete()
+    {
+        const int k = 0;
+        await using FakeOpenAIServer server = await FakeOpenAIServer.StartAsync();
+        server.AddRule(new FaultRule(Fault.CutAfterEvents(k)) { Attempts = AttemptSet.Only(1) });
+        using var http = new HttpClient(new OpenAIStreamingHandler(new OpenAIStreamingOptions { RetryBaseDelay = TimeSpan.FromMilliseconds(1) }) { InnerHandler = new SocketsHttpHandler() })
+        {
+            BaseAddress = server.BaseAddress,
+            Timeout = Timeout.InfiniteTimeSpan,
+        };
+        using CancellationTokenSource guard = HangGuard.Start();
+        var text = new System.Text.StringBuilder();
+
+        await foreach (ChatCompletionUpdate update in http.StreamChatCompletionAsync(ChatRequest, guard.Token))
+        {
+            text.Append(update.Text);
+        }
+
+        text.ToString().Should().Be(server.GetExpectedText(Model, [new FakeMessage("user", Prompt)]));
+        server.Requests.Select(r => r.Attempt).Should().Equal(1, 2);
     }
 
     private static async Task<Exception?> Record(Func<Task> action)

@@ -38,11 +38,12 @@ public sealed class RequestTargetTests
     [Theory]
     [InlineData("https://api.openai.com/v1/chat/completions", "https://backup.test/v1/", "https://backup.test/v1/chat/completions")]
     [InlineData("https://api.openai.com/v1/responses/resp_1?stream=true", "http://127.0.0.1:5000/v1", "http://127.0.0.1:5000/v1/responses/resp_1?stream=true")]
-    [InlineData("https://x.openai.azure.com/openai/deployments/gpt4o/chat/completions?api-version=2024-10-21", "https://api.openai.com/v1/", "https://api.openai.com/v1/chat/completions?api-version=2024-10-21")]
+    [InlineData("https://x.openai.azure.com/openai/deployments/gpt4o/chat/completions?api-version=2024-10-21", "https://api.openai.com/v1/", "https://api.openai.com/v1/chat/completions")]
+    [InlineData("https://x.openai.azure.com/openai/deployments/gpt4o/chat/completions?api-version=2024-10-21&code=c&sas=s&sig=g", "https://y.openai.azure.com/openai/deployments/big/?api-version=2025-01-01", "https://y.openai.azure.com/openai/deployments/big/chat/completions?api-version=2025-01-01")]
     [InlineData("https://api.openai.com/v1/chat/completions", "https://y.openai.azure.com/openai/deployments/big/?api-version=2024-10-21", "https://y.openai.azure.com/openai/deployments/big/chat/completions?api-version=2024-10-21")]
     [InlineData("http://localhost:11434/api/chat", "http://other:11434/", "http://other:11434/api/chat")]
     [InlineData("https://a.test/v1/responses/r?key=secret&stream=true&x-goog-api-key=s&starting_after=3", "https://b.test/v1/", "https://b.test/v1/responses/r?stream=true&starting_after=3")]
     [InlineData("https://a.test/v1/chat/completions?key=secret", "https://a.test/v2/", "https://a.test/v2/chat/completions?key=secret")]
-    public void Rebase_MovesTheOperationPathUnderTheFallbackEndpoint(string original, string endpoint, string expected) =>
+    public void Rebase_MovesTheOperationPathUnderTheFallbackEndpointAndCarriesOnlyOperationParametersToAnotherOrigin(string original, string endpoint, string expected) =>
         RequestTargets.Rebase(new Uri(original), new Uri(endpoint)).Should().Be(new Uri(expected));
 }

@@ -3,10 +3,10 @@ using OpenAIStreaming.Tests.Support;
 
 namespace OpenAIStreaming.Tests.Http;
 
-/// <summary>Errors before the stream (protocol.md §2.1): non-2xx JSON errors and 200 responses that are not event streams.</summary>
+/// <summary>Errors before the stream: non-2xx JSON errors and 200 responses that are not event streams.</summary>
 public sealed class HttpErrorTests
 {
-    // protocol.md §2.1, verbatim from dd-cassettes completion_stream_wrong_api_key.yaml: 4-space indent, trailing newline.
+    // Verbatim from dd-cassettes completion_stream_wrong_api_key.yaml: 4-space indent, trailing newline.
     private const string InvalidApiKeyBody =
         "{\n    \"error\": {\n        \"message\": \"Incorrect API key provided: sk-wrong****-key. You can find your API key at https://platform.openai.com/account/api-keys.\",\n        \"type\": \"invalid_request_error\",\n        \"param\": null,\n        \"code\": \"invalid_api_key\"\n    }\n}\n";
 

@@ -124,6 +124,43 @@ public sealed class OpenAIStreamingWarmUpExtensionsTests
         server.AcceptedConnections.Should().Be(1);
     }
 
+    [Fact]
+    public async Task WarmUpAsync_AnswerBodyStalls_EndsAfterTheDrainBoundWithoutFailing()
+    {
+        await using var server = new StallingBodyServer();
+        using var http = new HttpClient(new SocketsHttpHandler()) { BaseAddress = server.BaseAddress, Timeout = Timeout.InfiniteTimeSpan };
+        var clock = new ManualTimeProvider();
+
+        Task warming = OpenAIStreamingWarmUpExtensions.WarmUpAsync(http, uri: null, connections: 1, clock, CancellationToken.None);
+        await ManualTimeProvider.WaitUntilAsync(
+            () => server.Answered == 1 && clock.PendingDueTimes().Contains(OpenAIStreamingWarmUpExtensions.MaxDrain),
+            "the answer and the drain bound");
+        warming.IsCompleted.Should().BeFalse("the body is still being read");
+        clock.Advance(OpenAIStreamingWarmUpExtensions.MaxDrain);
+
+        await warming.WaitAsync(HangGuard.Limit);
+    }
+
+    [Fact]
+    public async Task WarmUpAsync_ServerNeverAnswers_FailsWithATimeoutAfterItsBound()
+    {
+        await using OpenAIStreaming.Testing.FakeOpenAIServer server = await OpenAIStreaming.Testing.FakeOpenAIServer.StartAsync();
+        server.AddRule(new OpenAIStreaming.Testing.FaultRule(OpenAIStreaming.Testing.Fault.NeverAnswer()));
+        using var http = new HttpClient(new SocketsHttpHandler()) { BaseAddress = server.BaseAddress, Timeout = Timeout.InfiniteTimeSpan };
+        var clock = new ManualTimeProvider();
+
+        Task warming = OpenAIStreamingWarmUpExtensions.WarmUpAsync(http, uri: null, connections: 2, clock, CancellationToken.None);
+        await ManualTimeProvider.WaitUntilAsync(
+            () => server.Requests.Count == 2 && clock.PendingDueTimes().Contains(OpenAIStreamingWarmUpExtensions.MaxWait),
+            "both requests at the silent server");
+        clock.Advance(OpenAIStreamingWarmUpExtensions.MaxWait);
+
+        OpenAIStreamTimeoutException error = (await FluentActions.Awaiting(() => warming.WaitAsync(HangGuard.Limit))
+            .Should().ThrowAsync<OpenAIStreamTimeoutException>()).Which;
+        error.Kind.Should().Be(OpenAIStreamTimeoutKind.Total);
+        error.Timeout.Should().Be(OpenAIStreamingWarmUpExtensions.MaxWait);
+    }
+
     /// <summary>Sends <paramref name="count"/> requests that the server answers only once all of them are in flight.</summary>
     private static async Task SendHeldRequestsAsync(HttpClient http, int count, CancellationToken cancellationToken)
     {

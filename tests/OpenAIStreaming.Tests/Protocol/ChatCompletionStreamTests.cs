@@ -3,10 +3,10 @@ using OpenAIStreaming.Tests.Support;
 
 namespace OpenAIStreaming.Tests.Protocol;
 
-/// <summary>Chat Completions chunks in the shapes of protocol.md §1, decoded per update and assembled.</summary>
+/// <summary>Chat Completions chunks in the shapes api.openai.com sends, decoded per update and assembled.</summary>
 public sealed class ChatCompletionStreamTests
 {
-    // protocol.md §1.4: the 2025 shape with "usage":null on every chunk, "obfuscation", and an include_usage chunk.
+    // The 2025 shape with "usage":null on every chunk, "obfuscation", and an include_usage chunk.
     private const string TextStream2025 =
         """
         data: {"id":"chatcmpl-BpJBM4XqgLRpLxmTeun39ESCNhQwb","object":"chat.completion.chunk","created":1751568164,"model":"gpt-4o-2024-08-06","service_tier":"default","system_fingerprint":"fp_07871e2ad8","choices":[{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}],"usage":null,"obfuscation":"YhS7A"}
@@ -109,7 +109,7 @@ public sealed class ChatCompletionStreamTests
     [MemberData(nameof(Chunkings.All), MemberType = typeof(Chunkings))]
     public async Task StreamChatCompletionAsync_ParallelToolCalls_FragmentsDeliveredAndAssembledByIndex(Chunking chunking)
     {
-        // protocol.md §1.6: id/type/name only in the first fragment; arguments split at arbitrary points.
+        // id/type/name only in the first fragment; arguments split at arbitrary points.
         string body = SseBody.Chat(
             """{"id":"chatcmpl-t","object":"chat.completion.chunk","created":1727346170,"model":"gpt-4o-2024-08-06","system_fingerprint":"fp_1","choices":[{"index":0,"delta":{"role":"assistant","content":null},"logprobs":null,"finish_reason":null}]}""",
             """{"id":"chatcmpl-t","object":"chat.completion.chunk","created":1727346170,"model":"gpt-4o-2024-08-06","system_fingerprint":"fp_1","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_JMW1whyEaYG438VE1OIflxA2","type":"function","function":{"name":"GetWeatherArgs","arguments":""}}]},"logprobs":null,"finish_reason":null}]}""",
@@ -189,7 +189,7 @@ public sealed class ChatCompletionStreamTests
     [MemberData(nameof(Chunkings.All), MemberType = typeof(Chunkings))]
     public async Task StreamChatCompletionAsync_LegacyCompletionsWithJsonDumpsSpacing_TextDecoded(Chunking chunking)
     {
-        // protocol.md §4 (dd-cassettes completion_streamed.yaml): object "text_completion", choices[].text, ", " and ": " spacing.
+        // Legacy completions (dd-cassettes completion_streamed.yaml): object "text_completion", choices[].text, ", " and ": " spacing.
         string body = SseBody.Chat(
             """{"id": "cmpl-77HaOi08g0u94sH0MNxN07pXHBJ2i", "object": "text_completion", "created": 1681970252, "choices": [{"text": "!", "index": 0, "logprobs": null, "finish_reason": null}], "model": "ada"}""",
             """{"id": "cmpl-77HaOi08g0u94sH0MNxN07pXHBJ2i", "object": "text_completion", "created": 1681970252, "choices": [{"text": " Hello", "index": 0, "logprobs": null, "finish_reason": null}], "model": "ada"}""",

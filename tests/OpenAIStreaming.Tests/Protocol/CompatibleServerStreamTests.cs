@@ -3,7 +3,7 @@ using OpenAIStreaming.Tests.Support;
 
 namespace OpenAIStreaming.Tests.Protocol;
 
-/// <summary>Quirks of OpenAI-compatible servers (protocol.md §6): Azure, vLLM, Ollama, llama.cpp.</summary>
+/// <summary>Quirks of OpenAI-compatible servers: Azure, vLLM, Ollama, llama.cpp.</summary>
 public sealed class CompatibleServerStreamTests
 {
     private const string AzurePromptFilterChunk =
@@ -124,7 +124,7 @@ public sealed class CompatibleServerStreamTests
     [MemberData(nameof(Chunkings.All), MemberType = typeof(Chunkings))]
     public async Task Build_ToolCallIdAndNameRepeatedInEveryFragment_NotConcatenated(Chunking chunking)
     {
-        // MiniMax via NIM (protocol.md §1.6): the Python helper would produce "get_weatherget_weather".
+        // MiniMax via NIM: the Python helper would produce "get_weatherget_weather".
         string body = SseBody.Chat(
             """{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"{\"ci"}}]},"finish_reason":null}]}""",
             """{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"ty\":\"Oslo\"}"}}]},"finish_reason":null}]}""",

@@ -4,7 +4,7 @@ using OpenAIStreaming.Tests.Support;
 namespace OpenAIStreaming.Tests.Protocol;
 
 /// <summary>
-/// Errors that arrive after 200 OK (protocol.md §2.3): chat <c>data: {"error":…}</c>, Responses <c>response.failed</c> and
+/// Errors that arrive after 200 OK: chat <c>data: {"error":…}</c>, Responses <c>response.failed</c> and
 /// <c>error</c> events in the flat and nested shapes. They throw <see cref="OpenAIStreamException"/> with the OpenAI fields,
 /// after everything before them was delivered.
 /// </summary>
@@ -41,7 +41,7 @@ public sealed class MidStreamErrorTests
             """{"type":"error","sequence_number":2,"error":{"type":"invalid_request_error","code":"context_length_exceeded","message":"Your input exceeds the context window of this model.","param":"input"}}""",
             "invalid_request_error", "context_length_exceeded", "input", "Your input exceeds the context window of this model.", false
         },
-        // Both shapes at once (protocol.md §7, gateway guidance).
+        // Both shapes at once, as a gateway should send them.
         {
             """{"type":"error","sequence_number":2,"code":"server_error","message":"Upstream failed","param":null,"error":{"type":"server_error","code":"server_error","message":"Upstream failed","param":null}}""",
             "server_error", "server_error", null, "Upstream failed", true
@@ -52,7 +52,7 @@ public sealed class MidStreamErrorTests
     [MemberData(nameof(Chunkings.All), MemberType = typeof(Chunkings))]
     public async Task StreamChatCompletionAsync_ErrorEventThenDone_ThrowsWithFieldsAfterDeliveringEarlierUpdates(Chunking chunking)
     {
-        // protocol.md §2.3 (go-openai PR #396), spacing as recorded.
+        // As go-openai PR #396 records it, spacing included.
         string body = SseBody.Chat(
             ChatRole,
             ChatHello,

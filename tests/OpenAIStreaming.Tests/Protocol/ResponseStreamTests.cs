@@ -3,7 +3,7 @@ using OpenAIStreaming.Tests.Support;
 
 namespace OpenAIStreaming.Tests.Protocol;
 
-/// <summary>Responses API streams (protocol.md §3): event + data framing, sequence numbers, deltas, terminal events, no [DONE].</summary>
+/// <summary>Responses API streams: event + data framing, sequence numbers, deltas, terminal events, no [DONE].</summary>
 public sealed class ResponseStreamTests
 {
     private const string Created =

@@ -3,7 +3,7 @@ using System.Text.Json.Nodes;
 
 namespace OpenAIStreaming.Tests.Support;
 
-/// <summary>Builds event-stream bodies for fixtures, framed the way OpenAI does on the wire (protocol.md §1.4 and §3.1).</summary>
+/// <summary>Builds event-stream bodies for fixtures, framed the way OpenAI does on the wire.</summary>
 public static class SseBody
 {
     public const string Done = "data: [DONE]\n\n";

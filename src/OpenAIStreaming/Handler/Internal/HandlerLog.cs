@@ -22,4 +22,7 @@ internal static partial class HandlerLog
 
     [LoggerMessage(6, LogLevel.Information, "The circuit for {Endpoint} closed: the endpoint answers again.")]
     public static partial void CircuitClosed(ILogger logger, string endpoint);
+
+    [LoggerMessage(7, LogLevel.Warning, "The inner handler followed a redirect to {Host}; the answer was refused. Set AllowAutoRedirect = false on the primary handler.")]
+    public static partial void RedirectedAway(ILogger logger, string host);
 }

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using OpenAIStreaming.Telemetry.Internal;
 using OpenAIStreaming.Http.Internal;
+using OpenAIStreaming.Streaming.Internal;
 
 namespace OpenAIStreaming.Handler.Internal;
 
@@ -10,7 +11,7 @@ namespace OpenAIStreaming.Handler.Internal;
 /// <see cref="HandlerResponseStream"/> (prefetched bytes replayed, then idle and total timeouts on the live body). Owns the
 /// original content and the call's total-timeout source.
 /// </summary>
-internal sealed class HandlerResponseContent : HttpContent
+internal sealed class HandlerResponseContent : HttpContent, IVouchedContent
 {
     private readonly HttpContent _inner;
     private readonly FirstEventPrefetch? _prefetch;
@@ -18,7 +19,7 @@ internal sealed class HandlerResponseContent : HttpContent
     private readonly TimeSpan _totalTimeout;
     private readonly CancellationTokenSource _totalCts;
     private readonly TimeProvider _timeProvider;
-    private readonly long _maxBytes;
+    private readonly BodyLimits _limits;
     private readonly string? _requestId;
     private readonly int _statusCode;
     private readonly StreamingMetrics? _metrics;
@@ -31,7 +32,7 @@ internal sealed class HandlerResponseContent : HttpContent
         TimeSpan totalTimeout,
         CancellationTokenSource totalCts,
         TimeProvider timeProvider,
-        long maxBytes,
+        BodyLimits limits,
         string? requestId,
         int statusCode,
         StreamingMetrics? metrics = null)
@@ -44,11 +45,11 @@ internal sealed class HandlerResponseContent : HttpContent
         _totalTimeout = totalTimeout;
         _totalCts = totalCts;
         _timeProvider = timeProvider;
-        _maxBytes = maxBytes;
+        _limits = limits;
         _requestId = requestId;
         foreach (KeyValuePair<string, HeaderStringValues> header in inner.Headers.NonValidated)
         {
-            if (header.Key.Equals("Content-Length", StringComparison.OrdinalIgnoreCase) && inner.Headers.ContentLength > maxBytes)
+            if (header.Key.Equals("Content-Length", StringComparison.OrdinalIgnoreCase) && inner.Headers.ContentLength > limits.CutAfterBytes)
             {
                 continue;
             }
@@ -59,8 +60,8 @@ internal sealed class HandlerResponseContent : HttpContent
 
     /// <summary>
     /// Replaces the response's content with one that replays <paramref name="prefetch"/> and then serves the live body under
-    /// the idle timeout (event streams only) and the total timeout; an error body is cut at
-    /// <paramref name="maxErrorBodyBytes"/>. The new content owns <paramref name="totalCts"/>.
+    /// the idle timeout (event streams only) and the total timeout, within the <see cref="BodyLimits"/> of
+    /// <paramref name="options"/>. The new content owns <paramref name="totalCts"/>.
     /// </summary>
     public static void Install(
         HttpResponseMessage response,
@@ -69,7 +70,7 @@ internal sealed class HandlerResponseContent : HttpContent
         HandlerSettings settings,
         CancellationTokenSource totalCts,
         TimeProvider timeProvider,
-        long maxErrorBodyBytes,
+        OpenAIStreamingOptions options,
         StreamingMetrics? metrics = null) =>
         response.Content = new HandlerResponseContent(
             response.Content,
@@ -78,7 +79,7 @@ internal sealed class HandlerResponseContent : HttpContent
             settings.TotalTimeout,
             totalCts,
             timeProvider,
-            response.IsSuccessStatusCode ? long.MaxValue : maxErrorBodyBytes,
+            BodyLimits.For(response, isEventStream, options),
             StreamingResponse.RequestIdOf(response),
             (int)response.StatusCode,
             metrics);
@@ -149,7 +150,7 @@ internal sealed class HandlerResponseContent : HttpContent
             _totalTimeout,
             _totalCts,
             _timeProvider,
-            _maxBytes,
+            _limits,
             _requestId,
             _statusCode,
             _metrics);

@@ -1,3 +1,4 @@
+using OpenAIStreaming.Sse.Internal;
 using OpenAIStreaming.Streaming.Internal;
 using OpenAIStreaming.Telemetry.Internal;
 
@@ -8,8 +9,8 @@ namespace OpenAIStreaming.Handler.Internal;
 /// bounded by the idle timeout (armed for the read, disarmed after it) and by the total timeout; when one of them fires the
 /// read fails with <see cref="OpenAIStreamTimeoutException"/> of that kind, whatever the underlying stream threw. A body
 /// that breaks off (reset, closed early, corrupt framing) fails the read with a retryable
-/// <see cref="OpenAIStreamProtocolException"/>. The caller's own cancellation stays an <see cref="OperationCanceledException"/>
-/// on the caller's token.
+/// <see cref="OpenAIStreamProtocolException"/>; so does one that passes its <see cref="BodyLimits"/> (not retryable). The
+/// caller's own cancellation stays an <see cref="OperationCanceledException"/> on the caller's token.
 /// </summary>
 internal sealed class HandlerResponseStream : Stream
 {
@@ -21,13 +22,14 @@ internal sealed class HandlerResponseStream : Stream
     private readonly CancellationTokenSource? _idleCts;
     private readonly CancellationTokenSource _totalCts;
     private readonly CancellationTokenSource _timeouts;
-    private readonly long _maxBytes;
+    private readonly BodyLimits _limits;
+    private readonly SseEventBoundaryScanner? _events;
     private readonly string? _requestId;
     private readonly int _statusCode;
     private readonly StreamingMetrics? _metrics;
     private bool _timeoutRecorded;
     private int _prefixOffset;
-    private long _delivered;
+    private long _delivered; // bytes of the live body handed out
 
     public HandlerResponseStream(
         Stream source,
@@ -37,7 +39,7 @@ internal sealed class HandlerResponseStream : Stream
         TimeSpan totalTimeout,
         CancellationTokenSource totalCts,
         TimeProvider timeProvider,
-        long maxBytes,
+        BodyLimits limits,
         string? requestId,
         int statusCode,
         StreamingMetrics? metrics = null)
@@ -50,7 +52,8 @@ internal sealed class HandlerResponseStream : Stream
         _idleTimeout = idleTimeout;
         _totalTimeout = totalTimeout;
         _totalCts = totalCts;
-        _maxBytes = maxBytes;
+        _limits = limits;
+        _events = limits.CreateScanner(requestId);
         _requestId = requestId;
         if (idleTimeout != Timeout.InfiniteTimeSpan)
         {
@@ -76,34 +79,27 @@ internal sealed class HandlerResponseStream : Stream
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        if (_prefixOffset < _prefixLength)
+        if (TryReadPrefix(buffer.Span, out int copied))
         {
-            int count = Math.Min(buffer.Length, _prefixLength - _prefixOffset);
-            _prefix.AsSpan(_prefixOffset, count).CopyTo(buffer.Span);
-            _prefixOffset += count;
-            return count;
+            return copied;
         }
 
         ThrowIfTimedOut(inner: null);
-        if (_delivered >= _maxBytes)
+        int allowed = Allowance(buffer.Length);
+        if (allowed < 0)
         {
             return 0; // an error body cut at MaxErrorBodyBytes
         }
 
-        if (buffer.Length > _maxBytes - _delivered)
-        {
-            buffer = buffer[..(int)(_maxBytes - _delivered)];
-        }
-
+        buffer = buffer[..allowed];
         _idleCts?.CancelAfter(_idleTimeout);
         CancellationTokenSource? linked = cancellationToken.CanBeCanceled
             ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _timeouts.Token)
             : null;
+        int read;
         try
         {
-            int read = await _source.ReadAsync(buffer, linked?.Token ?? _timeouts.Token).ConfigureAwait(false);
-            _delivered += read;
-            return read;
+            read = await _source.ReadAsync(buffer, linked?.Token ?? _timeouts.Token).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OpenAIStreamException)
         {
@@ -128,6 +124,9 @@ internal sealed class HandlerResponseStream : Stream
                 _idleCts.CancelAfter(Timeout.InfiniteTimeSpan);
             }
         }
+
+        Deliver(buffer.Span[..read]);
+        return read;
     }
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
@@ -139,36 +138,32 @@ internal sealed class HandlerResponseStream : Stream
     {
         // Synchronous reads are served without timers (the timers need an asynchronous read to cancel); the total timeout
         // is still checked before each one.
-        if (_prefixOffset < _prefixLength)
+        if (TryReadPrefix(buffer, out int copied))
         {
-            int count = Math.Min(buffer.Length, _prefixLength - _prefixOffset);
-            _prefix.AsSpan(_prefixOffset, count).CopyTo(buffer);
-            _prefixOffset += count;
-            return count;
+            return copied;
         }
 
         ThrowIfTimedOut(inner: null);
-        if (_delivered >= _maxBytes)
+        int allowed = Allowance(buffer.Length);
+        if (allowed < 0)
         {
             return 0;
         }
 
-        if (buffer.Length > _maxBytes - _delivered)
-        {
-            buffer = buffer[..(int)(_maxBytes - _delivered)];
-        }
-
+        buffer = buffer[..allowed];
+        int read;
         try
         {
-            int read = _source.Read(buffer);
-            _delivered += read;
-            return read;
+            read = _source.Read(buffer);
         }
         catch (Exception ex) when (BrokenBody.Is(ex) && ex is not OpenAIStreamException)
         {
             ThrowIfTimedOut(ex);
             throw BrokenBody.AfterBytes(ex, _prefixLength + _delivered, _statusCode, _requestId);
         }
+
+        Deliver(buffer[..read]);
+        return read;
     }
 
     public override void Flush()
@@ -191,6 +186,43 @@ internal sealed class HandlerResponseStream : Stream
         }
 
         base.Dispose(disposing);
+    }
+
+    private bool TryReadPrefix(Span<byte> buffer, out int copied)
+    {
+        copied = 0;
+        if (_prefixOffset >= _prefixLength)
+        {
+            return false;
+        }
+
+        copied = Math.Min(buffer.Length, _prefixLength - _prefixOffset);
+        _prefix.AsSpan(_prefixOffset, copied).CopyTo(buffer);
+        _prefixOffset += copied;
+        _events?.Scan(buffer[..copied]);
+        return true;
+    }
+
+    /// <summary>How much of a read of <paramref name="length"/> bytes an error body's allowance leaves; −1 when it is used up.</summary>
+    private int Allowance(int length)
+    {
+        long left = _limits.CutAfterBytes - _delivered;
+        return left <= 0 ? -1 : (int)Math.Min(length, left);
+    }
+
+    /// <summary>Accounts for bytes about to be handed out, enforcing the limits of the body.</summary>
+    private void Deliver(ReadOnlySpan<byte> bytes)
+    {
+        _delivered += bytes.Length;
+        if (_delivered > _limits.FailAfterBytes)
+        {
+            throw new OpenAIStreamProtocolException(
+                $"The response body is larger than MaxResponseBodyBytes ({_limits.FailAfterBytes} bytes).",
+                statusCode: _statusCode,
+                requestId: _requestId);
+        }
+
+        _events?.Scan(bytes);
     }
 
     private void ThrowIfTimedOut(Exception? inner)

@@ -1,8 +1,8 @@
-using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging;
 using Polly;
 using Polly.CircuitBreaker;
+using OpenAIStreaming.Internal;
 using OpenAIStreaming.Telemetry.Internal;
 
 namespace OpenAIStreaming.Handler.Internal;
@@ -14,8 +14,17 @@ namespace OpenAIStreaming.Handler.Internal;
 /// </summary>
 internal sealed class HandlerSharedState : IDisposable
 {
-    private readonly ConcurrentDictionary<string, ResiliencePipeline<HttpResponseMessage>> _breakers = new(StringComparer.OrdinalIgnoreCase);
-    private readonly ConcurrentDictionary<string, long> _blockedUntil = new(StringComparer.OrdinalIgnoreCase);
+    /// <summary>The most endpoints whose circuits are kept; the least recently used beyond it are forgotten.</summary>
+    internal const int MaxTrackedEndpoints = 1024;
+
+    /// <summary>How long an endpoint's circuit is kept unused: at least 10 minutes, and at least twice its window plus its break.</summary>
+    internal static TimeSpan IdleExpiry(OpenAIStreamingCircuitBreakerOptions options)
+    {
+        TimeSpan twice = 2 * (options.SamplingDuration + options.BreakDuration);
+        return twice > TimeSpan.FromMinutes(10) ? twice : TimeSpan.FromMinutes(10);
+    }
+
+    private readonly BoundedStateRegistry<EndpointCircuit> _circuits;
     private readonly OpenAIStreamingCircuitBreakerOptions _breakerOptions;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
@@ -27,7 +36,11 @@ internal sealed class HandlerSharedState : IDisposable
         _breakerOptions = options.CircuitBreaker.Clone();
         _timeProvider = timeProvider;
         _logger = logger;
+        _circuits = new BoundedStateRegistry<EndpointCircuit>(MaxTrackedEndpoints, IdleExpiry(_breakerOptions), timeProvider, StringComparer.OrdinalIgnoreCase);
     }
+
+    /// <summary>Gets the number of endpoints whose circuits are kept now.</summary>
+    internal int TrackedEndpoints => _circuits.Count;
 
     public RetryBudget Budget { get; }
 
@@ -41,7 +54,7 @@ internal sealed class HandlerSharedState : IDisposable
             return null;
         }
 
-        return _breakers.GetOrAdd(EndpointOf(uri), static (endpoint, state) => state.CreateBreaker(endpoint), this);
+        return _circuits.GetOrAdd(EndpointOf(uri), static (endpoint, state) => state.CreateCircuit(endpoint), this).Breaker;
     }
 
     /// <summary>
@@ -51,12 +64,19 @@ internal sealed class HandlerSharedState : IDisposable
     public bool IsBlocked(Uri? uri) =>
         _breakerOptions.Enabled
         && uri is { IsAbsoluteUri: true }
-        && _blockedUntil.TryGetValue(EndpointOf(uri), out long until)
-        && _timeProvider.GetTimestamp() < until;
+        && _circuits.TryGet(EndpointOf(uri), out EndpointCircuit? circuit)
+        && _timeProvider.GetTimestamp() < circuit.BlockedUntil;
 
     private static string EndpointOf(Uri uri) => uri.Scheme + "://" + uri.Authority; // Authority has no user info
 
-    private ResiliencePipeline<HttpResponseMessage> CreateBreaker(string endpoint) =>
+    private EndpointCircuit CreateCircuit(string endpoint)
+    {
+        var circuit = new EndpointCircuit();
+        circuit.Breaker = CreateBreaker(endpoint, circuit);
+        return circuit;
+    }
+
+    private ResiliencePipeline<HttpResponseMessage> CreateBreaker(string endpoint, EndpointCircuit circuit) =>
         new ResiliencePipelineBuilder<HttpResponseMessage> { TimeProvider = _timeProvider }
             .AddCircuitBreaker(new CircuitBreakerStrategyOptions<HttpResponseMessage>
             {
@@ -69,13 +89,13 @@ internal sealed class HandlerSharedState : IDisposable
                 OnOpened = args =>
                 {
                     HandlerLog.CircuitOpened(_logger, endpoint, args.BreakDuration.TotalMilliseconds);
-                    _blockedUntil[endpoint] = _timeProvider.GetTimestamp() + (long)(args.BreakDuration.TotalSeconds * _timeProvider.TimestampFrequency);
+                    circuit.BlockedUntil = _timeProvider.GetTimestamp() + (long)(args.BreakDuration.TotalSeconds * _timeProvider.TimestampFrequency);
                     Metrics.CircuitOpened(endpoint);
                     return default;
                 },
                 OnClosed = _ =>
                 {
-                    _blockedUntil.TryRemove(endpoint, out long _);
+                    circuit.BlockedUntil = 0;
                     HandlerLog.CircuitClosed(_logger, endpoint);
                     return default;
                 },
@@ -108,4 +128,12 @@ internal sealed class HandlerSharedState : IDisposable
 
     /// <summary>Disposes the meter when this state created it (no <see cref="IMeterFactory"/> was given).</summary>
     public void Dispose() => Metrics.Dispose();
+
+    /// <summary>One endpoint's circuit breaker and until when its open circuit refuses requests.</summary>
+    private sealed class EndpointCircuit
+    {
+        public ResiliencePipeline<HttpResponseMessage> Breaker { get; set; } = null!;
+
+        public long BlockedUntil { get; set; }
+    }
 }

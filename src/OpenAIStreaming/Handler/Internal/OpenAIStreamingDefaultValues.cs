@@ -15,6 +15,7 @@ internal static class OpenAIStreamingDefaultValues
     public const int RetryBudgetMinRetriesPerSecond = 10;
     public const int MaxRequestBodyBytes = 4 * 1024 * 1024;
     public const int MaxErrorBodyBytes = 64 * 1024;
+    public const int MaxEventSize = 1024 * 1024;
 
     // The circuit breaker per endpoint.
     public const double CircuitFailureRatio = 0.5;

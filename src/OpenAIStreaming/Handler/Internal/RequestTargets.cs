@@ -1,22 +1,42 @@
 using System.Net.Http.Headers;
+using OpenAIStreaming.Internal;
 
 namespace OpenAIStreaming.Handler.Internal;
 
 /// <summary>
 /// The targets of one call — the request as sent (index 0), then each fallback — and the switch of the request between
-/// them: its address, its body (the <c>model</c> rewritten) and its credentials.
+/// them: its address, its body (the <c>model</c> rewritten) and its headers.
 /// </summary>
+/// <remarks>
+/// <b>No credential leaves its origin.</b> A target on the request's own origin (scheme, host and port) gets the request's
+/// headers as they came. A target on another origin gets only the headers of <see cref="ForeignOriginHeaders"/> (content
+/// negotiation, the user agent, the request id and attempt headers, trace context) plus the fallback's own
+/// <see cref="OpenAIStreamingFallback.ApiKey"/> and <see cref="OpenAIStreamingFallback.Headers"/>: an unknown header might
+/// carry a secret (<c>api-key</c>, <c>Ocp-Apim-Subscription-Key</c>, <c>x-api-key</c>, <c>Cookie</c>, …), so none is
+/// carried. Its query string is the fallback address's own, plus the operation parameters of
+/// <see cref="ForeignOriginQueryParameters"/>.
+/// </remarks>
 internal sealed class RequestTargets
 {
-    private static readonly string[] CredentialHeaders = ["Authorization", "api-key"];
+    /// <summary>The request headers carried to another origin; every other header stays with the request's own origin.</summary>
+    internal static readonly string[] ForeignOriginHeaders =
+    [
+        "Accept", "Accept-Encoding", "Accept-Language", "User-Agent", "x-client-request-id", "x-attempt",
+        "traceparent", "tracestate", "OpenAI-Beta", "Idempotency-Key",
+    ];
+
+    /// <summary>The prefix of the descriptive headers the official SDKs send (<c>x-stainless-lang</c>, <c>x-stainless-retry-count</c>, …): carried too.</summary>
+    private const string SdkHeaderPrefix = "x-stainless-";
+
+    /// <summary>The query parameters of OpenAI operations carried to another origin (as <c>?stream=true&amp;starting_after=N</c> of a resumed response).</summary>
+    internal static readonly string[] ForeignOriginQueryParameters = ["stream", "starting_after", "include", "include[]", "include_obfuscation"];
 
     private readonly HttpRequestMessage _request;
     private readonly IList<OpenAIStreamingFallback> _fallbacks;
     private readonly Uri? _originalUri;
     private readonly HttpContent? _originalContent;
     private readonly ReadOnlyMemory<byte> _body;
-    private List<KeyValuePair<string, string[]>>? _originalCredentials;
-    private readonly Dictionary<string, string[]?> _replacedHeaders = new(StringComparer.OrdinalIgnoreCase);
+    private List<KeyValuePair<string, string[]>>? _originalHeaders;
 
     public RequestTargets(HttpRequestMessage request, ReadOnlyMemory<byte> body, IList<OpenAIStreamingFallback> fallbacks)
     {
@@ -89,8 +109,6 @@ internal sealed class RequestTargets
         }
 
         Uri? uri = AddressOf(index);
-        bool sameHost = uri is null || _originalUri is null || Uri.Compare(uri, _originalUri, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) == 0;
-
         if (!ReferenceEquals(_request.Content, _originalContent))
         {
             _request.Content?.Dispose();
@@ -98,21 +116,7 @@ internal sealed class RequestTargets
 
         _request.Content = content;
         _request.RequestUri = uri;
-        RestoreReplacedHeaders();
-        _originalCredentials ??= Capture(CredentialHeaders);
-        foreach (string name in CredentialHeaders)
-        {
-            _request.Headers.Remove(name);
-        }
-
-        if (sameHost)
-        {
-            foreach (KeyValuePair<string, string[]> header in _originalCredentials)
-            {
-                _request.Headers.TryAddWithoutValidation(header.Key, header.Value);
-            }
-        }
-
+        RestoreHeaders(foreignOrigin: !Origin.Same(uri, _originalUri));
         if (fallback.ApiKey is { } apiKey)
         {
             _request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
@@ -120,11 +124,6 @@ internal sealed class RequestTargets
 
         foreach (KeyValuePair<string, string> header in fallback.Headers)
         {
-            if (!IsCredential(header.Key) && !_replacedHeaders.ContainsKey(header.Key))
-            {
-                _replacedHeaders[header.Key] = _request.Headers.NonValidated.TryGetValues(header.Key, out HeaderStringValues values) ? [.. values] : null;
-            }
-
             _request.Headers.Remove(header.Key);
             _request.Headers.TryAddWithoutValidation(header.Key, header.Value);
         }
@@ -132,17 +131,49 @@ internal sealed class RequestTargets
         return true;
     }
 
+    /// <summary>Whether a request header may go to another origin.</summary>
+    internal static bool MayCrossOrigin(string name) =>
+        name.StartsWith(SdkHeaderPrefix, StringComparison.OrdinalIgnoreCase)
+        || Array.Exists(ForeignOriginHeaders, allowed => allowed.Equals(name, StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>
+    /// Puts back the request's own headers as they came (every one of them, or on another origin only those that may cross),
+    /// undoing whatever an earlier target set.
+    /// </summary>
+    private void RestoreHeaders(bool foreignOrigin)
+    {
+        _originalHeaders ??= [.. Snapshot(_request.Headers)];
+        _request.Headers.Clear();
+        foreach (KeyValuePair<string, string[]> header in _originalHeaders)
+        {
+            if (!foreignOrigin || MayCrossOrigin(header.Key))
+            {
+                _request.Headers.TryAddWithoutValidation(header.Key, header.Value);
+            }
+        }
+    }
+
+    private static IEnumerable<KeyValuePair<string, string[]>> Snapshot(HttpRequestHeaders headers)
+    {
+        foreach (KeyValuePair<string, HeaderStringValues> header in headers.NonValidated)
+        {
+            yield return new(header.Key, [.. header.Value]);
+        }
+    }
+
     /// <summary>
     /// The address of <paramref name="original"/>'s operation under <paramref name="endpoint"/>: the path after <c>/v1/</c>
-    /// (or after <c>/openai/deployments/{name}/</c>, or <c>/openai/</c>) appended to the endpoint, with the endpoint's query
-    /// string when it has one; else the request's — on another host without the parameters that may carry a secret (a
-    /// name containing <c>key</c>, <c>token</c>, <c>sig</c>, <c>secret</c>, <c>password</c> or <c>auth</c>, as <c>?key=</c>).
+    /// (or after <c>/openai/deployments/{name}/</c>, or <c>/openai/</c>) appended to the endpoint. The query string is the
+    /// endpoint's when it has one, else the request's on the same origin; on another origin it is the endpoint's plus only
+    /// the request's parameters of <see cref="ForeignOriginQueryParameters"/> (a parameter such as <c>?key=</c>,
+    /// <c>?code=</c> or <c>?sas=</c> may hold a secret and stays behind).
     /// </summary>
     internal static Uri Rebase(Uri original, Uri endpoint)
     {
         string operation = OperationPath(original.AbsolutePath);
-        bool sameHost = Uri.Compare(original, endpoint, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) == 0;
-        string query = endpoint.Query.Length > 0 ? endpoint.Query : sameHost ? original.Query : WithoutSecrets(original.Query);
+        string query = Origin.Same(original, endpoint)
+            ? (endpoint.Query.Length > 0 ? endpoint.Query : original.Query)
+            : Join(endpoint.Query, OperationParameters(original.Query));
         string basePath = endpoint.GetLeftPart(UriPartial.Path);
         if (!basePath.EndsWith('/'))
         {
@@ -152,50 +183,27 @@ internal sealed class RequestTargets
         return new Uri(basePath + operation + query);
     }
 
-    private static readonly string[] SecretParameterParts = ["key", "token", "sig", "secret", "password", "auth"];
-
-    private static string WithoutSecrets(string query)
+    private static string OperationParameters(string query)
     {
         if (query.Length <= 1)
         {
-            return query;
+            return string.Empty;
         }
 
         string[] kept = Array.FindAll(
             query[1..].Split('&'),
-            pair => !Array.Exists(SecretParameterParts, part => pair.Split('=')[0].Contains(part, StringComparison.OrdinalIgnoreCase)));
-        return kept.Length == 0 ? string.Empty : "?" + string.Join('&', kept);
+            pair => Array.Exists(ForeignOriginQueryParameters, name => Uri.UnescapeDataString(pair.Split('=')[0]).Equals(name, StringComparison.OrdinalIgnoreCase)));
+        return string.Join('&', kept);
     }
 
-    private static bool IsCredential(string name) =>
-        Array.Exists(CredentialHeaders, c => c.Equals(name, StringComparison.OrdinalIgnoreCase));
-
-    private List<KeyValuePair<string, string[]>> Capture(string[] names)
-    {
-        var captured = new List<KeyValuePair<string, string[]>>();
-        foreach (string name in names)
+    private static string Join(string endpointQuery, string parameters) =>
+        (endpointQuery.Length > 1, parameters.Length > 0) switch
         {
-            if (_request.Headers.NonValidated.TryGetValues(name, out HeaderStringValues values))
-            {
-                captured.Add(new(name, [.. values]));
-            }
-        }
-
-        return captured;
-    }
-
-    /// <summary>Puts back the request's own values of the headers an earlier fallback replaced (or removes them if it had none).</summary>
-    private void RestoreReplacedHeaders()
-    {
-        foreach (KeyValuePair<string, string[]?> header in _replacedHeaders)
-        {
-            _request.Headers.Remove(header.Key);
-            if (header.Value is not null)
-            {
-                _request.Headers.TryAddWithoutValidation(header.Key, header.Value);
-            }
-        }
-    }
+            (true, true) => endpointQuery + "&" + parameters,
+            (true, false) => endpointQuery,
+            (false, true) => "?" + parameters,
+            _ => string.Empty,
+        };
 
     private static string OperationPath(string path)
     {

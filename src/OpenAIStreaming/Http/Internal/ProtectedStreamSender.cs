@@ -43,7 +43,9 @@ internal sealed class ProtectedStreamSender : StreamSender
             {
                 try
                 {
+                    Uri? sent = request.RequestUri;
                     response = await HttpClient.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, sendCts.Token).ConfigureAwait(false);
+                    StreamingResponse.ThrowIfRedirectedAway(sent, response);
                     if (response.IsSuccessStatusCode && !StreamingResponse.IsJson(response.Content.Headers.ContentType))
                     {
                         prefetch = await FirstEventPrefetch.ReadAsync(response, sendCts.Token).ConfigureAwait(false);
@@ -57,7 +59,7 @@ internal sealed class ProtectedStreamSender : StreamSender
                 }
             }
 
-            HandlerResponseContent.Install(response, prefetch, response.IsSuccessStatusCode, settings, totalCts, _timeProvider, _options.MaxErrorBodyBytes);
+            HandlerResponseContent.Install(response, prefetch, response.IsSuccessStatusCode, settings, totalCts, _timeProvider, _options);
             handedOver = true;
             return response;
         }

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.Http.Headers;
 using System.Text;
+using OpenAIStreaming.Internal;
 using OpenAIStreaming.Protocol.Internal;
 using OpenAIStreaming.Sse.Internal;
 using OpenAIStreaming.Streaming.Internal;
@@ -34,10 +35,13 @@ internal static class StreamingResponse
         HttpRequestMessage request,
         CancellationToken cancellationToken)
     {
+        Uri? sent = request.RequestUri;
         HttpResponseMessage response = await sender.SendAsync(request, cancellationToken).ConfigureAwait(false);
         try
         {
             string? requestId = RequestIdOf(response);
+            ThrowIfRedirectedAway(sent, response);
+
             if (!response.IsSuccessStatusCode)
             {
                 byte[] body = await ReadBoundedAsync(response.Content, MaxErrorBodyBytes, cancellationToken).ConfigureAwait(false);
@@ -53,9 +57,14 @@ internal static class StreamingResponse
                     await ThrowIfJsonBodyAsync(pipe, response, requestId, cancellationToken).ConfigureAwait(false);
                 }
             }
-            catch
+            catch (Exception ex)
             {
                 await pipe.CompleteAsync().ConfigureAwait(false);
+                if (BrokenBody.Is(ex) && ex is not OpenAIStreamException && !cancellationToken.IsCancellationRequested)
+                {
+                    throw BrokenBody.AfterBytes(ex, 0, (int)response.StatusCode, requestId);
+                }
+
                 throw;
             }
 
@@ -69,31 +78,95 @@ internal static class StreamingResponse
     }
 
     /// <summary>
+    /// Refuses an answer from another origin than the request was sent to: the client followed a redirect (its primary
+    /// handler has <c>AllowAutoRedirect</c> on). Content this library's handler produced was checked there already.
+    /// </summary>
+    public static void ThrowIfRedirectedAway(Uri? sent, HttpResponseMessage response)
+    {
+        if (response.Content is not IVouchedContent
+            && response.RequestMessage?.RequestUri is { } answered
+            && !Origin.Same(sent, answered))
+        {
+            throw RedirectedAway(answered, response);
+        }
+    }
+
+    /// <summary>The error for an answer that came from another origin than the request was sent to. The answer is not used.</summary>
+    public static OpenAIStreamException RedirectedAway(Uri answered, HttpResponseMessage response) =>
+        new(
+            $"The request was redirected to another server ({answered.Authority}) by a handler that follows redirects; its answer is not used. OpenAI-style APIs do not redirect: set AllowAutoRedirect = false on the primary handler (OpenAIStreamingHandler.CreatePrimaryHandler does).",
+            statusCode: null,
+            errorType: "redirect",
+            errorCode: "redirect",
+            param: null,
+            RequestIdOf(response),
+            isRetryable: false);
+
+    /// <summary>
     /// A body that starts with <c>{</c> is JSON, never an event stream (an SSE line starting with <c>{</c> would be an
-    /// ignored field): read it (bounded) and throw its error. Anything else is left in the pipe for the SSE reader.
+    /// ignored field): read it (bounded) and throw its error. Anything else is left in the pipe for the SSE reader. Leading
+    /// white space is looked through for at most <see cref="MaxLeadingWhiteSpace"/> bytes, and its complete lines are
+    /// consumed as they are scanned (blank lines and lines of spaces mean nothing to the event-stream rules), so a body of
+    /// endless white space is neither buffered nor rescanned: the SSE reader's own bounds take over.
     /// </summary>
     private static async ValueTask ThrowIfJsonBodyAsync(PipeReader pipe, HttpResponseMessage response, string? requestId, CancellationToken cancellationToken)
     {
+        long skipped = 0;
         while (true)
         {
             ReadResult result = await pipe.ReadAsync(cancellationToken).ConfigureAwait(false);
             ReadOnlySequence<byte> buffer = result.Buffer;
             int first = FirstNonWhiteSpace(buffer);
-            if (first != '{' && (first >= 0 || result.IsCompleted))
+            if (first == '{')
+            {
+                if (result.IsCompleted || buffer.Length >= MaxErrorBodyBytes)
+                {
+                    byte[] body = buffer.Slice(0, Math.Min(buffer.Length, MaxErrorBodyBytes)).ToArray();
+                    pipe.AdvanceTo(buffer.Start);
+                    throw ErrorFromBody(response, body, requestId);
+                }
+
+                pipe.AdvanceTo(buffer.Start, buffer.End);
+                continue;
+            }
+
+            if (first >= 0 || result.IsCompleted)
             {
                 pipe.AdvanceTo(buffer.Start);
                 return;
             }
 
-            if (first == '{' && (result.IsCompleted || buffer.Length >= MaxErrorBodyBytes))
+            SequencePosition consumed = AfterLastLineBreak(buffer);
+            skipped += buffer.Slice(buffer.Start, consumed).Length;
+            if (skipped + buffer.Slice(consumed).Length >= MaxLeadingWhiteSpace)
             {
-                byte[] body = buffer.Slice(0, Math.Min(buffer.Length, MaxErrorBodyBytes)).ToArray();
-                pipe.AdvanceTo(buffer.Start);
-                throw ErrorFromBody(response, body, requestId);
+                pipe.AdvanceTo(consumed);
+                return; // not JSON as far as anyone can tell: the event-stream reader and its bounds take over
             }
 
-            pipe.AdvanceTo(buffer.Start, buffer.End);
+            pipe.AdvanceTo(consumed, buffer.End);
         }
+    }
+
+    /// <summary>How much leading white space the JSON check looks through before it leaves the body to the SSE reader.</summary>
+    internal const int MaxLeadingWhiteSpace = 4096;
+
+    private static SequencePosition AfterLastLineBreak(in ReadOnlySequence<byte> buffer)
+    {
+        SequencePosition after = buffer.Start;
+        long offset = 0;
+        foreach (ReadOnlyMemory<byte> segment in buffer)
+        {
+            int index = segment.Span.LastIndexOfAny((byte)'\r', (byte)'\n');
+            if (index >= 0)
+            {
+                after = buffer.GetPosition(offset + index + 1);
+            }
+
+            offset += segment.Length;
+        }
+
+        return after;
     }
 
     private static int FirstNonWhiteSpace(in ReadOnlySequence<byte> buffer)
@@ -113,6 +186,21 @@ internal static class StreamingResponse
     private static OpenAIStreamException ErrorFromBody(HttpResponseMessage response, byte[] body, string? requestId)
     {
         int status = (int)response.StatusCode;
+        if (status is >= 300 and < 400)
+        {
+            string target = response.Headers.Location is { } location
+                ? $"a redirect to {(location.IsAbsoluteUri ? location.Authority : "another path on the same server")}"
+                : "a redirect";
+            return new OpenAIStreamException(
+                $"The server answered {status} {response.ReasonPhrase}, {target}. OpenAI-style APIs do not redirect, so the request (and the credentials in its headers) was not sent there.",
+                status,
+                errorType: "redirect",
+                errorCode: "redirect",
+                param: null,
+                requestId,
+                isRetryable: false);
+        }
+
         bool? shouldRetry = ShouldRetryHeader(response);
         if (OpenAIErrorReader.TryRead(body, out OpenAIErrorInfo error))
         {

@@ -110,7 +110,7 @@ internal sealed class ChatChunkDecoder : IDisposable
             if (name.SequenceEqual("choices"u8))
             {
                 reader.Read();
-                ReadChoices(ref reader);
+                ReadChoices(ref reader, data);
                 continue;
             }
 
@@ -196,7 +196,7 @@ internal sealed class ChatChunkDecoder : IDisposable
         }
     }
 
-    private void ReadChoices(ref Utf8JsonReader reader)
+    private void ReadChoices(ref Utf8JsonReader reader, ReadOnlySpan<byte> data)
     {
         if (reader.TokenType != JsonTokenType.StartArray)
         {
@@ -218,12 +218,12 @@ internal sealed class ChatChunkDecoder : IDisposable
                 if (JsonReading.NameIs(ref reader, "delta"u8))
                 {
                     reader.Read();
-                    ReadDelta(ref reader, ref choice);
+                    ReadDelta(ref reader, ref choice, data);
                 }
                 else if (JsonReading.NameIs(ref reader, "index"u8))
                 {
                     reader.Read();
-                    choice.Index = JsonReading.GetInt32OrNull(ref reader) ?? choice.Index;
+                    choice.Index = JsonReading.GetIndex(ref reader, choice.Index, "choices[].index");
                 }
                 else if (JsonReading.NameIs(ref reader, "finish_reason"u8))
                 {
@@ -234,7 +234,7 @@ internal sealed class ChatChunkDecoder : IDisposable
                 {
                     // Legacy completions: choices[].text is the delta.
                     reader.Read();
-                    choice.Text = reader.TokenType == JsonTokenType.String ? reader.GetString() : JsonReading.GetLenientString(ref reader);
+                    choice.Text = JsonReading.GetText(ref reader, "choices[].text");
                 }
                 else
                 {
@@ -247,7 +247,7 @@ internal sealed class ChatChunkDecoder : IDisposable
         }
     }
 
-    private void ReadDelta(ref Utf8JsonReader reader, ref ChoiceState choice)
+    private void ReadDelta(ref Utf8JsonReader reader, ref ChoiceState choice, ReadOnlySpan<byte> data)
     {
         if (reader.TokenType != JsonTokenType.StartObject)
         {
@@ -260,20 +260,13 @@ internal sealed class ChatChunkDecoder : IDisposable
             if (JsonReading.NameIs(ref reader, "content"u8))
             {
                 reader.Read();
-                if (reader.TokenType == JsonTokenType.String)
+                if (reader.TokenType == JsonTokenType.String && !reader.HasValueSequence)
                 {
-                    if (!reader.HasValueSequence)
-                    {
-                        choice.ContentStart = (int)reader.TokenStartIndex;
-                        choice.ContentEnd = (int)reader.BytesConsumed;
-                    }
+                    choice.ContentStart = (int)reader.TokenStartIndex;
+                    choice.ContentEnd = (int)reader.BytesConsumed;
+                }
 
-                    choice.Text = reader.GetString();
-                }
-                else
-                {
-                    reader.Skip();
-                }
+                choice.Text = JsonReading.GetText(ref reader, "delta.content");
             }
             else if (JsonReading.NameIs(ref reader, "role"u8))
             {
@@ -283,17 +276,17 @@ internal sealed class ChatChunkDecoder : IDisposable
             else if (JsonReading.NameIs(ref reader, "refusal"u8))
             {
                 reader.Read();
-                choice.Refusal = reader.TokenType == JsonTokenType.String ? reader.GetString() : JsonReading.GetLenientString(ref reader);
+                choice.Refusal = JsonReading.GetText(ref reader, "delta.refusal");
             }
             else if (JsonReading.NameIs(ref reader, "tool_calls"u8))
             {
                 reader.Read();
-                choice.ToolCalls = ReadToolCalls(ref reader);
+                choice.ToolCalls = ReadToolCalls(ref reader, data);
             }
             else if (JsonReading.NameIs(ref reader, "function_call"u8))
             {
                 reader.Read();
-                ChatToolCallUpdate? call = ReadFunction(ref reader, index: 0, id: null, type: "function");
+                ChatToolCallUpdate? call = ReadFunction(ref reader, index: 0, id: null, type: "function", data);
                 choice.ToolCalls = call is null ? choice.ToolCalls : [call];
             }
             else
@@ -304,7 +297,7 @@ internal sealed class ChatChunkDecoder : IDisposable
         }
     }
 
-    private List<ChatToolCallUpdate>? ReadToolCalls(ref Utf8JsonReader reader)
+    private List<ChatToolCallUpdate>? ReadToolCalls(ref Utf8JsonReader reader, ReadOnlySpan<byte> data)
     {
         if (reader.TokenType != JsonTokenType.StartArray)
         {
@@ -329,12 +322,12 @@ internal sealed class ChatChunkDecoder : IDisposable
                 if (JsonReading.NameIs(ref reader, "index"u8))
                 {
                     reader.Read();
-                    index = JsonReading.GetInt32OrNull(ref reader) ?? index;
+                    index = JsonReading.GetIndex(ref reader, index, "tool_calls[].index");
                 }
                 else if (JsonReading.NameIs(ref reader, "id"u8))
                 {
                     reader.Read();
-                    id = JsonReading.GetLenientString(ref reader);
+                    id = JsonReading.GetText(ref reader, "tool_calls[].id");
                 }
                 else if (JsonReading.NameIs(ref reader, "type"u8))
                 {
@@ -344,7 +337,7 @@ internal sealed class ChatChunkDecoder : IDisposable
                 else if (JsonReading.NameIs(ref reader, "function"u8))
                 {
                     reader.Read();
-                    if (ReadFunction(ref reader, index, id, type) is { } function)
+                    if (ReadFunction(ref reader, index, id, type, data) is { } function)
                     {
                         name = function.FunctionName;
                         arguments = function.ArgumentsDelta;
@@ -363,7 +356,7 @@ internal sealed class ChatChunkDecoder : IDisposable
         return calls; // never mutated after this chunk, so handed out as it is
     }
 
-    private ChatToolCallUpdate? ReadFunction(ref Utf8JsonReader reader, int index, string? id, string? type)
+    private ChatToolCallUpdate? ReadFunction(ref Utf8JsonReader reader, int index, string? id, string? type, ReadOnlySpan<byte> data)
     {
         if (reader.TokenType != JsonTokenType.StartObject)
         {
@@ -382,7 +375,7 @@ internal sealed class ChatChunkDecoder : IDisposable
             else if (JsonReading.NameIs(ref reader, "arguments"u8))
             {
                 reader.Read();
-                arguments = JsonReading.GetLenientString(ref reader);
+                arguments = JsonReading.GetTextOrJson(ref reader, data, "function.arguments");
             }
             else
             {

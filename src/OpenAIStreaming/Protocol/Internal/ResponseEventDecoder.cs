@@ -83,12 +83,12 @@ internal sealed class ResponseEventDecoder
             else if (JsonReading.NameIs(ref reader, "delta"u8))
             {
                 reader.Read();
-                delta = JsonReading.GetLenientString(ref reader);
+                delta = JsonReading.GetTextOrJson(ref reader, data, "delta");
             }
             else if (JsonReading.NameIs(ref reader, "text"u8) || JsonReading.NameIs(ref reader, "arguments"u8) || JsonReading.NameIs(ref reader, "refusal"u8))
             {
                 reader.Read();
-                text = JsonReading.GetLenientString(ref reader);
+                text = JsonReading.GetTextOrJson(ref reader, data, "text");
             }
             else if (JsonReading.NameIs(ref reader, "item_id"u8))
             {

@@ -24,11 +24,12 @@ internal sealed class SseFramer : IDisposable
 
     private readonly int _maxEventSize;
     private readonly string? _requestId;
-    private readonly Utf8StringCache _eventTypes = new(16);
+    private readonly Utf8StringCache _eventTypes = new(16, strict: false); // the event-stream rules decode with replacement
 
     private bool _bomChecked;
     private bool _skipLeadingLf;
     private long _searched;
+    private UndispatchedBytes _undispatched; // complete lines consumed since the last dispatch
 
     // The event being assembled.
     private ReadOnlyMemory<byte> _borrowedData;
@@ -46,11 +47,13 @@ internal sealed class SseFramer : IDisposable
     public SseFramer(int maxEventSize, string? requestId = null)
     {
         _maxEventSize = maxEventSize;
+        _undispatched = new UndispatchedBytes(maxEventSize);
         _requestId = requestId;
     }
 
     /// <summary>Gets the number of events dispatched so far.</summary>
     public long EventCount { get; private set; }
+
 
     /// <summary>
     /// Gets whether the framer stands between events with nothing pending (no field of an event, no half CRLF, no partly
@@ -62,6 +65,7 @@ internal sealed class SseFramer : IDisposable
     public void CountFramedEvent(int dataLength)
     {
         CheckSize(dataLength);
+        _undispatched.Reset();
         EventCount++;
     }
 
@@ -183,6 +187,7 @@ internal sealed class SseFramer : IDisposable
                 }
 
                 _searched = 0;
+                _undispatched.Add(next - offset, EventCount, _requestId);
                 bool dispatched = ProcessLine(segment[offset..index], borrowed: true);
                 offset = next;
                 searchFrom = next;
@@ -316,6 +321,7 @@ internal sealed class SseFramer : IDisposable
             }
         }
 
+        _undispatched.Add(consumed, EventCount, _requestId);
         dispatched = ProcessLine(_lineBuffer.AsMemory(0, lineLength), borrowed: false);
         buffer = buffer.Slice(consumed);
         return true;
@@ -485,6 +491,7 @@ internal sealed class SseFramer : IDisposable
         _hasData = false;
         _dataLength = 0;
         _eventType = null;
+        _undispatched.Reset();
         EventCount++;
         return sseEvent;
     }

@@ -26,11 +26,11 @@ internal static class BrokenBody
         };
 
     /// <summary>
-    /// The error for an event stream that broke off after <paramref name="events"/> events, before <paramref name="missing"/>
-    /// (for example "before [DONE] and before every choice had a finish reason").
+    /// The error for an event stream that broke off after <paramref name="events"/> events, <paramref name="missing"/> (for
+    /// example "before [DONE] and before every choice had a finish reason (0 of 1 …): the answer is truncated").
     /// </summary>
     public static OpenAIStreamProtocolException AfterEvents(Exception cause, long events, string missing, int? statusCode, string? requestId) =>
-        new($"The stream broke off after {events} events, {missing}: the answer is truncated. ({Describe(cause)})", events, isRetryable: true, statusCode, requestId, cause)
+        new($"The stream broke off after {events} events, {missing}. ({Describe(cause)})", events, isRetryable: true, statusCode, requestId, cause)
         {
             IsBrokenBody = true,
         };

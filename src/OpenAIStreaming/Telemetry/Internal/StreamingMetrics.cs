@@ -5,7 +5,7 @@ namespace OpenAIStreaming.Telemetry.Internal;
 
 /// <summary>
 /// The instruments of the <c>OpenAIStreaming</c> meter that the handler records: retries, timeouts by kind, the time to the
-/// first event, fallbacks and circuit openings (seed 001's <c>stream_retry_total</c>, <c>stream_timeout_idle_total</c> and
+/// first event, fallbacks and circuit openings (the stability metrics <c>stream_retry_total</c>, <c>stream_timeout_idle_total</c> and
 /// <c>stream_first_token_latency_ms</c>, among others). Tags carry no content, key or header value: only the server's host
 /// and port, a status code or exception type, and a timeout kind.
 /// </summary>
