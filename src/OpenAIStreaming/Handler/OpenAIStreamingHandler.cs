@@ -6,11 +6,14 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using OpenAIStreaming.Handler.Internal;
 using OpenAIStreaming.Internal;
-using OpenAIStreaming.Http.Internal;
+using OpenAIStreaming.Client.Internal;
 using OpenAIStreaming.Protocol.Internal;
 using Polly;
 using Polly.CircuitBreaker;
 using Polly.Retry;
+using OpenAIStreaming.Fallback.Internal;
+using OpenAIStreaming.Retry.Internal;
+using OpenAIStreaming.Streaming.Internal;
 
 namespace OpenAIStreaming;
 
@@ -149,7 +152,7 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        HandlerSettings settings = HandlerSettings.For(_options, request.Options);
+        RequestSettings settings = RequestSettings.For(_options, request.Options);
         RequestBodyBuffer.Result body = await RequestBodyBuffer.PrepareAsync(request, _options.MaxRequestBodyBytes, cancellationToken).ConfigureAwait(false);
         string clientRequestId = EnsureClientRequestId(request);
         _state.Budget.Deposit();
@@ -178,7 +181,7 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
             ArgumentNullException.ThrowIfNull(response);
             FirstEventPrefetch? prefetch = ReferenceEquals(call.PrefetchOwner, response) ? call.Prefetch : null;
             bool isEventStream = call.IsStream && response.IsSuccessStatusCode;
-            HandlerResponseContent.Install(response, prefetch, isEventStream, settings, totalCts, _timeProvider, _options, _state.Metrics);
+            CallContent.Install(response, prefetch, isEventStream, settings, totalCts, _timeProvider, _options, _state.Metrics);
             handedOver = true;
             return response;
         }

@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Options;
-using OpenAIStreaming.Handler.Internal;
+using OpenAIStreaming.Streaming.Internal;
 
 namespace OpenAIStreaming.Tests.Handler;
 

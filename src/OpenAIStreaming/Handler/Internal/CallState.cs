@@ -1,4 +1,5 @@
 using Polly;
+using OpenAIStreaming.Streaming.Internal;
 
 namespace OpenAIStreaming.Handler.Internal;
 
@@ -7,7 +8,7 @@ internal sealed class CallState
 {
     public static readonly ResiliencePropertyKey<CallState> Key = new("OpenAIStreaming.Call");
 
-    public CallState(HttpRequestMessage request, HandlerSettings settings, bool isStream, bool isReplayable, string clientRequestId, long startTimestamp, CancellationTokenSource totalCts, CancellationToken callerToken)
+    public CallState(HttpRequestMessage request, RequestSettings settings, bool isStream, bool isReplayable, string clientRequestId, long startTimestamp, CancellationTokenSource totalCts, CancellationToken callerToken)
     {
         Request = request;
         Settings = settings;
@@ -21,7 +22,7 @@ internal sealed class CallState
 
     public HttpRequestMessage Request { get; }
 
-    public HandlerSettings Settings { get; }
+    public RequestSettings Settings { get; }
 
     public bool IsStream { get; }
 

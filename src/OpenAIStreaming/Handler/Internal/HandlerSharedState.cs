@@ -4,6 +4,7 @@ using Polly;
 using Polly.CircuitBreaker;
 using OpenAIStreaming.Internal;
 using OpenAIStreaming.Telemetry.Internal;
+using OpenAIStreaming.Retry.Internal;
 
 namespace OpenAIStreaming.Handler.Internal;
 

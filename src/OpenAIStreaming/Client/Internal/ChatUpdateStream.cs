@@ -1,0 +1,30 @@
+using OpenAIStreaming.Protocol;
+
+namespace OpenAIStreaming.Client.Internal;
+
+/// <summary>A chat stream request; each enumeration (<see cref="ChatUpdateEnumerator"/>) sends it again.</summary>
+internal sealed class ChatUpdateStream : IAsyncEnumerable<ChatCompletionUpdate>
+{
+    public ChatUpdateStream(StreamSender sender, Func<HttpRequestMessage> createRequest, bool disposeRequest, CancellationToken cancellationToken)
+    {
+        Sender = sender;
+        CreateRequest = createRequest;
+        DisposeRequest = disposeRequest;
+        CancellationToken = cancellationToken;
+    }
+
+    /// <summary>Gets how the request is sent (plain, or with the reader-level timeouts of <see cref="OpenAIStreamingClient"/>).</summary>
+    public StreamSender Sender { get; }
+
+    /// <summary>Gets the request factory, called once per enumeration.</summary>
+    public Func<HttpRequestMessage> CreateRequest { get; }
+
+    /// <summary>Gets whether the enumeration disposes the request it sent (false when the caller owns it).</summary>
+    public bool DisposeRequest { get; }
+
+    /// <summary>Gets the token of the call, combined with the one given to <see cref="GetAsyncEnumerator"/>.</summary>
+    public CancellationToken CancellationToken { get; }
+
+    public IAsyncEnumerator<ChatCompletionUpdate> GetAsyncEnumerator(CancellationToken cancellationToken = default) =>
+        new ChatUpdateEnumerator(this, cancellationToken);
+}

@@ -1,0 +1,108 @@
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization.Metadata;
+using OpenAIStreaming.Protocol;
+
+namespace OpenAIStreaming.Client.Internal;
+
+/// <summary>
+/// The one code path behind every typed streaming entry point (the <see cref="HttpClient"/> extensions and
+/// <see cref="OpenAIStreamingClient"/>): the body becomes UTF-8 JSON with <c>"stream": true</c>, the endpoint is resolved
+/// against the client's base address, and the typed reader sends through the given <see cref="StreamSender"/>.
+/// </summary>
+internal static class StreamCalls
+{
+    private const string ChatCompletionsPath = "chat/completions";
+    private const string ResponsesPath = "responses";
+
+    /// <summary>Streams a chat completion; each enumeration sends the request again.</summary>
+    /// <exception cref="ArgumentException">The body is not a JSON object.</exception>
+    public static IAsyncEnumerable<ChatCompletionUpdate> Chat(StreamSender sender, ReadOnlySpan<byte> utf8RequestJson, CancellationToken cancellationToken)
+    {
+        (Uri uri, byte[] body) = Prepare(sender, ChatCompletionsPath, utf8RequestJson);
+        return TypedStreamReader.ReadChatAsync(sender, () => CreateRequest(sender.HttpClient, uri, body), disposeRequest: true, cancellationToken);
+    }
+
+    /// <summary>Sends a prepared request as it is and streams its chat completion; the caller keeps ownership of the request.</summary>
+    public static IAsyncEnumerable<ChatCompletionUpdate> Chat(StreamSender sender, HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return TypedStreamReader.ReadChatAsync(sender, () => request, disposeRequest: false, cancellationToken);
+    }
+
+    /// <summary>Streams a response of the Responses API; each enumeration sends the request again.</summary>
+    /// <exception cref="ArgumentException">The body is not a JSON object.</exception>
+    public static IAsyncEnumerable<ResponseStreamEvent> Responses(StreamSender sender, ReadOnlySpan<byte> utf8RequestJson, CancellationToken cancellationToken)
+    {
+        (Uri uri, byte[] body) = Prepare(sender, ResponsesPath, utf8RequestJson);
+        return TypedStreamReader.ReadResponsesAsync(sender, () => CreateRequest(sender.HttpClient, uri, body), disposeRequest: true, cancellationToken);
+    }
+
+    /// <summary>Sends a prepared request as it is and streams its Responses events; the caller keeps ownership of the request.</summary>
+    public static IAsyncEnumerable<ResponseStreamEvent> Responses(StreamSender sender, HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return TypedStreamReader.ReadResponsesAsync(sender, () => request, disposeRequest: false, cancellationToken);
+    }
+
+    /// <summary>The request body as UTF-8.</summary>
+    public static byte[] Utf8(string requestJson)
+    {
+        ArgumentNullException.ThrowIfNull(requestJson);
+        return Encoding.UTF8.GetBytes(requestJson);
+    }
+
+    /// <summary>The request body as UTF-8 JSON.</summary>
+    public static byte[] Utf8(JsonNode request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        using var stream = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(stream))
+        {
+            request.WriteTo(writer);
+        }
+
+        return stream.ToArray();
+    }
+
+    /// <summary>The request serialized with source-generated metadata (trimming and AOT safe).</summary>
+    public static byte[] Utf8<TRequest>(TRequest request, JsonTypeInfo<TRequest> typeInfo)
+    {
+        ArgumentNullException.ThrowIfNull(typeInfo);
+        return JsonSerializer.SerializeToUtf8Bytes(request, typeInfo);
+    }
+
+    private static (Uri Uri, byte[] Body) Prepare(StreamSender sender, string path, ReadOnlySpan<byte> utf8RequestJson) =>
+        (EndpointUri(sender.HttpClient, path), StreamingRequestBody.ForceStream(utf8RequestJson, nameof(utf8RequestJson)));
+
+    /// <summary>Joins the base address and the path, tolerating a base address without its trailing slash.</summary>
+    private static Uri EndpointUri(HttpClient httpClient, string path)
+    {
+        Uri baseAddress = httpClient.BaseAddress
+            ?? throw new InvalidOperationException(
+                "HttpClient.BaseAddress must be set to the API root (for example https://api.openai.com/v1/), or pass an HttpRequestMessage.");
+        var builder = new UriBuilder(baseAddress);
+        builder.Path = builder.Path.EndsWith('/') ? builder.Path + path : builder.Path + "/" + path;
+        return builder.Uri; // the base address's query (for example Azure's api-version) is kept
+    }
+
+    /// <summary>
+    /// The POST, with the client's default HTTP version and policy (a request built by hand would otherwise be HTTP/1.1
+    /// whatever the client is set to, and miss the HTTP/2 connection a warm-up opened).
+    /// </summary>
+    private static HttpRequestMessage CreateRequest(HttpClient httpClient, Uri uri, byte[] body)
+    {
+        var content = new ByteArrayContent(body);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        var request = new HttpRequestMessage(HttpMethod.Post, uri)
+        {
+            Content = content,
+            Version = httpClient.DefaultRequestVersion,
+            VersionPolicy = httpClient.DefaultVersionPolicy,
+        };
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
+        return request;
+    }
+}

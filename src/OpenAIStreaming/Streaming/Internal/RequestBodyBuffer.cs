@@ -1,0 +1,106 @@
+using System.Text.Json;
+
+namespace OpenAIStreaming.Streaming.Internal;
+
+/// <summary>
+/// Buffers a request body once (bounded) so every attempt can send it, and reads from it whether the request asks for a
+/// stream (<c>"stream": true</c> at the top level of a JSON object; the <c>Accept</c> header is never consulted).
+/// </summary>
+internal static class RequestBodyBuffer
+{
+    /// <summary>The outcome of <see cref="PrepareAsync"/>: whether the body can be sent again, whether it asks for a stream, and the buffered bytes (empty when there is no body or it was too large to buffer).</summary>
+    public readonly record struct Result(bool IsReplayable, bool IsStream, ReadOnlyMemory<byte> Body = default);
+
+    public static async ValueTask<Result> PrepareAsync(HttpRequestMessage request, int maxBytes, CancellationToken cancellationToken)
+    {
+        HttpContent? content = request.Content;
+        if (content is null)
+        {
+            return new Result(IsReplayable: true, IsStream: false);
+        }
+
+        if (content.Headers.ContentLength > maxBytes)
+        {
+            return new Result(IsReplayable: false, IsStream: false);
+        }
+
+        byte[] buffer = new byte[(int)Math.Min(content.Headers.ContentLength ?? 4096, maxBytes) + 1];
+        int length = 0;
+        Stream source = await content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        await using (source.ConfigureAwait(false))
+        {
+            while (true)
+            {
+                if (length == buffer.Length)
+                {
+                    if (length > maxBytes)
+                    {
+                        throw new InvalidOperationException(
+                            $"The request body is larger than MaxRequestBodyBytes ({maxBytes} bytes), so it cannot be buffered for retries. Raise the limit or send a Content-Length.");
+                    }
+
+                    Array.Resize(ref buffer, (int)Math.Min((long)buffer.Length * 2, maxBytes + 1L));
+                }
+
+                int read = await source.ReadAsync(buffer.AsMemory(length), cancellationToken).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                length += read;
+            }
+        }
+
+        if (length > maxBytes)
+        {
+            throw new InvalidOperationException(
+                $"The request body is larger than MaxRequestBodyBytes ({maxBytes} bytes), so it cannot be buffered for retries.");
+        }
+
+        var replacement = new ByteArrayContent(buffer, 0, length);
+        foreach (KeyValuePair<string, IEnumerable<string>> header in content.Headers)
+        {
+            if (!header.Key.Equals("Content-Length", StringComparison.OrdinalIgnoreCase))
+            {
+                replacement.Headers.TryAddWithoutValidation(header.Key, header.Value);
+            }
+        }
+
+        request.Content = replacement;
+        content.Dispose();
+        return new Result(IsReplayable: true, IsStream: AsksForStream(buffer.AsSpan(0, length)), buffer.AsMemory(0, length));
+    }
+
+    /// <summary>Whether the body is a JSON object whose top-level <c>stream</c> property is <c>true</c>.</summary>
+    public static bool AsksForStream(ReadOnlySpan<byte> json)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(json, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return false;
+            }
+
+            bool isStream = false;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                bool isStreamProperty = reader.ValueTextEquals("stream"u8);
+                reader.Read();
+                if (isStreamProperty)
+                {
+                    isStream = reader.TokenType == JsonTokenType.True; // the last occurrence wins, as in most JSON parsers
+                }
+
+                reader.Skip();
+            }
+
+            return isStream;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+}
