@@ -3,11 +3,19 @@ using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using OpenAIStreaming.Benchmarks;
+using OpenAIStreaming.Benchmarks.Load;
 
 // --check: only the self-check (exit 0 when all readers agree, 1 otherwise).
 // --quick: self-check, then a short in-process run (under a minute on 2 cores).
 // --paired [rounds]: self-check, then OpenAIStreaming and SseParser in turn, fastest and median stream of each (busy machines).
+// --load [--streams 1,100,1000,10000] [--tokens 60] [--gap-ms 15] [--rounds N] …: not BenchmarkDotNet, no self-check; N concurrent
+//   streams per contender against the fake server in a separate process (see README.md and LoadSettings.Usage).
 // otherwise: self-check, then BenchmarkDotNet defaults. Other arguments go to BenchmarkSwitcher.
+if (args.Contains("--load"))
+{
+    return await LoadRunner.RunAsync(args, Console.Out);
+}
+
 bool checkOnly = args.Contains("--check");
 bool quick = args.Contains("--quick");
 int paired = Array.IndexOf(args, "--paired");

@@ -5,16 +5,21 @@ using OpenAIStreaming.Handler.Internal;
 namespace OpenAIStreaming;
 
 /// <summary>
-/// The circuit breaker <see cref="OpenAIStreamingHandler"/> keeps per endpoint (scheme, host and port). When at least
-/// <see cref="MinimumThroughput"/> attempts to an endpoint within <see cref="SamplingDuration"/> fail at a ratio of
-/// <see cref="FailureRatio"/> or more, the circuit opens: for <see cref="BreakDuration"/> requests skip that endpoint and go
-/// to the next fallback (or fail at once with an <see cref="OpenAIStreamException"/> whose code is <c>circuit_open</c>).
-/// Then one trial request is let through; its success closes the circuit.
+/// The circuit breaker <see cref="OpenAIStreamingHandler"/> keeps per route: an endpoint (scheme, host and port) and the
+/// model asked for — or, on Azure, the deployment in the path. When at least <see cref="MinimumThroughput"/> attempts on a
+/// route within <see cref="SamplingDuration"/> fail at a ratio of <see cref="FailureRatio"/> or more, its circuit opens: for
+/// <see cref="BreakDuration"/> requests skip that route while another target of their chain can answer. Then one trial is
+/// let through; its success closes the circuit. The routes of other models on the same endpoint are not affected.
 /// </summary>
 /// <remarks>
-/// Failures are what says the endpoint is unhealthy: connect failures and resets, 408 and 5xx statuses, a stream that ends
-/// before its first event, connect and first-token timeouts. A 429 is not one (rate limits belong to a key or a model, and
-/// the retry rules handle them); neither are 4xx errors or the caller's cancellation.
+/// <para>Failures are what says the route is unhealthy: connect failures and resets, 408 and 5xx statuses, a stream that
+/// ends, breaks or is malformed before its first content, a connect timeout, a silent server cut by the total timeout — and,
+/// after the commit point, a stream whose body breaks off, stalls past the idle timeout or ends without its finish. The
+/// statuses 400, 401, 403, 404, 422 and 429 never count (a rate limit belongs to a key), nor does the caller's
+/// cancellation, a hedge that lost, or time spent waiting inside the client.</para>
+/// <para>The last target of a chain that could answer is never refused: when every remaining target's circuit is open, the
+/// request goes to the first of them as its trial — unless <see cref="FailFastWhenAllOpen"/> is set. Health is kept for at
+/// most 1,024 routes (the least recently used are forgotten first), each forgotten after 10 minutes unused.</para>
 /// </remarks>
 [UnconditionalSuppressMessage(
     "Trimming",
@@ -45,6 +50,13 @@ public sealed class OpenAIStreamingCircuitBreakerOptions
     /// <value>The default is 15 seconds.</value>
     [Range(typeof(TimeSpan), "00:00:00.500", "1.00:00:00")]
     public TimeSpan BreakDuration { get; set; } = OpenAIStreamingDefaultValues.CircuitBreakDuration;
+
+    /// <summary>
+    /// Gets or sets a value indicating whether a request whose every target has an open circuit fails at once (an
+    /// <see cref="OpenAIStreamException"/> with the code <c>circuit_open</c>) instead of going to the first of them anyway.
+    /// </summary>
+    /// <value>The default is <see langword="false"/>: the last target that could answer is always tried.</value>
+    public bool FailFastWhenAllOpen { get; set; }
 
     /// <summary>Creates a copy of these options.</summary>
     /// <returns>A new instance with the same values.</returns>

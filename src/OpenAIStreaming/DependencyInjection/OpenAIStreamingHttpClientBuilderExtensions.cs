@@ -45,16 +45,26 @@ public static class OpenAIStreamingHttpClientBuilderExtensions
     }
 
     /// <summary>
-    /// Registers named options validated at start-up, the handler (as a message handler of this client, so handlers added
-    /// before it sit outside it) and, unless the caller configures a primary handler of their own, the tuned
-    /// <see cref="SocketsHttpHandler"/> of <see cref="OpenAIStreamingHandler.CreatePrimaryHandler"/>. Every handler instance
-    /// of the client shares one retry budget and one set of circuit breakers, so they survive handler rotation. The client's
-    /// <see cref="HttpClient.Timeout"/> is set to infinite so <see cref="OpenAIStreamingOptions.TotalTimeout"/> governs.
+    /// Registers named options validated at start-up, the handler (as a message handler of this client) and, unless the
+    /// caller configures a primary handler of their own, the tuned <see cref="SocketsHttpHandler"/> of
+    /// <see cref="OpenAIStreamingHandler.CreatePrimaryHandler"/>. Every handler instance of the client shares one retry budget
+    /// and one set of route circuits, so they survive handler rotation. The client's <see cref="HttpClient.Timeout"/> is set to
+    /// infinite so <see cref="OpenAIStreamingOptions.TotalTimeout"/> governs, and the client's other resilience handlers (the
+    /// standard one .NET Aspire adds to every client, for example) are taken out of its chain: they end at the response
+    /// headers, so their attempt timeout cuts a slow first token, their retries multiply this handler's, and their
+    /// concurrency limit refuses large streaming loads — this handler does all of that per stream. Called twice on one
+    /// client, it adds one handler (the second call only configures the options).
     /// </summary>
     private static IHttpClientBuilder AddCore(IHttpClientBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
         string name = builder.Name;
+        if (builder.Services.Any(d => d.ServiceType == typeof(RegisteredClient) && d.ImplementationInstance is RegisteredClient registered && registered.Name == name))
+        {
+            return builder; // the handler is there already
+        }
+
+        builder.Services.AddSingleton(new RegisteredClient(name));
         builder.Services.AddOptions<OpenAIStreamingOptions>(name).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<OpenAIStreamingOptions>>(new NamedValidator(name));
 
@@ -65,6 +75,20 @@ public static class OpenAIStreamingHttpClientBuilderExtensions
             handlerBuilder.PrimaryHandler = OpenAIStreamingHandler.CreatePrimaryHandler(options);
         }));
         builder.ConfigureHttpClient(static client => client.Timeout = Timeout.InfiniteTimeSpan);
+
+        // After every other configuration of the client (defaults first, then its own, in any order): no resilience handler
+        // of Microsoft.Extensions.Http.Resilience stays in its chain.
+        builder.Services.PostConfigure<HttpClientFactoryOptions>(name, factoryOptions => factoryOptions.HttpMessageHandlerBuilderActions.Add(static handlerBuilder =>
+        {
+            IList<DelegatingHandler> handlers = handlerBuilder.AdditionalHandlers;
+            for (int i = handlers.Count - 1; i >= 0; i--)
+            {
+                if (handlers[i].GetType().FullName == ResilienceHandlerTypeName)
+                {
+                    handlers.RemoveAt(i);
+                }
+            }
+        }));
         builder.Services.TryAddSingleton<HandlerStateRegistry>();
         builder.AddHttpMessageHandler(services =>
         {
@@ -78,6 +102,12 @@ public static class OpenAIStreamingHttpClientBuilderExtensions
         });
         return builder;
     }
+
+    /// <summary>The handler type of Microsoft.Extensions.Http.Resilience (<c>AddStandardResilienceHandler</c>, <c>AddResilienceHandler</c>).</summary>
+    private const string ResilienceHandlerTypeName = "Microsoft.Extensions.Http.Resilience.ResilienceHandler";
+
+    /// <summary>Marks a client that has the handler, so a second registration adds no second one.</summary>
+    private sealed record RegisteredClient(string Name);
 
     /// <summary>Applies every rule of <see cref="OpenAIStreamingOptions"/> to the options of one client.</summary>
     private sealed class NamedValidator(string name) : IValidateOptions<OpenAIStreamingOptions>

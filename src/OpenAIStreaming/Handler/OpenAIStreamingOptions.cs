@@ -33,9 +33,10 @@ public sealed class OpenAIStreamingOptions
     public TimeSpan ConnectTimeout { get; set; } = OpenAIStreamingDefaultValues.ConnectTimeout;
 
     /// <summary>
-    /// Gets or sets how long a stream request may wait, from sending, for the first complete server-sent event. A miss is
-    /// retried; the last attempt is never cut by this timeout (only <see cref="TotalTimeout"/> bounds it). Not applied to
-    /// requests without <c>"stream": true</c>.
+    /// Gets or sets how long a stream attempt may wait, from sending, for its first content before the next target starts
+    /// beside it (a hedge: the next fallback, or the same target again). The attempt in flight is never cut by this timeout:
+    /// whichever attempt delivers content first wins, so a slow first token can only arrive sooner than without it. Not
+    /// applied to requests without <c>"stream": true</c>.
     /// </summary>
     /// <value>The default is 3 seconds.</value>
     [Range(typeof(TimeSpan), "00:00:00.001", "1.00:00:00")]
@@ -60,8 +61,9 @@ public sealed class OpenAIStreamingOptions
     public TimeSpan TotalTimeout { get; set; } = OpenAIStreamingDefaultValues.TotalTimeout;
 
     /// <summary>
-    /// Gets or sets how many times a request is sent again after a retryable failure before its first body byte reached the
-    /// consumer (connect failures, resets, 408/409/429/5xx, first-token misses). 0 turns retries off.
+    /// Gets or sets how many times a request is sent again to the same target after a retryable failure before the commit
+    /// point (connect failures, resets, a stream that ends or breaks before its first content, 408/409/429/5xx); a hedge on
+    /// the same target counts as one. Each fallback gets as many. 0 turns retries off.
     /// </summary>
     /// <value>The default is 2 (three attempts in all), as in the official OpenAI SDKs.</value>
     [Range(0, OpenAIStreamingDefaultValues.MaxRetryAttemptsLimit)]
@@ -150,6 +152,31 @@ public sealed class OpenAIStreamingOptions
     public int? MaxResponseBodyBytes { get; set; }
 
     /// <summary>
+    /// Gets or sets how many attempts of one call may be in flight at the same time: a first-token miss starts the next
+    /// target beside the attempt in flight only while fewer than this many are. 1 turns hedging off (a miss then only waits).
+    /// </summary>
+    /// <value>The default is 2.</value>
+    [Range(1, 8)]
+    public int MaxHedgedAttempts { get; set; } = OpenAIStreamingDefaultValues.MaxHedgedAttempts;
+
+    /// <summary>
+    /// Gets or sets the most connections per server the primary handler this library creates opens
+    /// (<see cref="OpenAIStreamingHandler.CreatePrimaryHandler"/>). Leave it unset: a stream queued behind a connection cap
+    /// waits inside the client, invisibly, while its timers run. A limit on concurrent streams belongs in an explicit queue.
+    /// </summary>
+    /// <value>The default is <see langword="null"/>: no cap.</value>
+    [Range(1, int.MaxValue)]
+    public int? MaxConnectionsPerServer { get; set; }
+
+    /// <summary>
+    /// Gets the fallbacks of each requested model (the body's <c>model</c>, compared exactly), tried in order before
+    /// <see cref="Fallbacks"/> when that model's target cannot answer — for example <c>gpt-4o</c> → <c>gpt-4o-mini</c>, then
+    /// another endpoint. A request can replace the whole chain with <see cref="OpenAIStreamingRequestOptions.Fallbacks"/>.
+    /// </summary>
+    /// <value>Empty by default.</value>
+    public IDictionary<string, IList<OpenAIStreamingFallback>> ModelFallbacks { get; private set; } = new Dictionary<string, IList<OpenAIStreamingFallback>>(StringComparer.Ordinal);
+
+    /// <summary>
     /// Gets the ordered fallbacks: other models and/or endpoints a request moves to when its target has used up its retries,
     /// missed the first-token timeout or has an open circuit (and, for <c>context_length_exceeded</c>, only the ones marked
     /// <see cref="OpenAIStreamingFallback.HasLargerContextWindow"/>). Each target gets its own retries; all share
@@ -188,11 +215,15 @@ public sealed class OpenAIStreamingOptions
     };
 
     /// <summary>Creates a deep copy of these options.</summary>
-    /// <returns>A new instance with the same values and its own copies of <see cref="Fallbacks"/> and <see cref="CircuitBreaker"/>.</returns>
+    /// <returns>A new instance with the same values and its own copies of <see cref="Fallbacks"/>, <see cref="ModelFallbacks"/> and <see cref="CircuitBreaker"/>.</returns>
     public OpenAIStreamingOptions Clone()
     {
         var copy = (OpenAIStreamingOptions)MemberwiseClone();
         copy.Fallbacks = Fallbacks.Select(static f => f?.Clone()!).ToList();
+        copy.ModelFallbacks = ModelFallbacks.ToDictionary(
+            static pair => pair.Key,
+            static pair => (IList<OpenAIStreamingFallback>)(pair.Value?.Select(static f => f?.Clone()!).ToList() ?? null!),
+            StringComparer.Ordinal);
         copy.CircuitBreaker = CircuitBreaker?.Clone()!;
         return copy;
     }

@@ -26,4 +26,11 @@ public static class OpenAIStreamingRequestOptions
 
     /// <summary>Overrides <see cref="OpenAIStreamingOptions.MaxRetryAttempts"/>.</summary>
     public static readonly HttpRequestOptionsKey<int> MaxRetryAttempts = new("OpenAIStreaming.MaxRetryAttempts");
+
+    /// <summary>
+    /// Replaces the fallbacks of this request (<see cref="OpenAIStreamingOptions.ModelFallbacks"/> and
+    /// <see cref="OpenAIStreamingOptions.Fallbacks"/>) with this ordered list; an empty list means none. Each is checked as the
+    /// options' fallbacks are; an invalid one fails the request with <see cref="ArgumentException"/>.
+    /// </summary>
+    public static readonly HttpRequestOptionsKey<IReadOnlyList<OpenAIStreamingFallback>> Fallbacks = new("OpenAIStreaming.Fallbacks");
 }

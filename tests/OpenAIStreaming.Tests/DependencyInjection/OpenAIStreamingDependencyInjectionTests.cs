@@ -210,6 +210,7 @@ public sealed class OpenAIStreamingDependencyInjectionTests
             {
                 o.MaxRetryAttempts = 0;
                 o.CircuitBreaker.MinimumThroughput = 2;
+                o.CircuitBreaker.FailFastWhenAllOpen = true; // so the shared open circuit shows as a refusal
             });
         using ServiceProvider provider = services.BuildServiceProvider();
         HttpClientFactoryOptions factoryOptions = provider.GetRequiredService<IOptionsMonitor<HttpClientFactoryOptions>>().Get("rotated");

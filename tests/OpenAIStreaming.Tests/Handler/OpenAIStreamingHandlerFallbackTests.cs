@@ -201,10 +201,34 @@ public sealed class OpenAIStreamingHandlerFallbackTests
     }
 
     [Fact]
-    public async Task Send_CircuitOpenWithoutAFallback_FailsFastWithTheCircuitOpenCode()
+    public async Task Send_CircuitOpenWithoutAFallback_TheLastTargetIsStillSentAndAnswersWhenItHasRecovered()
     {
         var options = new OpenAIStreamingOptions { MaxRetryAttempts = 0 };
         options.CircuitBreaker.MinimumThroughput = 2;
+        using var h = new HandlerHarness(options);
+        bool down = true;
+        h.Stub.Fallback = (request, _) => Task.FromResult(down
+            ? h.Stub.Respond(request, 500, new TrackedMemoryStream([]), "application/json", [])
+            : h.Stub.Respond(request, 200, new TrackedMemoryStream(Encoding.UTF8.GetBytes(Healthy)), "text/event-stream", []));
+        for (int i = 0; i < 2; i++)
+        {
+            await FluentActions.Awaiting(() => Within(h.StreamTextAsync())).Should().ThrowAsync<OpenAIStreamException>();
+        }
+
+        h.Handler.SharedState.IsRefusing("http://127.0.0.1 gpt-4o").Should().BeTrue("two failures of two opened the route's circuit");
+        down = false;
+
+        (await Within(h.StreamTextAsync())).Should().Be("ok", "the only target is never refused: it is sent as the circuit's trial");
+        h.Stub.Attempts.Should().HaveCount(3);
+        h.Handler.SharedState.IsRefusing("http://127.0.0.1 gpt-4o").Should().BeFalse("the trial's success closed the circuit");
+    }
+
+    [Fact]
+    public async Task Send_CircuitOpenWithoutAFallbackAndFailFast_FailsAtOnceWithTheCircuitOpenCode()
+    {
+        var options = new OpenAIStreamingOptions { MaxRetryAttempts = 0 };
+        options.CircuitBreaker.MinimumThroughput = 2;
+        options.CircuitBreaker.FailFastWhenAllOpen = true;
         using var h = new HandlerHarness(options);
         h.Stub.Fallback = (request, _) => Task.FromResult(h.Stub.Respond(request, 500, new TrackedMemoryStream([]), "application/json", []));
         for (int i = 0; i < 2; i++)
@@ -272,7 +296,7 @@ public sealed class OpenAIStreamingHandlerFallbackTests
     }
 
     [Fact]
-    public async Task Send_EveryFallbackCircuitOpen_ThePrimaryAttemptIsTheLastAndIsNotCutByTheFirstTokenTimeout()
+    public async Task Send_EveryFallbackCircuitOpen_TheSlowPrimaryIsKeptAndNoHedgeGoesToTheOpenRoute()
     {
         var options = Options(new OpenAIStreamingFallback { Endpoint = Backup });
         options.MaxRetryAttempts = 0;
@@ -301,10 +325,10 @@ public sealed class OpenAIStreamingHandlerFallbackTests
         await ManualTimeProvider.WaitUntilAsync(() => h.Stub.Attempts.Count == 9 && slow is not null, "the primary attempt");
         h.Stub.Attempts[8].Uri!.Host.Should().Be("127.0.0.1");
 
-        h.Time.PendingDueTimes().Should().NotContain(options.FirstTokenTimeout, "with the only fallback refusing requests, this attempt is the last");
         h.Time.Advance(TimeSpan.FromSeconds(20));
         slow!.Push(Healthy).Complete();
         (await Within(run)).Should().Be("ok");
+        h.Stub.Attempts.Should().HaveCount(9, "the first-token miss found no target to hedge on: the backup's circuit is open, and the primary has no retries");
     }
 
     [Fact]

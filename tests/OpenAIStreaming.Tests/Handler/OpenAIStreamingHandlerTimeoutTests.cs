@@ -12,7 +12,7 @@ public sealed class OpenAIStreamingHandlerTimeoutTests
     private static readonly TimeSpan Idle = TimeSpan.FromSeconds(8);
 
     [Fact]
-    public async Task Send_FirstTokenMissOnFirstAttempt_RetriesAndCompletes()
+    public async Task Send_FirstTokenMiss_StartsAHedgeBesideTheAttemptAtOnceAndTheFirstContentWins()
     {
         using var h = new HandlerHarness();
         var silent = new ControlledStream();
@@ -21,16 +21,16 @@ public sealed class OpenAIStreamingHandlerTimeoutTests
         Task<string> run = h.StreamTextAsync();
         await h.Time.WaitForTimerDueInAsync(FirstToken);
         h.Time.Advance(FirstToken);
-        h.Time.Advance(await h.WaitForDelayAsync(FirstToken));
 
         (await Within(run)).Should().Be("ok");
         h.Stub.Attempts.Should().HaveCount(2);
-        silent.WasCancelled.Should().BeTrue("the first-token timeout aborts the silent attempt");
-        h.Stub.AllBodiesDisposed.Should().BeTrue();
+        h.Stub.Attempts[1].SentAt.Should().Be(FirstToken, "the hedge starts the moment the timer fires, without a retry delay");
+        await ManualTimeProvider.WaitUntilAsync(() => silent.IsDisposed, "the losing attempt's body to be released");
+        silent.WasCancelled.Should().BeTrue("the attempt that lost is cancelled");
     }
 
     [Fact]
-    public async Task Send_FirstTokenMissBeforeHeaders_IsRetriedToo()
+    public async Task Send_FirstTokenMissBeforeHeaders_HedgesToo()
     {
         using var h = new HandlerHarness();
         h.Stub.ThenHang().ThenSse(Healthy);
@@ -38,32 +38,57 @@ public sealed class OpenAIStreamingHandlerTimeoutTests
         Task<string> run = h.StreamTextAsync();
         await h.Time.WaitForTimerDueInAsync(FirstToken);
         h.Time.Advance(FirstToken);
-        h.Time.Advance(await h.WaitForDelayAsync(FirstToken));
 
         (await Within(run)).Should().Be("ok");
         h.Stub.Attempts.Should().HaveCount(2);
     }
 
     [Fact]
-    public async Task Send_LastAttempt_IsNeverCutByTheFirstTokenTimeout()
+    public async Task Send_SlowFirstToken_TheAttemptInFlightIsKeptAndWinsWhenItAnswersFirst()
     {
-        using var h = new HandlerHarness(new OpenAIStreamingOptions { MaxRetryAttempts = 1 });
-        var first = new ControlledStream();
-        var last = new ControlledStream();
-        h.Stub.ThenStream(first).ThenStream(last);
+        using var h = new HandlerHarness();
+        var slow = new ControlledStream();
+        var hedge = new ControlledStream();
+        h.Stub.ThenStream(slow).ThenStream(hedge);
 
         Task<string> run = h.StreamTextAsync();
         await h.Time.WaitForTimerDueInAsync(FirstToken);
         h.Time.Advance(FirstToken);
-        h.Time.Advance(await h.WaitForDelayAsync(FirstToken));
-        await ManualTimeProvider.WaitUntilAsync(() => last.PendingReads > 0, "the last attempt to wait for its first event");
+        await ManualTimeProvider.WaitUntilAsync(() => h.Stub.Attempts.Count == 2 && hedge.PendingReads > 0, "the hedge beside the slow attempt");
+        h.Time.Advance(TimeSpan.FromSeconds(2)); // 5 s: the first attempt still has not answered, and was never cut
+        slow.Push(Healthy).Complete();
 
-        h.Time.PendingDueTimes().Should().ContainSingle("only the total timeout bounds the last attempt");
-        h.Time.Advance(TimeSpan.FromSeconds(20));
-        run.IsCompleted.Should().BeFalse();
-
-        last.Push(Healthy).Complete();
         (await Within(run)).Should().Be("ok");
+        await ManualTimeProvider.WaitUntilAsync(() => hedge.IsDisposed, "the hedge that lost to be released");
+        hedge.WasCancelled.Should().BeTrue();
+        h.Stub.Attempts.Should().HaveCount(2);
+    }
+
+    [Fact]
+    public async Task Send_SilentServer_AtMostTwoAttemptsInFlightUntilTheTotalTimeout()
+    {
+        using var h = new HandlerHarness(new OpenAIStreamingOptions { TotalTimeout = TimeSpan.FromSeconds(30) });
+        h.Stub.Fallback = async (_, cancellationToken) =>
+        {
+            await Task.Delay(Timeout.InfiniteTimeSpan, cancellationToken);
+            throw new InvalidOperationException("unreachable");
+        };
+
+        Task<string> run = h.StreamTextAsync();
+        await h.Time.WaitForTimerDueInAsync(FirstToken);
+        h.Time.Advance(FirstToken);
+        await ManualTimeProvider.WaitUntilAsync(() => h.Stub.Attempts.Count == 2, "the hedge");
+        for (int i = 0; i < 8; i++)
+        {
+            h.Time.Advance(FirstToken); // every later first-token timer finds two attempts in flight already
+        }
+
+        h.Stub.Attempts.Should().HaveCount(2, "at most two attempts are in flight, and neither was cut");
+        h.Time.Advance(TimeSpan.FromSeconds(30) - h.Time.Elapsed);
+
+        OpenAIStreamTimeoutException error = (await FluentActions.Awaiting(() => Within(run)).Should().ThrowAsync<OpenAIStreamTimeoutException>()).Which;
+        error.Kind.Should().Be(OpenAIStreamTimeoutKind.Total);
+        h.Stub.Attempts.Should().HaveCount(2);
     }
 
     [Fact]

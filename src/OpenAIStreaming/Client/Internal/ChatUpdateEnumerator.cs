@@ -27,6 +27,7 @@ internal sealed class ChatUpdateEnumerator : IAsyncEnumerator<ChatCompletionUpda
     private HttpRequestMessage? _request;
     private HttpResponseMessage? _response;
     private string? _requestId;
+    private CallContext? _call;
     private SseEventReader? _events;
     private ChatChunkDecoder? _decoder;
     private readonly ChoiceFinishTracker _choices = new();
@@ -135,7 +136,7 @@ internal sealed class ChatUpdateEnumerator : IAsyncEnumerator<ChatCompletionUpda
             if (_events is null)
             {
                 _request = _stream.CreateRequest();
-                (_response, _events, _requestId) = await StreamingResponse.OpenAsync(_stream.Sender, _request, _cancellationToken).ConfigureAwait(false);
+                (_response, _events, _requestId, _call) = await StreamingResponse.OpenAsync(_stream.Sender, _request, _cancellationToken).ConfigureAwait(false);
                 _decoder = new ChatChunkDecoder();
             }
 
@@ -189,34 +190,46 @@ internal sealed class ChatUpdateEnumerator : IAsyncEnumerator<ChatCompletionUpda
         }
         catch (Exception ex)
         {
-            long events = _events?.EventCount ?? 0;
+            long events = _events?.EventCount ?? (ex as OpenAIStreamException)?.EventIndex ?? 0;
             int? status = (int?)_response?.StatusCode;
+            bool broken = BrokenBody.Is(ex) && !_cancellationToken.IsCancellationRequested;
+            if (broken && _choices.AllFinished)
+            {
+                _call?.ReportReaderEnd(error: null);
+                await CloseAsync().ConfigureAwait(false);
+                return false; // every choice finished: the answer is complete, only [DONE] (and perhaps the usage chunk) is missing
+            }
+
+            Exception error = ex;
+            if (broken)
+            {
+                var typed = ex as OpenAIStreamException;
+                error = BrokenBody.AfterEvents(
+                    ex,
+                    events,
+                    $"before [DONE] and before every choice had a finish reason ({_choices.Progress}): the answer is truncated",
+                    status ?? typed?.StatusCode,
+                    _requestId ?? typed?.RequestId);
+            }
+
+            _call?.ReportReaderEnd(error);
             await CloseAsync().ConfigureAwait(false);
-            if (!BrokenBody.Is(ex) || _cancellationToken.IsCancellationRequested)
+            if (ReferenceEquals(error, ex))
             {
                 throw;
             }
 
-            if (_choices.AllFinished)
-            {
-                return false; // every choice finished: the answer is complete, only [DONE] (and perhaps the usage chunk) is missing
-            }
-
-            var typed = ex as OpenAIStreamException;
-            throw BrokenBody.AfterEvents(
-                ex,
-                events,
-                $"before [DONE] and before every choice had a finish reason ({_choices.Progress}): the answer is truncated",
-                status ?? typed?.StatusCode,
-                _requestId ?? typed?.RequestId);
+            throw error;
         }
 
+        _call?.ReportReaderEnd(error: null);
         await CloseAsync().ConfigureAwait(false);
         return false;
     }
 
     private async ValueTask<bool> FailAsync(Exception exception)
     {
+        _call?.ReportReaderEnd(exception);
         await CloseAsync().ConfigureAwait(false);
         System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(exception);
         return false;

@@ -4,10 +4,10 @@ namespace OpenAIStreaming.Client.Internal;
 
 /// <summary>
 /// Sends through the caller's <see cref="HttpClient"/> with the reader-level protections of
-/// <see cref="OpenAIStreamingClient"/>, built from the handler's parts: the first-token timeout bounds sending and the wait
-/// for the first complete event (<see cref="FirstEventPrefetch"/>); then <see cref="CallContent"/> serves the body
-/// (the prefetched bytes, then the live body with the idle timeout on every read), and the total timeout runs until the
-/// response is disposed. One attempt: nothing is retried.
+/// <see cref="OpenAIStreamingClient"/>, on a <see cref="CallContext"/> like the handler's: the first-token timeout bounds
+/// sending and the wait for the first content (<see cref="FirstContentPrefetch"/>); then <see cref="CallContent"/> serves the
+/// body (the prefetched events, then the live body with the idle timeout on every read), and the total timeout runs until
+/// the response is disposed. One attempt: nothing is retried, so a first-token miss fails the call.
 /// </summary>
 internal sealed class ProtectedStreamSender : StreamSender
 {
@@ -29,37 +29,33 @@ internal sealed class ProtectedStreamSender : StreamSender
 
     public override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
-        RequestSettings settings = RequestSettings.For(_options, request.Options);
-
-        // Created before the first-token source: when both fall due at once, the total timeout fires first and is reported.
-        var totalCts = new CancellationTokenSource(settings.TotalTimeout, _timeProvider);
+        var call = new CallContext(RequestSettings.For(_options, request.Options), _timeProvider, metrics: null, clientRequestId: null, cancellationToken);
         HttpResponseMessage? response = null;
-        FirstEventPrefetch? prefetch = null;
+        FirstContentPrefetch? prefetch = null;
         bool handedOver = false;
         try
         {
-            using (var firstTokenCts = new CancellationTokenSource(settings.FirstTokenTimeout, _timeProvider))
-            using (var sendCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, totalCts.Token, firstTokenCts.Token))
+            using (var firstToken = new CancellationTokenSource(call.Settings.FirstTokenTimeout, _timeProvider))
+            using (var send = CancellationTokenSource.CreateLinkedTokenSource(call.Token, firstToken.Token))
             {
                 try
                 {
                     Uri? sent = request.RequestUri;
-                    response = await HttpClient.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, sendCts.Token).ConfigureAwait(false);
+                    response = await HttpClient.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, send.Token).ConfigureAwait(false);
                     StreamingResponse.ThrowIfRedirectedAway(sent, response);
                     if (response.IsSuccessStatusCode && !StreamingResponse.IsJson(response.Content.Headers.ContentType))
                     {
-                        prefetch = await FirstEventPrefetch.ReadAsync(response, sendCts.Token).ConfigureAwait(false);
+                        prefetch = await FirstContentPrefetch.ReadAsync(response, _options.MaxEventSize, send.Token).ConfigureAwait(false);
                     }
                 }
-                catch (Exception ex) when (ex is not OpenAIStreamException && (sendCts.IsCancellationRequested || cancellationToken.IsCancellationRequested))
+                catch (Exception ex) when (ex is not OpenAIStreamException && send.IsCancellationRequested)
                 {
                     string? requestId = response is null ? null : StreamingResponse.RequestIdOf(response);
-                    throw Interruption(ex, totalCts, settings.TotalTimeout, requestId, cancellationToken)
-                        ?? new OpenAIStreamTimeoutException(OpenAIStreamTimeoutKind.FirstToken, settings.FirstTokenTimeout, requestId, ex);
+                    throw call.Interruption(ex, requestId) ?? call.Timeout(OpenAIStreamTimeoutKind.FirstToken, call.Settings.FirstTokenTimeout, requestId, ex);
                 }
             }
 
-            CallContent.Install(response, prefetch, response.IsSuccessStatusCode, settings, totalCts, _timeProvider, _options);
+            CallContent.Install(response, prefetch, response.IsSuccessStatusCode, call, _options);
             handedOver = true;
             return response;
         }
@@ -69,7 +65,7 @@ internal sealed class ProtectedStreamSender : StreamSender
             {
                 prefetch?.Source.Dispose();
                 response?.Dispose();
-                totalCts.Dispose();
+                call.Dispose();
             }
         }
     }
@@ -77,32 +73,14 @@ internal sealed class ProtectedStreamSender : StreamSender
     /// <summary>Runs <paramref name="operation"/> under the total timeout (used for warming up connections).</summary>
     public async Task RunWithinTotalTimeoutAsync(Func<CancellationToken, Task> operation, CancellationToken cancellationToken)
     {
-        using var totalCts = new CancellationTokenSource(_options.TotalTimeout, _timeProvider);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, totalCts.Token);
+        using var call = new CallContext(RequestSettings.For(_options, new HttpRequestOptions()), _timeProvider, metrics: null, clientRequestId: null, cancellationToken);
         try
         {
-            await operation(linked.Token).ConfigureAwait(false);
+            await operation(call.Token).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is not OpenAIStreamException && (cancellationToken.IsCancellationRequested || totalCts.IsCancellationRequested))
+        catch (Exception ex) when (ex is not OpenAIStreamException && call.IsCancelled)
         {
-            throw Interruption(ex, totalCts, _options.TotalTimeout, requestId: null, cancellationToken)!;
+            throw call.Interruption(ex, requestId: null)!;
         }
-    }
-
-    /// <summary>
-    /// The error to report for a failure that happened while one of the tokens had fired: the caller's cancellation stays an
-    /// <see cref="OperationCanceledException"/> on the caller's token; the total timeout is an
-    /// <see cref="OpenAIStreamTimeoutException"/>; null when neither of them fired.
-    /// </summary>
-    private static Exception? Interruption(Exception exception, CancellationTokenSource totalCts, TimeSpan totalTimeout, string? requestId, CancellationToken callerToken)
-    {
-        if (callerToken.IsCancellationRequested)
-        {
-            return new OperationCanceledException("The request was cancelled by the caller.", exception, callerToken);
-        }
-
-        return totalCts.IsCancellationRequested
-            ? new OpenAIStreamTimeoutException(OpenAIStreamTimeoutKind.Total, totalTimeout, requestId, exception)
-            : null;
     }
 }

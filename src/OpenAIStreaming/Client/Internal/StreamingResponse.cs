@@ -28,9 +28,11 @@ internal static class StreamingResponse
     /// <summary>
     /// Sends the request and opens its event stream: a non-success status becomes an <see cref="OpenAIStreamException"/>
     /// with the OpenAI error fields, and a success whose body is JSON instead of an event stream (whatever its label)
-    /// becomes an error too, never an empty stream. The caller owns (and disposes) the returned response.
+    /// becomes an error too, never an empty stream. The caller owns (and disposes) the returned response. When the response
+    /// comes from this library's handler or wrapper, the events it read before the commit point are taken as it framed them,
+    /// and <c>Call</c> is the call to tell how the stream ended (<see cref="CallContext.ReportReaderEnd"/>).
     /// </summary>
-    public static async ValueTask<(HttpResponseMessage Response, SseEventReader Events, string? RequestId)> OpenAsync(
+    public static async ValueTask<(HttpResponseMessage Response, SseEventReader Events, string? RequestId, CallContext? Call)> OpenAsync(
         StreamSender sender,
         HttpRequestMessage request,
         CancellationToken cancellationToken)
@@ -48,11 +50,23 @@ internal static class StreamingResponse
                 throw ErrorFromBody(response, body, requestId);
             }
 
-            Stream stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+            IReadOnlyList<PrefetchedEvent> framedBefore = [];
+            CallContext? call = null;
+            Stream stream;
+            if (response.Content is CallContent content)
+            {
+                (framedBefore, stream) = await content.OpenEventsAsync(cancellationToken).ConfigureAwait(false);
+                call = content.Call;
+            }
+            else
+            {
+                stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+            }
+
             PipeReader pipe = PipeReaders.Create(stream, leaveOpen: false);
             try
             {
-                if (!string.Equals(response.Content.Headers.ContentType?.MediaType, "text/event-stream", StringComparison.OrdinalIgnoreCase))
+                if (framedBefore.Count == 0 && !string.Equals(response.Content.Headers.ContentType?.MediaType, "text/event-stream", StringComparison.OrdinalIgnoreCase))
                 {
                     await ThrowIfJsonBodyAsync(pipe, response, requestId, cancellationToken).ConfigureAwait(false);
                 }
@@ -68,7 +82,7 @@ internal static class StreamingResponse
                 throw;
             }
 
-            return (response, new SseEventReader(pipe, options: null, requestId), requestId);
+            return (response, new SseEventReader(pipe, options: null, requestId, framedBefore), requestId, call);
         }
         catch
         {
@@ -201,7 +215,7 @@ internal static class StreamingResponse
                 isRetryable: false);
         }
 
-        bool? shouldRetry = ShouldRetryHeader(response);
+        bool? shouldRetry = FailureClassifier.ShouldRetryHeader(response);
         if (OpenAIErrorReader.TryRead(body, out OpenAIErrorInfo error))
         {
             return new OpenAIStreamException(
@@ -231,16 +245,6 @@ internal static class StreamingResponse
             requestId,
             shouldRetry ?? OpenAIErrorInfo.IsRetryableStatus(status));
     }
-
-    private static bool? ShouldRetryHeader(HttpResponseMessage response) =>
-        response.Headers.TryGetValues("x-should-retry", out IEnumerable<string>? values)
-            ? values.FirstOrDefault() switch
-            {
-                "true" => true,
-                "false" => false,
-                _ => null,
-            }
-            : null;
 
     private static string Quote(byte[] body)
     {

@@ -33,48 +33,84 @@ internal static class TypedStreamReader
         {
             SseEventReader events;
             string? requestId;
+            CallContext? call;
             try
             {
-                (response, events, requestId) = await StreamingResponse.OpenAsync(sender, request, cancellationToken).ConfigureAwait(false);
+                (response, events, requestId, call) = await StreamingResponse.OpenAsync(sender, request, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (BrokenBody.Is(ex) && !cancellationToken.IsCancellationRequested)
             {
                 var typed = ex as OpenAIStreamException;
-                throw BrokenBody.AfterEvents(ex, 0, ResponsesTruncated, typed?.StatusCode, typed?.RequestId);
+                throw BrokenBody.AfterEvents(ex, typed?.EventIndex ?? 0, ResponsesTruncated, typed?.StatusCode, typed?.RequestId);
             }
 
             await using (events.ConfigureAwait(false))
             {
-                var decoder = new ResponseEventDecoder();
-                bool terminal = false;
-                while (!terminal && await NextEventAsync(events, response, requestId, cancellationToken).ConfigureAwait(false))
+                var cursor = new ResponsesCursor(events, response, requestId);
+                while (true)
                 {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    ReadOnlySpan<byte> data = events.Current.Data.Span;
-                    if (IsBlank(data))
+                    ResponseStreamEvent? next;
+                    try
                     {
-                        continue;
+                        next = await cursor.NextAsync(cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (Exception ex)
+                    {
+                        call?.ReportReaderEnd(ex);
+                        throw;
                     }
 
-                    if (ChatChunkDecoder.IsDone(data))
+                    if (next is not { } responseEvent)
                     {
                         break;
                     }
 
-                    ResponseStreamEvent responseEvent = decoder.Decode(data, events.Current.EventType, events.CurrentIndex, requestId);
-                    terminal = responseEvent.IsTerminal;
                     yield return responseEvent;
                 }
 
-                if (!terminal)
-                {
-                    throw Truncated(events, response, requestId, "without a terminal event (response.completed or response.incomplete)");
-                }
+                call?.ReportReaderEnd(error: null);
             }
         }
         finally
         {
             Release(request, response, disposeRequest);
+        }
+    }
+
+    /// <summary>Reads a Responses stream event by event; throws a typed error for a stream that breaks off or ends before its terminal event.</summary>
+    private sealed class ResponsesCursor(SseEventReader events, HttpResponseMessage response, string? requestId)
+    {
+        private readonly ResponseEventDecoder _decoder = new();
+        private bool _terminal;
+
+        /// <summary>The next event, or null when the stream ended with its terminal event.</summary>
+        public async ValueTask<ResponseStreamEvent?> NextAsync(CancellationToken cancellationToken)
+        {
+            while (!_terminal && await NextEventAsync(events, response, requestId, cancellationToken).ConfigureAwait(false))
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                ReadOnlyMemory<byte> data = events.Current.Data;
+                if (IsBlank(data.Span))
+                {
+                    continue;
+                }
+
+                if (ChatChunkDecoder.IsDone(data.Span))
+                {
+                    break;
+                }
+
+                ResponseStreamEvent responseEvent = _decoder.Decode(data.Span, events.Current.EventType, events.CurrentIndex, requestId);
+                _terminal = responseEvent.IsTerminal;
+                return responseEvent;
+            }
+
+            if (!_terminal)
+            {
+                throw Truncated(events, response, requestId, "without a terminal event (response.completed or response.incomplete)");
+            }
+
+            return null;
         }
     }
 

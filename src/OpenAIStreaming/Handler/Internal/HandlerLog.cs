@@ -14,7 +14,7 @@ internal static partial class HandlerLog
     [LoggerMessage(3, LogLevel.Warning, "Not retrying request {ClientRequestId}: the retry budget is exhausted.")]
     public static partial void RetryBudgetExhausted(ILogger logger, string clientRequestId);
 
-    [LoggerMessage(4, LogLevel.Warning, "Request {ClientRequestId}: moving from {From} to fallback {To} ({Reason}).")]
+    [LoggerMessage(4, LogLevel.Warning, "Request {ClientRequestId}: moving from {From} to {To} ({Reason}).")]
     public static partial void FallingBack(ILogger logger, string clientRequestId, string from, string to, string reason);
 
     [LoggerMessage(5, LogLevel.Warning, "The circuit for {Endpoint} opened after repeated failures; requests skip it for {BreakMs} ms.")]
@@ -22,6 +22,9 @@ internal static partial class HandlerLog
 
     [LoggerMessage(6, LogLevel.Information, "The circuit for {Endpoint} closed: the endpoint answers again.")]
     public static partial void CircuitClosed(ILogger logger, string endpoint);
+
+    [LoggerMessage(8, LogLevel.Information, "Request {ClientRequestId}: attempt {Attempt} starts beside the one in flight ({Reason}).")]
+    public static partial void Hedging(ILogger logger, string clientRequestId, int attempt, string reason);
 
     [LoggerMessage(7, LogLevel.Warning, "The inner handler followed a redirect to {Host}; the answer was refused. Set AllowAutoRedirect = false on the primary handler.")]
     public static partial void RedirectedAway(ILogger logger, string host);

@@ -16,6 +16,7 @@ internal static class OpenAIStreamingDefaultValues
     public const int MaxRequestBodyBytes = 4 * 1024 * 1024;
     public const int MaxErrorBodyBytes = 64 * 1024;
     public const int MaxEventSize = 1024 * 1024;
+    public const int MaxHedgedAttempts = 2;
 
     // The circuit breaker per endpoint.
     public const double CircuitFailureRatio = 0.5;

@@ -30,10 +30,53 @@ internal sealed class OpenAIStreamingOptionsValidator : IValidateOptions<OpenAIS
             CheckFallback(builder, options.Fallbacks[i], $"{nameof(OpenAIStreamingOptions.Fallbacks)}[{i}]");
         }
 
+        foreach (KeyValuePair<string, IList<OpenAIStreamingFallback>> pair in options.ModelFallbacks)
+        {
+            string path = $"{nameof(OpenAIStreamingOptions.ModelFallbacks)}[{pair.Key}]";
+            if (string.IsNullOrWhiteSpace(pair.Key))
+            {
+                builder.AddError($"{nameof(OpenAIStreamingOptions.ModelFallbacks)} has a blank model name.", nameof(OpenAIStreamingOptions.ModelFallbacks));
+            }
+
+            if (pair.Value is null)
+            {
+                builder.AddError($"{path} must not be null.", path);
+                continue;
+            }
+
+            for (int i = 0; i < pair.Value.Count; i++)
+            {
+                CheckFallback(builder, pair.Value[i], $"{path}[{i}]");
+            }
+        }
+
         return builder.Build();
     }
 
-    private static void CheckFallback(ValidateOptionsResultBuilder builder, OpenAIStreamingFallback? fallback, string path)
+    /// <summary>Checks the fallbacks a request sets (<see cref="OpenAIStreamingRequestOptions.Fallbacks"/>).</summary>
+    /// <exception cref="ArgumentException">A fallback breaks a rule.</exception>
+    public static void CheckRequestFallbacks(HttpRequestOptions requestOptions)
+    {
+        if (!requestOptions.TryGetValue(OpenAIStreamingRequestOptions.Fallbacks, out IReadOnlyList<OpenAIStreamingFallback>? fallbacks) || fallbacks is null)
+        {
+            return;
+        }
+
+        var builder = new ValidateOptionsResultBuilder();
+        for (int i = 0; i < fallbacks.Count; i++)
+        {
+            CheckFallback(builder, fallbacks[i], $"{OpenAIStreamingRequestOptions.Fallbacks.Key}[{i}]");
+        }
+
+        ValidateOptionsResult result = builder.Build();
+        if (result.Failed)
+        {
+            throw new ArgumentException(result.FailureMessage, nameof(requestOptions));
+        }
+    }
+
+    /// <summary>Checks one fallback.</summary>
+    internal static void CheckFallback(ValidateOptionsResultBuilder builder, OpenAIStreamingFallback? fallback, string path)
     {
         if (fallback is null)
         {

@@ -21,24 +21,46 @@ internal sealed class SseEventReader : IAsyncDisposable
     private bool _holdingBuffer;
     private bool _isFinalBlock;
     private bool _finished;
+    private readonly IReadOnlyList<Streaming.Internal.PrefetchedEvent> _framedBefore;
+    private int _nextFramedBefore;
+    private bool _framedBeforeCounted; // whether the framer's count includes the events framed before it
 
-    public SseEventReader(PipeReader reader, ServerSentEventReaderOptions? options, string? requestId = null)
+    /// <param name="reader">The bytes of the stream (after <paramref name="framedBefore"/>, when given).</param>
+    /// <param name="options">The size limits.</param>
+    /// <param name="requestId">The server's request id, for errors.</param>
+    /// <param name="framedBefore">Events already framed from the start of the stream (read before the commit point): handed out first, as they are.</param>
+    public SseEventReader(PipeReader reader, ServerSentEventReaderOptions? options, string? requestId = null, IReadOnlyList<Streaming.Internal.PrefetchedEvent>? framedBefore = null)
     {
         _reader = reader;
         _framer = new SseFramer((options ?? ServerSentEventReaderOptions.Default).MaxEventSize, requestId);
+        _framedBefore = framedBefore ?? [];
+        _framedBeforeCounted = _framedBefore.Count == 0;
     }
 
     /// <summary>Gets the current event.</summary>
     public ServerSentEvent Current { get; private set; }
 
     /// <summary>Gets the zero-based index of <see cref="Current"/> in the stream (the number of events before it).</summary>
-    public long CurrentIndex => _framer.EventCount - 1;
+    public long CurrentIndex => EventCount - 1;
 
     /// <summary>Gets the number of events dispatched so far.</summary>
-    public long EventCount => _framer.EventCount;
+    public long EventCount => _framedBeforeCounted ? _framer.EventCount : _nextFramedBefore;
 
     public ValueTask<bool> MoveNextAsync(CancellationToken cancellationToken)
     {
+        if (!_framedBeforeCounted)
+        {
+            if (_nextFramedBefore < _framedBefore.Count)
+            {
+                Streaming.Internal.PrefetchedEvent framed = _framedBefore[_nextFramedBefore++];
+                Current = new ServerSentEvent(framed.EventType, framed.Data, lastEventId: null, reconnectionInterval: null);
+                return new ValueTask<bool>(true);
+            }
+
+            _framer.SkipEvents(_framedBefore.Count);
+            _framedBeforeCounted = true;
+        }
+
         // Most events lie inside the current buffer segment: frame them with an offset, slicing nothing.
         ServerSentEvent next;
         if (_inSegment)

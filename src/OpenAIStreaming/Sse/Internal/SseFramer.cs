@@ -61,6 +61,9 @@ internal sealed class SseFramer : IDisposable
     /// </summary>
     public bool IsBetweenEvents => _bomChecked && !_skipLeadingLf && _searched == 0 && !_hasData && _eventType is null;
 
+    /// <summary>Counts <paramref name="count"/> events framed before this framer took over the stream, so indexes go on from them.</summary>
+    public void SkipEvents(int count) => EventCount += count;
+
     /// <summary>Counts an event a caller framed itself while <see cref="IsBetweenEvents"/>, after the same size check.</summary>
     public void CountFramedEvent(int dataLength)
     {

@@ -1,68 +1,62 @@
+using System.Runtime.CompilerServices;
 using OpenAIStreaming.Sse.Internal;
-using OpenAIStreaming.Telemetry.Internal;
 
 namespace OpenAIStreaming.Streaming.Internal;
 
 /// <summary>
-/// The body stream the consumer reads: the prefetched bytes first, then the live body. Every read of the live body is
-/// bounded by the idle timeout (armed for the read, disarmed after it) and by the total timeout; when one of them fires the
-/// read fails with <see cref="OpenAIStreamTimeoutException"/> of that kind, whatever the underlying stream threw. A body
-/// that breaks off (reset, closed early, corrupt framing) fails the read with a retryable
-/// <see cref="OpenAIStreamProtocolException"/>; so does one that passes its <see cref="BodyLimits"/> (not retryable). The
-/// caller's own cancellation stays an <see cref="OperationCanceledException"/> on the caller's token.
+/// The body stream a consumer reads: the prefetched bytes first, then the live body. Every read of the live body is
+/// bounded by the idle timeout (re-armed for the read on one timer, disarmed after it: no allocation per read) and by the
+/// call's total timeout; when one of them fires the read fails with <see cref="OpenAIStreamTimeoutException"/> of that kind,
+/// whatever the underlying stream threw. A body that breaks off (reset, closed early, corrupt framing) fails the read with
+/// a retryable <see cref="OpenAIStreamProtocolException"/>; so does one that passes its <see cref="BodyLimits"/> (not
+/// retryable). The consumer's own cancellation stays an <see cref="OperationCanceledException"/> on its token. How the
+/// body ended is reported to the call, which tells the route's health.
 /// </summary>
 internal sealed class CallBodyStream : Stream
 {
+    private static readonly Action<object?> CancelRead = static state => ((CancellationTokenSource)state!).Cancel();
+
     private readonly Stream _source;
     private readonly byte[]? _prefix;
     private readonly int _prefixLength;
     private readonly TimeSpan _idleTimeout;
-    private readonly TimeSpan _totalTimeout;
-    private readonly CancellationTokenSource? _idleCts;
-    private readonly CancellationTokenSource _totalCts;
-    private readonly CancellationTokenSource _timeouts;
+    private readonly CallContext _call;
+    private readonly CancellationTokenSource _read; // the idle timer (on the call's clock), the call's token and, per read, the consumer's token
+    private readonly CancellationTokenRegistration _callRegistration;
     private readonly BodyLimits _limits;
     private readonly SseEventBoundaryScanner? _events;
     private readonly string? _requestId;
     private readonly int _statusCode;
-    private readonly StreamingMetrics? _metrics;
-    private bool _timeoutRecorded;
+    private readonly bool _reportCleanEnd;
     private int _prefixOffset;
     private long _delivered; // bytes of the live body handed out
+    private bool _consumerCancelled;
 
     public CallBodyStream(
         Stream source,
         byte[]? prefix,
+        int prefixStart,
         int prefixLength,
         TimeSpan idleTimeout,
-        TimeSpan totalTimeout,
-        CancellationTokenSource totalCts,
-        TimeProvider timeProvider,
+        CallContext call,
         BodyLimits limits,
         string? requestId,
         int statusCode,
-        StreamingMetrics? metrics = null)
+        bool reportCleanEnd)
     {
-        _metrics = metrics;
-        _statusCode = statusCode;
         _source = source;
         _prefix = prefix;
+        _prefixOffset = prefixStart;
         _prefixLength = prefixLength;
         _idleTimeout = idleTimeout;
-        _totalTimeout = totalTimeout;
-        _totalCts = totalCts;
+        _call = call;
         _limits = limits;
         _events = limits.CreateScanner(requestId);
         _requestId = requestId;
-        if (idleTimeout != Timeout.InfiniteTimeSpan)
-        {
-            _idleCts = new CancellationTokenSource(Timeout.InfiniteTimeSpan, timeProvider);
-            _timeouts = CancellationTokenSource.CreateLinkedTokenSource(_idleCts.Token, totalCts.Token);
-        }
-        else
-        {
-            _timeouts = CancellationTokenSource.CreateLinkedTokenSource(totalCts.Token);
-        }
+        _statusCode = statusCode;
+        _reportCleanEnd = reportCleanEnd;
+        _read = new CancellationTokenSource(Timeout.InfiniteTimeSpan, call.TimeProvider); // a timer each read re-arms
+        _callRegistration = call.Token.UnsafeRegister(CancelRead, _read);
     }
 
     public override bool CanRead => true;
@@ -75,6 +69,7 @@ internal sealed class CallBodyStream : Stream
 
     public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
@@ -83,7 +78,7 @@ internal sealed class CallBodyStream : Stream
             return copied;
         }
 
-        ThrowIfTimedOut(inner: null);
+        ThrowIfEnded(inner: null, cancellationToken);
         int allowed = Allowance(buffer.Length);
         if (allowed < 0)
         {
@@ -91,41 +86,24 @@ internal sealed class CallBodyStream : Stream
         }
 
         buffer = buffer[..allowed];
-        _idleCts?.CancelAfter(_idleTimeout);
-        CancellationTokenSource? linked = cancellationToken.CanBeCanceled
-            ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _timeouts.Token)
-            : null;
+        CancellationTokenRegistration consumer = cancellationToken.CanBeCanceled ? cancellationToken.UnsafeRegister(CancelRead, _read) : default;
+        ArmIdle();
         int read;
         try
         {
-            read = await _source.ReadAsync(buffer, linked?.Token ?? _timeouts.Token).ConfigureAwait(false);
+            read = await _source.ReadAsync(buffer, _read.Token).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OpenAIStreamException)
         {
-            if (cancellationToken.IsCancellationRequested)
-            {
-                throw new OperationCanceledException("The read of the response body was cancelled.", ex, cancellationToken);
-            }
-
-            ThrowIfTimedOut(ex);
-            if (BrokenBody.Is(ex))
-            {
-                throw BrokenBody.AfterBytes(ex, _prefixLength + _delivered, _statusCode, _requestId);
-            }
-
-            throw;
+            throw Failure(ex, cancellationToken);
         }
         finally
         {
-            linked?.Dispose();
-            if (_idleCts is { IsCancellationRequested: false })
-            {
-                _idleCts.CancelAfter(Timeout.InfiniteTimeSpan);
-            }
+            DisarmIdle();
+            consumer.Dispose();
         }
 
-        Deliver(buffer.Span[..read]);
-        return read;
+        return Deliver(buffer.Span[..read], requested: buffer.Length);
     }
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
@@ -142,7 +120,7 @@ internal sealed class CallBodyStream : Stream
             return copied;
         }
 
-        ThrowIfTimedOut(inner: null);
+        ThrowIfEnded(inner: null, CancellationToken.None);
         int allowed = Allowance(buffer.Length);
         if (allowed < 0)
         {
@@ -155,14 +133,12 @@ internal sealed class CallBodyStream : Stream
         {
             read = _source.Read(buffer);
         }
-        catch (Exception ex) when (BrokenBody.Is(ex) && ex is not OpenAIStreamException)
+        catch (Exception ex) when (ex is not OpenAIStreamException)
         {
-            ThrowIfTimedOut(ex);
-            throw BrokenBody.AfterBytes(ex, _prefixLength + _delivered, _statusCode, _requestId);
+            throw Failure(ex, CancellationToken.None);
         }
 
-        Deliver(buffer[..read]);
-        return read;
+        return Deliver(buffer[..read], requested: buffer.Length);
     }
 
     public override void Flush()
@@ -180,11 +156,27 @@ internal sealed class CallBodyStream : Stream
         if (disposing)
         {
             _source.Dispose();
-            _timeouts.Dispose();
-            _idleCts?.Dispose();
+            _callRegistration.Dispose();
+            _read.Dispose();
         }
 
         base.Dispose(disposing);
+    }
+
+    private void ArmIdle()
+    {
+        if (_idleTimeout != Timeout.InfiniteTimeSpan)
+        {
+            _read.CancelAfter(_idleTimeout);
+        }
+    }
+
+    private void DisarmIdle()
+    {
+        if (_idleTimeout != Timeout.InfiniteTimeSpan && !_read.IsCancellationRequested)
+        {
+            _read.CancelAfter(Timeout.InfiniteTimeSpan);
+        }
     }
 
     private bool TryReadPrefix(Span<byte> buffer, out int copied)
@@ -209,43 +201,90 @@ internal sealed class CallBodyStream : Stream
         return left <= 0 ? -1 : (int)Math.Min(length, left);
     }
 
-    /// <summary>Accounts for bytes about to be handed out, enforcing the limits of the body.</summary>
-    private void Deliver(ReadOnlySpan<byte> bytes)
+    /// <summary>Accounts for bytes about to be handed out, enforcing the limits of the body, and reports a clean end.</summary>
+    private int Deliver(ReadOnlySpan<byte> bytes, int requested)
     {
+        if (bytes.IsEmpty && requested > 0)
+        {
+            if (_reportCleanEnd)
+            {
+                _call.ReportBodyEnd(failed: false);
+            }
+
+            return 0;
+        }
+
         _delivered += bytes.Length;
-        if (_delivered > _limits.FailAfterBytes)
+        try
         {
-            throw new OpenAIStreamProtocolException(
-                $"The response body is larger than MaxResponseBodyBytes ({_limits.FailAfterBytes} bytes).",
-                statusCode: _statusCode,
-                requestId: _requestId);
+            if (_delivered > _limits.FailAfterBytes)
+            {
+                throw new OpenAIStreamProtocolException(
+                    $"The response body is larger than MaxResponseBodyBytes ({_limits.FailAfterBytes} bytes).",
+                    statusCode: _statusCode,
+                    requestId: _requestId);
+            }
+
+            _events?.Scan(bytes);
+        }
+        catch
+        {
+            _call.ReportBodyEnd(failed: true);
+            throw;
         }
 
-        _events?.Scan(bytes);
+        return bytes.Length;
     }
 
-    private void ThrowIfTimedOut(Exception? inner)
+    /// <summary>Throws when the call is over: the consumer, the caller or the total timeout cancelled it.</summary>
+    private void ThrowIfEnded(Exception? inner, CancellationToken consumerToken)
     {
-        if (_totalCts.IsCancellationRequested)
+        if (_consumerCancelled)
         {
-            Record(OpenAIStreamTimeoutKind.Total);
-            throw new OpenAIStreamTimeoutException(OpenAIStreamTimeoutKind.Total, _totalTimeout, _requestId, inner);
+            throw new OperationCanceledException("An earlier read of the response body was cancelled.", inner, consumerToken);
         }
 
-        if (_idleCts is { IsCancellationRequested: true })
+        if (_call.IsCancelled && _call.Interruption(inner, _requestId) is { } interruption)
         {
-            Record(OpenAIStreamTimeoutKind.Idle);
-            throw new OpenAIStreamTimeoutException(OpenAIStreamTimeoutKind.Idle, _idleTimeout, _requestId, inner);
+            throw interruption;
         }
     }
 
-    /// <summary>Counts the timeout once, however often the consumer reads again after it.</summary>
-    private void Record(OpenAIStreamTimeoutKind kind)
+    /// <summary>The error for a failed read of the live body, named for what caused it, and reported to the call.</summary>
+    private Exception Failure(Exception exception, CancellationToken consumerToken)
     {
-        if (!_timeoutRecorded)
+        if (consumerToken.IsCancellationRequested)
         {
-            _timeoutRecorded = true;
-            _metrics?.Timeout(kind);
+            _consumerCancelled = true;
+            return new OperationCanceledException("The read of the response body was cancelled.", exception, consumerToken);
         }
+
+        Exception? failure = _call.Interruption(exception, _requestId);
+        if (failure is OperationCanceledException)
+        {
+            return failure; // the caller's own cancellation: no verdict on the route
+        }
+
+        if (failure is null && _read.IsCancellationRequested && _idleTimeout != Timeout.InfiniteTimeSpan)
+        {
+            failure = _call.Timeout(OpenAIStreamTimeoutKind.Idle, _idleTimeout, _requestId, exception);
+        }
+
+        failure ??= BrokenBody.Is(exception) ? BrokenBody.AfterBytes(exception, _prefixLength + _delivered, _statusCode, _requestId) : null;
+        if (failure is OpenAIStreamTimeoutException { Kind: OpenAIStreamTimeoutKind.Total })
+        {
+            _call.AbandonBody(); // the caller's time budget ran out: not the route's fault
+        }
+        else
+        {
+            _call.ReportBodyEnd(failed: true);
+        }
+
+        if (failure is null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(exception);
+        }
+
+        return failure;
     }
 }

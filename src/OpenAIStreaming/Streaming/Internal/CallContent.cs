@@ -1,54 +1,37 @@
 using System.Net;
 using System.Net.Http.Headers;
-using OpenAIStreaming.Telemetry.Internal;
-using OpenAIStreaming.Client.Internal;
 
 namespace OpenAIStreaming.Streaming.Internal;
 
 /// <summary>
-/// The content of a response the handler returns: the original content's headers, and a body read through
-/// <see cref="CallBodyStream"/> (prefetched bytes replayed, then idle and total timeouts on the live body). Owns the
-/// original content and the call's total-timeout source.
+/// The content of a response a call returns, and the owner of that call (<see cref="CallContext"/>) from the commit point
+/// until the body's end or the content's disposal. It carries the original content's headers; its body is the prefetched
+/// bytes replayed, then the live body under the idle and total timeouts and the <see cref="BodyLimits"/>. This library's
+/// own reader takes the prefetched events already framed instead (<see cref="OpenEventsAsync"/>).
 /// </summary>
 internal sealed class CallContent : HttpContent, IVouchedContent
 {
     private readonly HttpContent _inner;
-    private readonly FirstEventPrefetch? _prefetch;
+    private readonly FirstContentPrefetch? _prefetch;
     private readonly TimeSpan _idleTimeout;
-    private readonly TimeSpan _totalTimeout;
-    private readonly CancellationTokenSource _totalCts;
-    private readonly TimeProvider _timeProvider;
     private readonly BodyLimits _limits;
     private readonly string? _requestId;
     private readonly int _statusCode;
-    private readonly StreamingMetrics? _metrics;
     private CallBodyStream? _stream;
+    private bool _disposed;
 
-    public CallContent(
-        HttpContent inner,
-        FirstEventPrefetch? prefetch,
-        TimeSpan idleTimeout,
-        TimeSpan totalTimeout,
-        CancellationTokenSource totalCts,
-        TimeProvider timeProvider,
-        BodyLimits limits,
-        string? requestId,
-        int statusCode,
-        StreamingMetrics? metrics = null)
+    private CallContent(HttpContent inner, FirstContentPrefetch? prefetch, CallContext call, TimeSpan idleTimeout, BodyLimits limits, string? requestId, int statusCode)
     {
-        _metrics = metrics;
-        _statusCode = statusCode;
         _inner = inner;
         _prefetch = prefetch;
+        Call = call;
         _idleTimeout = idleTimeout;
-        _totalTimeout = totalTimeout;
-        _totalCts = totalCts;
-        _timeProvider = timeProvider;
         _limits = limits;
         _requestId = requestId;
+        _statusCode = statusCode;
         foreach (KeyValuePair<string, HeaderStringValues> header in inner.Headers.NonValidated)
         {
-            if (header.Key.Equals("Content-Length", StringComparison.OrdinalIgnoreCase) && inner.Headers.ContentLength > limits.CutAfterBytes)
+            if (header.Key.Equals("Content-Length", StringComparison.OrdinalIgnoreCase) && (prefetch is not null || inner.Headers.ContentLength > limits.CutAfterBytes))
             {
                 continue;
             }
@@ -57,31 +40,42 @@ internal sealed class CallContent : HttpContent, IVouchedContent
         }
     }
 
+    /// <summary>Gets the call this content belongs to.</summary>
+    public CallContext Call { get; }
+
     /// <summary>
-    /// Replaces the response's content with one that replays <paramref name="prefetch"/> and then serves the live body under
-    /// the idle timeout (event streams only) and the total timeout, within the <see cref="BodyLimits"/> of
-    /// <paramref name="options"/>. The new content owns <paramref name="totalCts"/>.
+    /// Hands <paramref name="call"/> over to <paramref name="response"/>: its content is replaced by one that replays
+    /// <paramref name="prefetch"/> and then serves the live body under the idle timeout (event streams only) and the call's
+    /// total timeout, within the <see cref="BodyLimits"/> of <paramref name="options"/>. The new content owns the call.
     /// </summary>
-    public static void Install(
-        HttpResponseMessage response,
-        FirstEventPrefetch? prefetch,
-        bool isEventStream,
-        RequestSettings settings,
-        CancellationTokenSource totalCts,
-        TimeProvider timeProvider,
-        OpenAIStreamingOptions options,
-        StreamingMetrics? metrics = null) =>
+    public static void Install(HttpResponseMessage response, FirstContentPrefetch? prefetch, bool isEventStream, CallContext call, OpenAIStreamingOptions options) =>
         response.Content = new CallContent(
             response.Content,
             prefetch,
-            isEventStream ? settings.IdleTimeout : Timeout.InfiniteTimeSpan,
-            settings.TotalTimeout,
-            totalCts,
-            timeProvider,
+            call,
+            isEventStream ? call.Settings.IdleTimeout : Timeout.InfiniteTimeSpan,
             BodyLimits.For(response, isEventStream, options),
-            StreamingResponse.RequestIdOf(response),
-            (int)response.StatusCode,
-            metrics);
+            Client.Internal.StreamingResponse.RequestIdOf(response),
+            (int)response.StatusCode);
+
+    /// <summary>
+    /// For this library's reader: the events read before the commit point, already framed, and a stream of what follows
+    /// them. The reader frames that stream itself (so the byte-path limits are not applied twice) and reports how the
+    /// stream ended through <see cref="Call"/>.
+    /// </summary>
+    public async ValueTask<(IReadOnlyList<PrefetchedEvent> Events, Stream Remainder)> OpenEventsAsync(CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_stream is not null)
+        {
+            throw new InvalidOperationException("The body of this response is already being read.");
+        }
+
+        Stream source = await SourceAsync(cancellationToken).ConfigureAwait(false);
+        int from = _prefetch?.CommittedLength ?? 0;
+        _stream = new CallBodyStream(source, _prefetch?.Buffer, from, _prefetch?.Length ?? 0, _idleTimeout, Call, _limits with { MaxEventSize = null }, _requestId, _statusCode, reportCleanEnd: false);
+        return (_prefetch?.Events ?? [], _stream);
+    }
 
     protected override async Task<Stream> CreateContentReadStreamAsync(CancellationToken cancellationToken) =>
         await OpenAsync(cancellationToken).ConfigureAwait(false);
@@ -105,12 +99,14 @@ internal sealed class CallContent : HttpContent, IVouchedContent
 
     protected override void Dispose(bool disposing)
     {
-        if (disposing)
+        if (disposing && !_disposed)
         {
+            _disposed = true;
             _stream?.Dispose();
             _prefetch?.Source.Dispose();
             _inner.Dispose();
-            _totalCts.Dispose();
+            Call.AbandonBody();
+            Call.Dispose();
         }
 
         base.Dispose(disposing);
@@ -118,41 +114,31 @@ internal sealed class CallContent : HttpContent, IVouchedContent
 
     private async ValueTask<CallBodyStream> OpenAsync(CancellationToken cancellationToken)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         if (_stream is not null)
         {
             return _stream;
         }
 
-        Stream source;
+        Stream source = await SourceAsync(cancellationToken).ConfigureAwait(false);
+        _stream = new CallBodyStream(source, _prefetch?.Buffer, 0, _prefetch?.Length ?? 0, _idleTimeout, Call, _limits, _requestId, _statusCode, reportCleanEnd: true);
+        return _stream;
+    }
+
+    private async ValueTask<Stream> SourceAsync(CancellationToken cancellationToken)
+    {
         if (_prefetch is not null)
         {
-            source = _prefetch.Source;
-        }
-        else
-        {
-            try
-            {
-                source = await _inner.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is not OpenAIStreamException && !cancellationToken.IsCancellationRequested && _totalCts.IsCancellationRequested)
-            {
-                _metrics?.Timeout(OpenAIStreamTimeoutKind.Total);
-                throw new OpenAIStreamTimeoutException(OpenAIStreamTimeoutKind.Total, _totalTimeout, _requestId, ex);
-            }
+            return _prefetch.Source;
         }
 
-        _stream = new CallBodyStream(
-            source,
-            _prefetch?.Buffer,
-            _prefetch?.Length ?? 0,
-            _idleTimeout,
-            _totalTimeout,
-            _totalCts,
-            _timeProvider,
-            _limits,
-            _requestId,
-            _statusCode,
-            _metrics);
-        return _stream;
+        try
+        {
+            return await _inner.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OpenAIStreamException && !cancellationToken.IsCancellationRequested && Call.Interruption(ex, _requestId) is { } interruption)
+        {
+            throw interruption;
+        }
     }
 }

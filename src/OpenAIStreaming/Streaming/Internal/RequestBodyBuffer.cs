@@ -8,8 +8,11 @@ namespace OpenAIStreaming.Streaming.Internal;
 /// </summary>
 internal static class RequestBodyBuffer
 {
-    /// <summary>The outcome of <see cref="PrepareAsync"/>: whether the body can be sent again, whether it asks for a stream, and the buffered bytes (empty when there is no body or it was too large to buffer).</summary>
-    public readonly record struct Result(bool IsReplayable, bool IsStream, ReadOnlyMemory<byte> Body = default);
+    /// <summary>
+    /// The outcome of <see cref="PrepareAsync"/>: whether the body can be sent again, whether it asks for a stream, the
+    /// buffered bytes (empty when there is no body or it was too large to buffer) and its top-level <c>model</c>.
+    /// </summary>
+    public readonly record struct Result(bool IsReplayable, bool IsStream, ReadOnlyMemory<byte> Body = default, string? Model = null);
 
     public static async ValueTask<Result> PrepareAsync(HttpRequestMessage request, int maxBytes, CancellationToken cancellationToken)
     {
@@ -69,38 +72,51 @@ internal static class RequestBodyBuffer
 
         request.Content = replacement;
         content.Dispose();
-        return new Result(IsReplayable: true, IsStream: AsksForStream(buffer.AsSpan(0, length)), buffer.AsMemory(0, length));
+        (bool isStream, string? model) = Inspect(buffer.AsSpan(0, length));
+        return new Result(IsReplayable: true, isStream, buffer.AsMemory(0, length), model);
     }
 
     /// <summary>Whether the body is a JSON object whose top-level <c>stream</c> property is <c>true</c>.</summary>
-    public static bool AsksForStream(ReadOnlySpan<byte> json)
+    public static bool AsksForStream(ReadOnlySpan<byte> json) => Inspect(json).IsStream;
+
+    /// <summary>
+    /// Reads the top level of a JSON object body in one pass: whether its <c>stream</c> property is <c>true</c> and its
+    /// <c>model</c> (the last occurrence of each wins, as in most JSON parsers); false and null when it is not a JSON object.
+    /// </summary>
+    public static (bool IsStream, string? Model) Inspect(ReadOnlySpan<byte> json)
     {
         try
         {
             var reader = new Utf8JsonReader(json, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
             {
-                return false;
+                return (false, null);
             }
 
             bool isStream = false;
+            string? model = null;
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
                 bool isStreamProperty = reader.ValueTextEquals("stream"u8);
+                bool isModelProperty = !isStreamProperty && reader.ValueTextEquals("model"u8);
                 reader.Read();
                 if (isStreamProperty)
                 {
-                    isStream = reader.TokenType == JsonTokenType.True; // the last occurrence wins, as in most JSON parsers
+                    isStream = reader.TokenType == JsonTokenType.True;
+                }
+                else if (isModelProperty)
+                {
+                    model = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
                 }
 
                 reader.Skip();
             }
 
-            return isStream;
+            return (isStream, model);
         }
-        catch (JsonException)
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
         {
-            return false;
+            return (false, null);
         }
     }
 }

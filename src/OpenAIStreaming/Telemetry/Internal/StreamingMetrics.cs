@@ -20,6 +20,7 @@ internal sealed class StreamingMetrics : IDisposable
     private readonly Counter<long> _timeouts;
     private readonly Histogram<double> _timeToFirstEvent;
     private readonly Counter<long> _fallbacks;
+    private readonly Counter<long> _hedges;
     private readonly Counter<long> _circuitOpenings;
 
     public StreamingMetrics(IMeterFactory? meterFactory)
@@ -37,16 +38,20 @@ internal sealed class StreamingMetrics : IDisposable
         _timeToFirstEvent = _meter.CreateHistogram<double>(
             "openaistreaming.time_to_first_event",
             "s",
-            "From the start of a stream call (retries and fallbacks included) to its first server-sent event.",
+            "From the start of a stream call (retries, hedges and fallbacks included) to its first content.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 8, 13, 21, 34, 60, 120] });
         _fallbacks = _meter.CreateCounter<long>(
             "openaistreaming.fallbacks",
             "{fallback}",
             "Calls moved to a fallback target, by the failure of the target before it.");
+        _hedges = _meter.CreateCounter<long>(
+            "openaistreaming.hedges",
+            "{attempt}",
+            "Attempts started beside one whose first content had not arrived within the first-token timeout.");
         _circuitOpenings = _meter.CreateCounter<long>(
             "openaistreaming.circuit_breaker.openings",
             "{opening}",
-            "Times the circuit of an endpoint opened after repeated failures.");
+            "Times the circuit of a route (an endpoint and a model) opened after repeated failures.");
     }
 
     public void Retry(Uri? endpoint, string errorType) =>
@@ -61,8 +66,11 @@ internal sealed class StreamingMetrics : IDisposable
     public void Fallback(string errorType) =>
         _fallbacks.Add(1, new KeyValuePair<string, object?>("error.type", errorType));
 
-    public void CircuitOpened(string endpoint) =>
-        _circuitOpenings.Add(1, new KeyValuePair<string, object?>("openaistreaming.endpoint", endpoint));
+    public void Hedge(Uri? endpoint) =>
+        _hedges.Add(1, new TagList { { "server.address", endpoint?.Host }, { "server.port", endpoint?.Port } });
+
+    public void CircuitOpened(string route) =>
+        _circuitOpenings.Add(1, new KeyValuePair<string, object?>("openaistreaming.route", route));
 
     public void Dispose()
     {

@@ -4,7 +4,7 @@ using OpenAIStreaming.Fallback.Internal;
 namespace OpenAIStreaming.Tests.Fallback;
 
 /// <summary>How a fallback rewrites the request: the body's model and the address.</summary>
-public sealed class RequestTargetTests
+public sealed class TargetChainTests
 {
     [Theory]
     [InlineData("""{"model":"gpt-4o","stream":true}""", """{"model":"gpt-4o-mini","stream":true}""")]
@@ -45,5 +45,5 @@ public sealed class RequestTargetTests
     [InlineData("https://a.test/v1/responses/r?key=secret&stream=true&x-goog-api-key=s&starting_after=3", "https://b.test/v1/", "https://b.test/v1/responses/r?stream=true&starting_after=3")]
     [InlineData("https://a.test/v1/chat/completions?key=secret", "https://a.test/v2/", "https://a.test/v2/chat/completions?key=secret")]
     public void Rebase_MovesTheOperationPathUnderTheFallbackEndpointAndCarriesOnlyOperationParametersToAnotherOrigin(string original, string endpoint, string expected) =>
-        RequestTargets.Rebase(new Uri(original), new Uri(endpoint)).Should().Be(new Uri(expected));
+        TargetChain.Rebase(new Uri(original), new Uri(endpoint)).Should().Be(new Uri(expected));
 }

@@ -1,0 +1,166 @@
+using OpenAIStreaming.Telemetry.Internal;
+
+namespace OpenAIStreaming.Streaming.Internal;
+
+/// <summary>
+/// One logical call — every attempt, retry, hedge and fallback of one request, and the reading of the body that won —
+/// from the moment the request enters the handler (or <see cref="OpenAIStreamingClient"/>) until the last byte of the
+/// answer is read or its content is disposed. The response's <see cref="CallContent"/> owns it after the commit point.
+/// </summary>
+/// <remarks>
+/// It holds what outlives <c>SendAsync</c>: the call's cancellation (the caller's token and the total timeout), the
+/// settings in force, the requests it created (released when the call ends), what the body delivered, and whom to tell how
+/// the stream ended (the route's health). Every timeout of the call is named in one place, <see cref="Interruption"/>.
+/// </remarks>
+internal sealed class CallContext : IDisposable
+{
+    private readonly CancellationTokenSource _total;
+    private readonly CancellationTokenSource _linked;
+    private readonly List<HttpRequestMessage> _ownedRequests = [];
+    private Action<bool>? _onBodyEnd;
+    private int _ended;
+    private int _timeoutsRecorded; // one bit per OpenAIStreamTimeoutKind: each kind is counted once per call
+
+    public CallContext(RequestSettings settings, TimeProvider timeProvider, StreamingMetrics? metrics, string? clientRequestId, CancellationToken callerToken)
+    {
+        Settings = settings;
+        TimeProvider = timeProvider;
+        CallerToken = callerToken;
+        Metrics = metrics;
+        ClientRequestId = clientRequestId;
+        StartTimestamp = timeProvider.GetTimestamp();
+
+        // Created before any other timer of the call: when two fall due at once, the total timeout fires first and is named.
+        _total = new CancellationTokenSource(settings.TotalTimeout, timeProvider);
+        _linked = CancellationTokenSource.CreateLinkedTokenSource(callerToken, _total.Token);
+    }
+
+    /// <summary>Gets the values in force for this call (the options with the request's overrides).</summary>
+    public RequestSettings Settings { get; }
+
+    /// <summary>Gets the clock of every timer of the call.</summary>
+    public TimeProvider TimeProvider { get; }
+
+    /// <summary>Gets the caller's own token.</summary>
+    public CancellationToken CallerToken { get; }
+
+    /// <summary>Gets the call's token: the caller's cancellation or the total timeout.</summary>
+    public CancellationToken Token => _linked.Token;
+
+    /// <summary>Gets the metrics to record on, if any.</summary>
+    public StreamingMetrics? Metrics { get; }
+
+    /// <summary>Gets the <c>x-client-request-id</c> every attempt carries (null for a call that sets none).</summary>
+    public string? ClientRequestId { get; }
+
+    /// <summary>Gets when the call started, on <see cref="TimeProvider"/>.</summary>
+    public long StartTimestamp { get; }
+
+    /// <summary>Gets a value indicating whether the caller cancelled or the total timeout fired.</summary>
+    public bool IsCancelled => _linked.IsCancellationRequested;
+
+    /// <summary>Gets the time left of the total timeout (<see cref="TimeSpan.MaxValue"/> when there is none).</summary>
+    public TimeSpan TimeLeft =>
+        Settings.TotalTimeout == System.Threading.Timeout.InfiniteTimeSpan
+            ? TimeSpan.MaxValue
+            : Settings.TotalTimeout - TimeProvider.GetElapsedTime(StartTimestamp);
+
+    /// <summary>Gets the time since the call started.</summary>
+    public TimeSpan Elapsed => TimeProvider.GetElapsedTime(StartTimestamp);
+
+    /// <summary>Keeps <paramref name="request"/> alive until the call ends (a response's <see cref="HttpResponseMessage.RequestMessage"/> may point to it).</summary>
+    public void Own(HttpRequestMessage request) => _ownedRequests.Add(request);
+
+    /// <summary>Sets who is told, once, whether the committed stream's body ended well (true: it broke, stalled or was cut).</summary>
+    public void OnBodyEnd(Action<bool> report) => _onBodyEnd = report;
+
+    /// <summary>Reports how the body ended; only the first report counts.</summary>
+    public void ReportBodyEnd(bool failed)
+    {
+        if (Interlocked.Exchange(ref _ended, 1) == 0)
+        {
+            _onBodyEnd?.Invoke(failed);
+        }
+    }
+
+    /// <summary>
+    /// Reports how this library's reader ended the stream: complete (<paramref name="error"/> null); broken, stalled,
+    /// malformed, truncated or ended by a retryable server error (a failure of the route); the caller's cancellation or the
+    /// total timeout (no verdict); or an error about the request itself (the route answered).
+    /// </summary>
+    public void ReportReaderEnd(Exception? error)
+    {
+        switch (error)
+        {
+            case null:
+                ReportBodyEnd(failed: false);
+                break;
+            case OperationCanceledException or OpenAIStreamTimeoutException { Kind: OpenAIStreamTimeoutKind.Total }:
+                AbandonBody();
+                break;
+            case OpenAIStreamProtocolException or OpenAIStreamException { IsRetryable: true }:
+                ReportBodyEnd(failed: true);
+                break;
+            default:
+                ReportBodyEnd(failed: false);
+                break;
+        }
+    }
+
+    /// <summary>The body was released before its end (the consumer stopped reading): no verdict on the route.</summary>
+    public void AbandonBody() => Interlocked.Exchange(ref _ended, 1);
+
+    /// <summary>
+    /// The error to report for <paramref name="exception"/>, which happened while one of the call's tokens may have fired:
+    /// the caller's cancellation stays an <see cref="OperationCanceledException"/> on the caller's token; the total timeout,
+    /// and <paramref name="idle"/> when given, become an <see cref="OpenAIStreamTimeoutException"/> naming the timeout;
+    /// null when none of them fired.
+    /// </summary>
+    public Exception? Interruption(Exception? exception, string? requestId, CancellationTokenSource? idle = null, TimeSpan idleTimeout = default)
+    {
+        if (CallerToken.IsCancellationRequested)
+        {
+            return new OperationCanceledException("The request was cancelled by the caller.", exception, CallerToken);
+        }
+
+        if (_total.IsCancellationRequested)
+        {
+            return Timeout(OpenAIStreamTimeoutKind.Total, Settings.TotalTimeout, requestId, exception);
+        }
+
+        if (idle is { IsCancellationRequested: true })
+        {
+            return Timeout(OpenAIStreamTimeoutKind.Idle, idleTimeout, requestId, exception);
+        }
+
+        return null;
+    }
+
+    /// <summary>The one place a fired timer becomes an exception (and a metric).</summary>
+    public OpenAIStreamTimeoutException Timeout(OpenAIStreamTimeoutKind kind, TimeSpan value, string? requestId, Exception? inner)
+    {
+        RecordTimeout(kind);
+        return new OpenAIStreamTimeoutException(kind, value, requestId, inner);
+    }
+
+    /// <summary>Counts a fired timer of <paramref name="kind"/> on the metrics, once per call however often it is reported.</summary>
+    public void RecordTimeout(OpenAIStreamTimeoutKind kind)
+    {
+        int bit = 1 << (int)kind;
+        if ((Interlocked.Or(ref _timeoutsRecorded, bit) & bit) == 0)
+        {
+            Metrics?.Timeout(kind);
+        }
+    }
+
+    /// <summary>Ends the call: its timers and the requests it created are released.</summary>
+    public void Dispose()
+    {
+        _linked.Dispose();
+        _total.Dispose();
+        foreach (HttpRequestMessage request in _ownedRequests)
+        {
+            request.Dispose();
+        }
+    }
+}

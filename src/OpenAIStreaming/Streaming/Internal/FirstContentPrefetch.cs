@@ -1,0 +1,135 @@
+using System.Buffers;
+using OpenAIStreaming.Client.Internal;
+using OpenAIStreaming.Sse;
+using OpenAIStreaming.Sse.Internal;
+
+namespace OpenAIStreaming.Streaming.Internal;
+
+/// <summary>
+/// The bytes of a stream response read before the call commits to it: up to and including the first event that carries
+/// content (<see cref="ContentDetector"/>), so that a stream that dies or stays silent before it can still be retried or
+/// hedged. The bytes are replayed to a reader of the body, followed by the rest of <see cref="Source"/>; this library's own
+/// reader takes the framed <see cref="Events"/> instead, so nothing is framed twice.
+/// </summary>
+internal sealed class FirstContentPrefetch
+{
+    private const int InitialBufferSize = 4096;
+
+    private FirstContentPrefetch(Stream source, byte[] buffer, int length, int committedLength, List<PrefetchedEvent> events, PrefetchEnd end)
+    {
+        Source = source;
+        Buffer = buffer;
+        Length = length;
+        CommittedLength = committedLength;
+        Events = events;
+        End = end;
+    }
+
+    /// <summary>Gets the response body stream, positioned after the buffered bytes.</summary>
+    public Stream Source { get; }
+
+    /// <summary>Gets the buffered bytes (the first <see cref="Length"/> of them).</summary>
+    public byte[] Buffer { get; }
+
+    /// <summary>Gets the number of buffered bytes.</summary>
+    public int Length { get; }
+
+    /// <summary>Gets how many of the buffered bytes hold <see cref="Events"/>; the rest is the start of what follows them.</summary>
+    public int CommittedLength { get; }
+
+    /// <summary>Gets the events read, each with its type and a copy of its data: the last one carries the content (when <see cref="End"/> is <see cref="PrefetchEnd.Content"/>).</summary>
+    public IReadOnlyList<PrefetchedEvent> Events { get; }
+
+    /// <summary>Gets why the prefetch stopped.</summary>
+    public PrefetchEnd End { get; }
+
+    /// <summary>Gets a value indicating whether the stream committed (content arrived, or the bound was reached).</summary>
+    public bool Committed => End is PrefetchEnd.Content or PrefetchEnd.Bound;
+
+    /// <summary>
+    /// Reads <paramref name="response"/>'s body up to its first content, framing events with <paramref name="maxEventSize"/>
+    /// as their limit. Stops at twice that without content too (the call then commits, rather than buffer more). A body that breaks off first is a retryable
+    /// <see cref="OpenAIStreamProtocolException"/>; a malformed event before the first content is one too; cancellation
+    /// (the caller's, or a timeout's) is left to the caller to name.
+    /// </summary>
+    public static async ValueTask<FirstContentPrefetch> ReadAsync(HttpResponseMessage response, int maxEventSize, CancellationToken cancellationToken)
+    {
+        int maxBytes = 2 * maxEventSize;
+        Stream source = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        using var framer = new SseFramer(maxEventSize, StreamingResponse.RequestIdOf(response));
+        var events = new List<PrefetchedEvent>(2);
+        byte[] buffer = new byte[InitialBufferSize];
+        int length = 0;
+        int framed = 0;
+        try
+        {
+            while (true)
+            {
+                if (length == buffer.Length)
+                {
+                    if (length >= maxBytes)
+                    {
+                        return new FirstContentPrefetch(source, buffer, length, framed, events, PrefetchEnd.Bound);
+                    }
+
+                    Array.Resize(ref buffer, Math.Min(buffer.Length * 2, maxBytes));
+                }
+
+                int read = await source.ReadAsync(buffer.AsMemory(length), cancellationToken).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    return new FirstContentPrefetch(source, buffer, length, framed, events, PrefetchEnd.Ended);
+                }
+
+                length += read;
+                var unframed = new ReadOnlySequence<byte>(buffer, framed, length - framed);
+                while (framer.TryReadEvent(ref unframed, isFinalBlock: false, out ServerSentEvent sse))
+                {
+                    framed = length - (int)unframed.Length;
+                    events.Add(new PrefetchedEvent(sse.EventType, sse.Data.ToArray()));
+                    switch (ContentDetector.Classify(sse.Data.Span))
+                    {
+                        case EventContent.Content:
+                            return new FirstContentPrefetch(source, buffer, length, framed, events, PrefetchEnd.Content);
+                        case EventContent.Malformed:
+                            throw new OpenAIStreamProtocolException(
+                                $"Event {events.Count - 1} of the stream is not a JSON object, before any content arrived.",
+                                events.Count - 1,
+                                isRetryable: true,
+                                (int)response.StatusCode,
+                                StreamingResponse.RequestIdOf(response));
+                    }
+                }
+
+                framed = length - (int)unframed.Length;
+                framer.PrepareForRelease(unframed);
+            }
+        }
+        catch (Exception ex) when (BrokenBody.Is(ex) && ex is not OpenAIStreamException && !cancellationToken.IsCancellationRequested)
+        {
+            source.Dispose();
+            throw BrokenBody.AfterEvents(ex, events.Count, "before its first content", (int)response.StatusCode, StreamingResponse.RequestIdOf(response));
+        }
+        catch
+        {
+            source.Dispose();
+            throw;
+        }
+    }
+}
+
+/// <summary>Why a <see cref="FirstContentPrefetch"/> stopped.</summary>
+internal enum PrefetchEnd
+{
+    /// <summary>An event carried content: the stream commits.</summary>
+    Content,
+
+    /// <summary>The body ended before any content: nothing usable was sent, so sending again is safe.</summary>
+    Ended,
+
+    /// <summary>The bytes before the first content reached the bound: the stream commits without content.</summary>
+    Bound,
+}
+
+/// <summary>An event read before the commit point: its type and a copy of its data.</summary>
+internal readonly record struct PrefetchedEvent(string EventType, byte[] Data);
