@@ -59,6 +59,10 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
             kestrel.Limits.MinRequestBodyDataRate = null;
             kestrel.Limits.MinResponseDataRate = null;
         });
+
+        // A load test opens thousands of connections at once: a listen backlog far above Kestrel's 512 keeps the kernel from
+        // dropping connection attempts (it caps the value at net.core.somaxconn).
+        builder.WebHost.UseSockets(sockets => sockets.Backlog = FakeDefaults.ListenBacklog);
         builder.Services.AddLogging();
         if (options.LoggerFactory is { } loggerFactory)
         {

@@ -34,5 +34,8 @@ internal static class FakeDefaults
         "authorization", "api-key",
     ];
 
+    /// <summary>The listen backlog: large, so thousands of simultaneous connection attempts are queued, not dropped.</summary>
+    public const int ListenBacklog = 65_535;
+
     public static readonly string[] SecretHeaders = ["authorization", "api-key", "proxy-authorization", "cookie"];
 }

@@ -156,16 +156,17 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
         try
         {
             Attempt outcome = await runner.RunAsync().ConfigureAwait(false);
+            bool committed = outcome.Committed;
             HttpResponseMessage response = outcome.TakeResponse();
             handedOver = outcome;
-            if (outcome.Committed && body.IsStream)
+            if (committed && body.IsStream && outcome.Health is { } health)
             {
-                Attempt committed = outcome;
+                // A break after the commit point (cut, stalled, malformed, ended without its finish) counts against the route.
                 call.OnBodyEnd(failed =>
                 {
                     if (failed)
                     {
-                        committed.Health?.Report(CircuitBreaker.Internal.Admission.Allowed, failed: true);
+                        health.Report(CircuitBreaker.Internal.Admission.Allowed, failed: true);
                     }
                 });
             }

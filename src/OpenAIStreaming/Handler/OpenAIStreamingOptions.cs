@@ -23,12 +23,15 @@ namespace OpenAIStreaming;
 public sealed class OpenAIStreamingOptions
 {
     /// <summary>
-    /// Gets or sets how long establishing a connection (TCP and TLS) may take. It is applied as
-    /// <see cref="SocketsHttpHandler.ConnectTimeout"/> of the primary handler this library creates
+    /// Gets or sets how long establishing a connection (TCP and TLS) may take before the attempt fails (and is retried). It is
+    /// applied as <see cref="SocketsHttpHandler.ConnectTimeout"/> of the primary handler this library creates
     /// (<see cref="OpenAIStreamingHandler.CreatePrimaryHandler"/> and the dependency-injection registration); a primary handler
-    /// you bring yourself keeps its own setting. A connect timeout before the last attempt is retried.
+    /// you bring yourself keeps its own setting. A slow connection does not wait for it: the first-token timeout starts
+    /// another attempt beside the slow one. It only bounds a connection that cannot be made, and is long enough for a
+    /// server whose accept queue is full (the kernel resends a dropped connection attempt after 1 s, then 3 s): a shorter
+    /// one fails connections that would have succeeded.
     /// </summary>
-    /// <value>The default is 2 seconds (1 s to connect plus 1 s for TLS).</value>
+    /// <value>The default is 10 seconds.</value>
     [Range(typeof(TimeSpan), "00:00:00.001", "01:00:00")]
     public TimeSpan ConnectTimeout { get; set; } = OpenAIStreamingDefaultValues.ConnectTimeout;
 

@@ -261,6 +261,57 @@ public sealed class OpenAIStreamingDependencyInjectionTests
         meters.Of("openaistreaming.retries").Should().ContainSingle().Which.Tag("error.type").Should().Be("502");
     }
 
+    [Fact]
+    public void AddOpenAIStreaming_CalledTwiceOnOneClient_AddsOneHandlerAndAppliesBothConfigurations()
+    {
+        var services = new ServiceCollection();
+        services.AddHttpClient("twice")
+            .AddOpenAIStreaming(o => o.FirstTokenTimeout = TimeSpan.FromSeconds(5))
+            .AddOpenAIStreaming(o => o.IdleTimeout = TimeSpan.FromSeconds(9));
+        using ServiceProvider provider = services.BuildServiceProvider();
+
+        HttpMessageHandler chain = provider.GetRequiredService<IHttpMessageHandlerFactory>().CreateHandler("twice");
+        int handlers = 0;
+        for (HttpMessageHandler? current = chain; current is not null; current = (current as DelegatingHandler)?.InnerHandler)
+        {
+            handlers += current is OpenAIStreamingHandler ? 1 : 0;
+        }
+
+        handlers.Should().Be(1);
+        OpenAIStreamingOptions options = provider.GetRequiredService<IOptionsMonitor<OpenAIStreamingOptions>>().Get("twice");
+        options.FirstTokenTimeout.Should().Be(TimeSpan.FromSeconds(5));
+        options.IdleTimeout.Should().Be(TimeSpan.FromSeconds(9));
+    }
+
+    [Fact]
+    public void AddOpenAIStreaming_ConfigurationSection_BindsModelFallbacks()
+    {
+        IConfigurationSection section = Section(
+            ("ModelFallbacks:gpt-4o:0:Model", "gpt-4o-mini"),
+            ("ModelFallbacks:gpt-4o:1:Endpoint", "https://backup.test/v1/"),
+            ("MaxHedgedAttempts", "3"));
+        var services = new ServiceCollection();
+        services.AddHttpClient("models").AddOpenAIStreaming(section);
+        using ServiceProvider provider = services.BuildServiceProvider();
+
+        provider.GetRequiredService<IStartupValidator>().Validate();
+        OpenAIStreamingOptions options = provider.GetRequiredService<IOptionsMonitor<OpenAIStreamingOptions>>().Get("models");
+        options.ModelFallbacks.Should().ContainKey("gpt-4o");
+        options.ModelFallbacks["gpt-4o"].Select(f => f.Model ?? f.Endpoint!.Host).Should().Equal("gpt-4o-mini", "backup.test");
+        options.MaxHedgedAttempts.Should().Be(3);
+    }
+
+    [Fact]
+    public void AddOpenAIStreaming_InvalidModelFallback_FailsAtStartUp()
+    {
+        var services = new ServiceCollection();
+        services.AddHttpClient("bad-model").AddOpenAIStreaming(o => o.ModelFallbacks["gpt-4o"] = [new OpenAIStreamingFallback()]);
+        using ServiceProvider provider = services.BuildServiceProvider();
+
+        FluentActions.Invoking(() => provider.GetRequiredService<IStartupValidator>().Validate())
+            .Should().Throw<OptionsValidationException>().Which.Failures.Should().Contain(f => f.Contains("ModelFallbacks[gpt-4o][0]"));
+    }
+
     private static IConfigurationSection Section(params (string Key, string Value)[] values) =>
         new ConfigurationBuilder()
             .AddInMemoryCollection(values.Select(v => new KeyValuePair<string, string?>("OpenAIStreaming:" + v.Key, v.Value)))

@@ -163,7 +163,7 @@ public sealed class OpenAIStreamingHandlerTimeoutTests
 
         OpenAIStreamTimeoutException error = (await FluentActions.Awaiting(() => Within(run)).Should().ThrowAsync<OpenAIStreamTimeoutException>()).Which;
         error.Kind.Should().Be(OpenAIStreamTimeoutKind.Connect);
-        error.Timeout.Should().Be(TimeSpan.FromSeconds(2));
+        error.Timeout.Should().Be(TimeSpan.FromSeconds(10));
         h.Stub.Attempts.Should().HaveCount(2);
     }
 

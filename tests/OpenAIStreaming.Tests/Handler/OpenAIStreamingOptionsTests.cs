@@ -10,7 +10,7 @@ public sealed class OpenAIStreamingOptionsTests
     {
         var options = new OpenAIStreamingOptions();
 
-        options.ConnectTimeout.Should().Be(TimeSpan.FromSeconds(2));
+        options.ConnectTimeout.Should().Be(TimeSpan.FromSeconds(10));
         options.FirstTokenTimeout.Should().Be(TimeSpan.FromSeconds(3));
         options.IdleTimeout.Should().Be(TimeSpan.FromSeconds(8));
         options.TotalTimeout.Should().Be(TimeSpan.FromSeconds(45));

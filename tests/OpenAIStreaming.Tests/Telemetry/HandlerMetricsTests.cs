@@ -83,6 +83,7 @@ public sealed class HandlerMetricsTests
 
         Task<string> run = h.StreamTextAsync();
         await h.Time.WaitForTimerDueInAsync(TimeSpan.FromSeconds(10));
+        await h.Time.WaitForTimerDueInAsync(options.FirstTokenTimeout);
         h.Time.Advance(TimeSpan.FromSeconds(10));
 
         (await FluentActions.Awaiting(() => Within(run)).Should().ThrowAsync<OpenAIStreamTimeoutException>()).Which.Kind.Should().Be(OpenAIStreamTimeoutKind.Total);

@@ -3,7 +3,7 @@ namespace OpenAIStreaming.Handler.Internal;
 /// <summary>Every default and bound of <see cref="OpenAIStreamingOptions"/>, in one place.</summary>
 internal static class OpenAIStreamingDefaultValues
 {
-    public static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(2);
+    public static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(10);
     public static readonly TimeSpan FirstTokenTimeout = TimeSpan.FromSeconds(3);
     public static readonly TimeSpan IdleTimeout = TimeSpan.FromSeconds(8);
     public static readonly TimeSpan TotalTimeout = TimeSpan.FromSeconds(45);
