@@ -13,7 +13,7 @@ public static class LoadReport
         ArgumentNullException.ThrowIfNull(run);
         var ttft = run.TtftMilliseconds;
         return string.Create(Invariant, $"""
-            N={run.Streams,6} round {run.Round} {LoadContenders.DisplayName(run.Contender),-36} ok {run.Completed,6} failed {run.Failed,6} | TTFT p50 {Percentile(ttft, 0.50),8:F1} p99 {Percentile(ttft, 0.99),8:F1} max {Max(ttft),8:F1} ms | wall {run.Wall.TotalSeconds,6:F2} s | client CPU {run.ClientCpu.TotalSeconds,6:F2} s | server CPU {run.ServerCpu.TotalSeconds,6:F2} s | open {run.MaxOpen,6} | client fds {run.OpenFilesBefore} -> {run.OpenFilesAfter}{(run.Failures.Count == 0 ? string.Empty : " | " + string.Join("; ", run.Failures.Select(f => $"{f.Value.Count} x {f.Key}")))}
+            N={run.Streams,6} round {run.Round} {LoadContenders.DisplayName(run.Contender),-36} ok {run.Completed,6} failed {run.Failed,6} | TTFT p50 {Percentile(ttft, 0.50),8:F1} p99 {Percentile(ttft, 0.99),8:F1} max {Max(ttft),8:F1} ms | wall {run.Wall.TotalSeconds,6:F2} s | client CPU {run.ClientCpu.TotalSeconds,6:F2} s | server CPU {run.ServerCpu.TotalSeconds,6:F2} s | open {run.MaxOpen,6} | listen overflows {run.ListenOverflows?.ToString(Invariant) ?? "?"} | client fds {run.OpenFilesBefore} -> {run.OpenFilesAfter}{(run.Failures.Count == 0 ? string.Empty : " | " + string.Join("; ", run.Failures.Select(f => $"{f.Value.Count} x {f.Key}")))}
             """);
     }
 
@@ -38,8 +38,8 @@ public static class LoadReport
             wall time, of the client and of the server process. p99 / raw: TTFT p99 against the raw row of the same N.
             """));
         text.AppendLine();
-        text.AppendLine("| Streams | Contender | OK | Failed | TTFT p50 ms | TTFT p99 ms | TTFT max ms | p99 / raw | Wall s | CPU µs/stream | Alloc KB/stream | Held KB/open stream | Open at sample | Server CPU s | Cores client / server | Bottleneck |");
-        text.AppendLine("|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|");
+        text.AppendLine("| Streams | Contender | OK | Failed | TTFT p50 ms | TTFT p99 ms | TTFT max ms | p99 / raw | Wall s | CPU µs/stream | Alloc KB/stream | Held KB/open stream | Open at sample | Server CPU s | Cores client / server | Listen overflows | Bottleneck |");
+        text.AppendLine("|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|");
 
         var failures = new StringBuilder();
         foreach (int streams in settings.Streams)
@@ -56,8 +56,9 @@ public static class LoadReport
                 double cpu = Median(runs.Select(r => r.ClientCpu.TotalSeconds));
                 double serverCpu = Median(runs.Select(r => r.ServerCpu.TotalSeconds));
                 double p99 = Percentile(ttft, 0.99);
+                long? overflows = runs.Any(r => r.ListenOverflows is null) ? null : (long)Median(runs.Select(r => (double)r.ListenOverflows!.Value));
                 string ratio = key == "raw" || rawP99 is not > 0 || double.IsNaN(p99) ? "" : (p99 / rawP99.Value).ToString("F2", Invariant);
-                text.AppendLine(string.Create(Invariant, $"| {streams:N0} | {LoadContenders.DisplayName(key)} | {runs.Sum(r => r.Completed):N0} | {runs.Sum(r => r.Failed):N0} | {Percentile(ttft, 0.50):F1} | {p99:F1} | {Max(ttft):F1} | {ratio} | {wall:F2} | {cpu * 1e6 / streams:N0} | {Median(runs.Select(r => (double)r.AllocatedBytes)) / streams / 1024:N1} | {HeldPerOpen(runs)} | {Median(runs.Select(r => (double)r.MaxOpen)):N0} | {serverCpu:F2} | {cpu / wall:F2} / {serverCpu / wall:F2} | {Bottleneck(settings, wall, cpu, serverCpu)} |"));
+                text.AppendLine(string.Create(Invariant, $"| {streams:N0} | {LoadContenders.DisplayName(key)} | {runs.Sum(r => r.Completed):N0} | {runs.Sum(r => r.Failed):N0} | {Percentile(ttft, 0.50):F1} | {p99:F1} | {Max(ttft):F1} | {ratio} | {wall:F2} | {cpu * 1e6 / streams:N0} | {Median(runs.Select(r => (double)r.AllocatedBytes)) / streams / 1024:N1} | {HeldPerOpen(runs)} | {Median(runs.Select(r => (double)r.MaxOpen)):N0} | {serverCpu:F2} | {cpu / wall:F2} / {serverCpu / wall:F2} | {overflows?.ToString("N0", Invariant) ?? "?"} | {Bottleneck(settings, wall, cpu, serverCpu, overflows)} |"));
 
                 foreach (var failure in runs.SelectMany(r => r.Failures).GroupBy(f => f.Key, StringComparer.Ordinal))
                 {
@@ -68,23 +69,35 @@ public static class LoadReport
 
         text.AppendLine();
         text.AppendLine("Bottleneck: `server CPU` / `client CPU` when client and server together used at least 80 % of the machine's cores and that side");
-        text.AppendLine("used more; `none (paced)` when the wall time stayed within 1.5 x the ideal stream time + 0.2 s; otherwise `waits`");
-        text.AppendLine("(neither process busy: timeouts, retries, back-off or connection set-up).");
+        text.AppendLine("used more; `server accept queue` when the kernel dropped connection attempts because the fake server's listen backlog was");
+        text.AppendLine("full (`TcpExt ListenOverflows` in `/proc/net/netstat` rose during the run; each drop costs a SYN retransmission, 1 s then");
+        text.AppendLine("3 s, which shows as TTFT p99 just above 1 s or 3 s and as connect timeouts); otherwise `none (paced)` when the wall time");
+        text.AppendLine("stayed within 1.5 x the ideal stream time + 0.2 s, else `waits`.");
         text.AppendLine();
         text.AppendLine(failures.Length == 0 ? "No failures." : "Failures (warm-up failures are listed but not counted in Failed):");
         text.Append(failures);
         return text.ToString();
     }
 
-    private static string Bottleneck(LoadSettings settings, double wall, double clientCpu, double serverCpu)
+    private static string Bottleneck(LoadSettings settings, double wall, double clientCpu, double serverCpu, long? listenOverflows)
     {
-        double cores = Environment.ProcessorCount;
-        if (clientCpu + serverCpu >= 0.8 * cores * wall)
+        var verdict = new List<string>();
+        if (clientCpu + serverCpu >= 0.8 * Environment.ProcessorCount * wall)
         {
-            return serverCpu >= clientCpu ? "**server CPU**" : "client CPU";
+            verdict.Add(serverCpu >= clientCpu ? "**server CPU**" : "client CPU");
         }
 
-        return wall <= (1.5 * settings.IdealStreamTime.TotalSeconds) + 0.2 ? "none (paced)" : "waits";
+        if (listenOverflows > 0)
+        {
+            verdict.Add("**server accept queue**");
+        }
+
+        if (verdict.Count == 0)
+        {
+            verdict.Add(wall <= (1.5 * settings.IdealStreamTime.TotalSeconds) + 0.2 ? "none (paced)" : "waits");
+        }
+
+        return string.Join(", ", verdict);
     }
 
     private static string HeldPerOpen(List<RunResult> runs)

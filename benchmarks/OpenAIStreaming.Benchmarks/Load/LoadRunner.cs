@@ -149,6 +149,7 @@ public static class LoadRunner
             self.Refresh();
             TimeSpan cpuBefore = self.TotalProcessorTime;
             TimeSpan serverCpuBefore = server.CpuTime;
+            long? overflowsBefore = ListenOverflows();
             long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
             long started = Stopwatch.GetTimestamp();
             sampler.Arm();
@@ -160,6 +161,7 @@ public static class LoadRunner
             self.Refresh();
             TimeSpan cpu = self.TotalProcessorTime - cpuBefore;
             TimeSpan serverCpu = server.CpuTime - serverCpuBefore;
+            long? overflows = ListenOverflows() - overflowsBefore;
             var (maxOpen, memoryAtMax) = sampler.Stop();
 
             foreach (var (name, count) in batch.Failures())
@@ -178,6 +180,7 @@ public static class LoadRunner
                 AllocatedBytes = allocated,
                 MaxOpen = maxOpen,
                 HeldBytes = maxOpen == 0 ? 0 : memoryAtMax - memoryBefore,
+                ListenOverflows = overflows,
                 Failures = failures,
                 OpenFilesBefore = openFilesBefore,
                 OpenFilesAfter = OpenFiles(),
@@ -198,6 +201,39 @@ public static class LoadRunner
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
         GC.WaitForPendingFinalizers();
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+    }
+
+    /// <summary>
+    /// The kernel's <c>TcpExt ListenOverflows</c> counter (<c>/proc/net/netstat</c>, this network namespace): connection
+    /// attempts dropped because a listener's accept queue was full. On loopback here that listener is the fake server
+    /// (Kestrel's default backlog is 512): every drop costs the client a SYN retransmission, 1 s then 3 s.
+    /// </summary>
+    private static long? ListenOverflows()
+    {
+        try
+        {
+            string[] lines = File.ReadAllLines("/proc/net/netstat");
+            for (int i = 0; i + 1 < lines.Length; i += 2)
+            {
+                string[] names = lines[i].Split(' ');
+                string[] values = lines[i + 1].Split(' ');
+                int index = Array.IndexOf(names, "ListenOverflows");
+                if (names[0] == "TcpExt:" && index > 0 && index < values.Length)
+                {
+                    return long.Parse(values[index], CultureInfo.InvariantCulture);
+                }
+            }
+        }
+        catch (IOException)
+        {
+            // Not Linux, or not readable: unknown.
+        }
+        catch (UnauthorizedAccessException)
+        {
+            // Unknown.
+        }
+
+        return null;
     }
 
     private static int OpenFiles()
@@ -359,6 +395,9 @@ public sealed record RunResult(string Contender, int Streams, int Round)
     public long HeldBytes { get; init; }
 
     public IReadOnlyDictionary<string, FailureCount> Failures { get; init; } = new Dictionary<string, FailureCount>();
+
+    /// <summary>Gets how many connection attempts the kernel dropped during the run because the server's accept queue was full, or null when unknown.</summary>
+    public long? ListenOverflows { get; init; }
 
     /// <summary>Gets the client's open file descriptors after the warm-up (the previous run's connections should be gone).</summary>
     public int OpenFilesBefore { get; init; }
