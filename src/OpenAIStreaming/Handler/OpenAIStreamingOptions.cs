@@ -46,7 +46,7 @@ public sealed class OpenAIStreamingOptions
     public TimeSpan FirstTokenTimeout { get; set; } = OpenAIStreamingDefaultValues.FirstTokenTimeout;
 
     /// <summary>
-    /// Gets or sets the longest a single read of a stream body may wait for data after the first event. When it fires the
+    /// Gets or sets the longest a single read of a stream body may wait for data after the first content. When it fires the
     /// read fails with <see cref="OpenAIStreamTimeoutException"/> of kind <see cref="OpenAIStreamTimeoutKind.Idle"/>. Time
     /// the consumer spends between reads does not count.
     /// </summary>
@@ -180,15 +180,16 @@ public sealed class OpenAIStreamingOptions
     public IDictionary<string, IList<OpenAIStreamingFallback>> ModelFallbacks { get; private set; } = new Dictionary<string, IList<OpenAIStreamingFallback>>(StringComparer.Ordinal);
 
     /// <summary>
-    /// Gets the ordered fallbacks: other models and/or endpoints a request moves to when its target has used up its retries,
-    /// missed the first-token timeout or has an open circuit (and, for <c>context_length_exceeded</c>, only the ones marked
-    /// <see cref="OpenAIStreamingFallback.HasLargerContextWindow"/>). Each target gets its own retries; all share
-    /// <see cref="TotalTimeout"/>. A first-token timeout applies to every attempt except the last one of the whole chain.
+    /// Gets the ordered fallbacks of every request (after its model's <see cref="ModelFallbacks"/>): other models and/or
+    /// endpoints a request moves to when its target has used up its retries or has an open circuit (and, for
+    /// <c>context_length_exceeded</c>, only the ones marked <see cref="OpenAIStreamingFallback.HasLargerContextWindow"/>). A
+    /// first-token miss starts the next one beside the attempt in flight (see <see cref="FirstTokenTimeout"/>). Each target
+    /// gets its own retries; all share <see cref="TotalTimeout"/>.
     /// </summary>
     /// <value>Empty by default.</value>
     public IList<OpenAIStreamingFallback> Fallbacks { get; private set; } = new List<OpenAIStreamingFallback>();
 
-    /// <summary>Gets or sets the circuit breaker kept per endpoint.</summary>
+    /// <summary>Gets or sets the circuit breaker kept per route (endpoint and model).</summary>
     [ValidateObjectMembers]
     public OpenAIStreamingCircuitBreakerOptions CircuitBreaker { get; set; } = new();
 

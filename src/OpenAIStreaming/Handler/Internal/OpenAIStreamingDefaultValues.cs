@@ -18,7 +18,7 @@ internal static class OpenAIStreamingDefaultValues
     public const int MaxEventSize = 1024 * 1024;
     public const int MaxHedgedAttempts = 2;
 
-    // The circuit breaker per endpoint.
+    // The circuit breaker per route.
     public const double CircuitFailureRatio = 0.5;
     public const int CircuitMinimumThroughput = 10;
     public static readonly TimeSpan CircuitSamplingDuration = TimeSpan.FromSeconds(30);
