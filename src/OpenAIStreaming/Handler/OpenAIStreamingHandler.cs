@@ -171,7 +171,10 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
                 });
             }
 
-            CallContent.Install(response, outcome.Prefetch, body.IsStream && response.IsSuccessStatusCode, call, _options);
+            // An event stream is bounded per event and by the idle timeout — also one the request did not ask for (a server
+            // that streams regardless), which would otherwise be an unbounded body.
+            bool isEventStream = response.IsSuccessStatusCode && (body.IsStream || IsEventStream(response));
+            CallContent.Install(response, outcome.Prefetch, isEventStream, call, _options);
             return response;
         }
         catch
@@ -195,6 +198,9 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
 
         base.Dispose(disposing);
     }
+
+    private static bool IsEventStream(HttpResponseMessage response) =>
+        string.Equals(response.Content.Headers.ContentType?.MediaType, "text/event-stream", StringComparison.OrdinalIgnoreCase);
 
     private static string EnsureClientRequestId(HttpRequestMessage request)
     {

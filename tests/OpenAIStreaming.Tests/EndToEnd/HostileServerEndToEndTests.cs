@@ -198,6 +198,24 @@ public sealed class HostileServerEndToEndTests
     }
 
     [Fact]
+    public async Task OversizedEvent_AnEventStreamTheRequestDidNotAskFor_IsBoundedPerEvent()
+    {
+        // A request without "stream": true answered with an event stream anyway: the body is an event stream, so its events are
+        // bounded like a stream's (1.5 MiB of data in one event passes the 2 MiB byte bound but not the 1 MiB event bound).
+        await using FakeOpenAIServer server = await FakeOpenAIServer.StartAsync();
+        server.AddRule(new FaultRule(Fault.ReplayBody(Encoding.UTF8.GetBytes($"data: {new string('x', 3 * (int)Megabyte / 2)}\n\n"))));
+        using HttpClient http = HandlerClient(server, new OpenAIStreamingOptions());
+
+        Exception? error = await Record(async () =>
+        {
+            using HttpResponseMessage response = await http.PostAsync("chat/completions", new StringContent(ChatRequest, Encoding.UTF8, "application/json"));
+            await response.Content.ReadAsByteArrayAsync();
+        });
+
+        error.Should().BeOfType<OpenAIStreamProtocolException>().Which.Message.Should().Contain("maximum event size");
+    }
+
+    [Fact]
     public async Task EndlessLine_NonStreamBodyThroughTheHandlerWithALimit_FailsAtTheLimit()
     {
         await using FakeOpenAIServer server = await FakeOpenAIServer.StartAsync();

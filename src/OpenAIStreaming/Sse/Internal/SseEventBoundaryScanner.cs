@@ -5,7 +5,8 @@ namespace OpenAIStreaming.Sse.Internal;
 /// each event ends (the blank line after at least one <c>data</c> line, per the WHATWG rules: LF, CR or CRLF, a CR at the
 /// end of one read and its LF at the start of the next being one line break) and how many bytes have passed since the last
 /// event. It bounds a stream for readers that are not this library's (the official SDK reading through the handler): no
-/// more than twice the maximum event size from one event to the end of the next (<see cref="UndispatchedBytes"/>), as
+/// more than the maximum event size of data in one event (the values of its <c>data</c> lines joined by line feeds), and
+/// no more than twice that from one event to the end of the next (<see cref="UndispatchedBytes"/>), as
 /// <see cref="SseFramer"/> enforces for this library's own readers.
 /// </summary>
 internal sealed class SseEventBoundaryScanner
@@ -14,17 +15,21 @@ internal sealed class SseEventBoundaryScanner
     private const byte Lf = (byte)'\n';
 
     private readonly string? _requestId;
+    private readonly int _maxEventSize;
     private bool _pendingCr;
     private int _bomMatched;
     private bool _bomChecked;
     private long _lineLength;
     private int _prefixMatched; // how much of "data:" the current line starts with; -1 when it is not a data line
+    private bool _dataValueSpace; // the current data line's value starts with the space that is not part of it
     private bool _eventHasData;
+    private long _eventDataBytes;
     private UndispatchedBytes _undispatched;
 
     public SseEventBoundaryScanner(int maxEventSize, string? requestId)
     {
         _undispatched = new UndispatchedBytes(maxEventSize);
+        _maxEventSize = maxEventSize;
         _requestId = requestId;
     }
 
@@ -120,6 +125,12 @@ internal sealed class SseEventBoundaryScanner
             _prefixMatched = content[j] == prefix[_prefixMatched] ? _prefixMatched + 1 : -1;
         }
 
+        long spaceAt = prefix.Length - _lineLength;
+        if (_prefixMatched == prefix.Length && spaceAt >= 0 && spaceAt < content.Length)
+        {
+            _dataValueSpace = content[(int)spaceAt] == (byte)' ';
+        }
+
         _lineLength += content.Length;
     }
 
@@ -128,17 +139,27 @@ internal sealed class SseEventBoundaryScanner
     {
         bool blank = _lineLength == 0;
         bool isData = _prefixMatched == 5 || (_prefixMatched == 4 && _lineLength == 4);
+        long value = _prefixMatched == 5 ? _lineLength - 5 - (_dataValueSpace ? 1 : 0) : 0;
         _lineLength = 0;
         _prefixMatched = 0;
+        _dataValueSpace = false;
         if (isData)
         {
+            _eventDataBytes += (_eventHasData ? 1 : 0) + value; // lines after the first are joined by a line feed
             _eventHasData = true;
+            if (_eventDataBytes > _maxEventSize)
+            {
+                throw new OpenAIStreamProtocolException(
+                    $"A server-sent event is larger than the maximum event size of {_maxEventSize} bytes.", EventCount, requestId: _requestId);
+            }
+
             return false;
         }
 
         if (blank && _eventHasData)
         {
             _eventHasData = false;
+            _eventDataBytes = 0;
             _undispatched.Reset();
             EventCount++;
             return true;
