@@ -18,6 +18,7 @@ public sealed class ChatCompletionAccumulator
     private string? _model;
     private string? _systemFingerprint;
     private OpenAIUsage? _usage;
+    private long _totalCharacters;
 
     /// <summary>Creates an accumulator with the default bounds.</summary>
     public ChatCompletionAccumulator()
@@ -38,6 +39,7 @@ public sealed class ChatCompletionAccumulator
             MaxChoices = options.MaxChoices,
             MaxToolCallsPerChoice = options.MaxToolCallsPerChoice,
             MaxToolCallArgumentCharacters = options.MaxToolCallArgumentCharacters,
+            MaxTotalCharacters = options.MaxTotalCharacters,
         };
     }
 
@@ -71,6 +73,12 @@ public sealed class ChatCompletionAccumulator
             return;
         }
 
+        long characters = Characters(update);
+        if (_totalCharacters + characters > _options.MaxTotalCharacters)
+        {
+            throw LimitReached($"more than {_options.MaxTotalCharacters} characters in all (MaxTotalCharacters)");
+        }
+
         if (!_choices.TryGetValue(update.ChoiceIndex, out ChoiceBuilder? choice))
         {
             if (_choices.Count >= _options.MaxChoices)
@@ -83,6 +91,7 @@ public sealed class ChatCompletionAccumulator
         }
 
         choice.Append(update);
+        _totalCharacters += characters;
     }
 
     /// <summary>Builds the result from everything appended so far.</summary>
@@ -96,6 +105,17 @@ public sealed class ChatCompletionAccumulator
         }
 
         return new ChatCompletionResult(_id, _model, _systemFingerprint, choices, _usage);
+    }
+
+    private static long Characters(in ChatCompletionUpdate update)
+    {
+        long characters = (long)(update.Text?.Length ?? 0) + (update.Refusal?.Length ?? 0);
+        foreach (ChatToolCallUpdate fragment in update.ToolCalls)
+        {
+            characters += fragment.ArgumentsDelta?.Length ?? 0;
+        }
+
+        return characters;
     }
 
     private static OpenAIStreamProtocolException LimitReached(string what) =>

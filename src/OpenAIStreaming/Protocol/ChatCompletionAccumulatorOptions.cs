@@ -20,6 +20,9 @@ public sealed class ChatCompletionAccumulatorOptions
     /// <summary>The default of <see cref="MaxToolCallArgumentCharacters"/>: 4,194,304 characters.</summary>
     public const int DefaultMaxToolCallArgumentCharacters = 4 * 1024 * 1024;
 
+    /// <summary>The default of <see cref="MaxTotalCharacters"/>: 16,777,216 characters (32 MiB of text).</summary>
+    public const int DefaultMaxTotalCharacters = 16 * 1024 * 1024;
+
     /// <summary>Gets or sets the most text one choice may accumulate: its content and its refusal together, in UTF-16 characters.</summary>
     /// <value>The default is <see cref="DefaultMaxCharactersPerChoice"/>.</value>
     public int MaxCharactersPerChoice { get; set; } = DefaultMaxCharactersPerChoice;
@@ -36,6 +39,13 @@ public sealed class ChatCompletionAccumulatorOptions
     /// <value>The default is <see cref="DefaultMaxToolCallArgumentCharacters"/>.</value>
     public int MaxToolCallArgumentCharacters { get; set; } = DefaultMaxToolCallArgumentCharacters;
 
+    /// <summary>
+    /// Gets or sets the most text the whole completion may accumulate, in UTF-16 characters: the content, refusals and
+    /// tool-call arguments of every choice together. It bounds what the other limits multiply (many choices, many tool calls).
+    /// </summary>
+    /// <value>The default is <see cref="DefaultMaxTotalCharacters"/>.</value>
+    public int MaxTotalCharacters { get; set; } = DefaultMaxTotalCharacters;
+
     /// <summary>Throws when a bound is not positive.</summary>
     internal void Validate()
     {
@@ -43,5 +53,6 @@ public sealed class ChatCompletionAccumulatorOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxChoices, 1, nameof(MaxChoices));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxToolCallsPerChoice, 1, nameof(MaxToolCallsPerChoice));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxToolCallArgumentCharacters, 1, nameof(MaxToolCallArgumentCharacters));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxTotalCharacters, 1, nameof(MaxTotalCharacters));
     }
 }

@@ -75,6 +75,21 @@ public sealed class ChatCompletionAccumulatorLimitTests
     }
 
     [Fact]
+    public void Append_TextArgumentsAndRefusalsOfEveryChoicePastMaxTotalCharacters_ThrowsAndAddsNothing()
+    {
+        // Each choice and tool call is within its own bound; together they pass the total.
+        var accumulator = new ChatCompletionAccumulator(new ChatCompletionAccumulatorOptions { MaxTotalCharacters = 10 });
+        accumulator.Append(Text(0, "1234"));
+        accumulator.Append(Tool(1, 0, "{\"a\"}"));
+
+        Action tooMuch = () => accumulator.Append(Text(2, "xy"));
+
+        tooMuch.Should().Throw<OpenAIStreamProtocolException>().Which.Message.Should().Contain("MaxTotalCharacters");
+        accumulator.Build().Choices.Select(c => c.Index).Should().Equal([0, 1], "the offending update did not even add its choice");
+        accumulator.Append(Text(0, "")); // an update without text still goes through
+    }
+
+    [Fact]
     public void Constructor_OptionsAreCopiedAndValidated()
     {
         var options = new ChatCompletionAccumulatorOptions { MaxCharactersPerChoice = 3 };
@@ -95,6 +110,7 @@ public sealed class ChatCompletionAccumulatorLimitTests
         options.MaxChoices.Should().Be(128);
         options.MaxToolCallsPerChoice.Should().Be(128);
         options.MaxToolCallArgumentCharacters.Should().Be(4 * 1024 * 1024);
+        options.MaxTotalCharacters.Should().Be(16 * 1024 * 1024);
     }
 
     private static ChatCompletionUpdate Text(int choice, string text) => new(Header, choice, null, text, null, null, null, null);
