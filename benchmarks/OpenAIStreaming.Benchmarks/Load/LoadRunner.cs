@@ -206,7 +206,7 @@ public static class LoadRunner
     /// <summary>
     /// The kernel's <c>TcpExt ListenOverflows</c> counter (<c>/proc/net/netstat</c>, this network namespace): connection
     /// attempts dropped because a listener's accept queue was full. On loopback here that listener is the fake server
-    /// (Kestrel's default backlog is 512): every drop costs the client a SYN retransmission, 1 s then 3 s.
+    /// (it asks for a backlog of 65,535, which the kernel caps at net.core.somaxconn): every drop costs the client a SYN retransmission, 1 s then 3 s.
     /// </summary>
     private static long? ListenOverflows()
     {

@@ -13,10 +13,12 @@ namespace OpenAIStreaming;
 /// </summary>
 /// <remarks>
 /// <para>Failures are what says the route is unhealthy: connect failures and resets, 408 and 5xx statuses, a stream that
-/// ends, breaks or is malformed before its first content, a connect timeout, a silent server cut by the total timeout — and,
-/// after the commit point, a stream whose body breaks off, stalls past the idle timeout or ends without its finish. The
-/// statuses 400, 401, 403, 404, 422 and 429 never count (a rate limit belongs to a key), nor does the caller's
-/// cancellation, a hedge that lost, or time spent waiting inside the client.</para>
+/// ends, breaks or is malformed before its first content, a connect timeout, a silent server cut by the total timeout (once
+/// per call, after the first-token timeout) — and, after the commit point, a stream whose body breaks off, stalls past the
+/// idle timeout, carries a malformed event or a server error event, or (read by this library's reader) ends without its
+/// finish. A stream's verdict waits for its body: a trial closes the circuit only when its stream ended well. The statuses
+/// 400, 401, 403, 404, 422 and 429 never count (a rate limit belongs to a key), nor does the caller's cancellation, a hedge
+/// that lost, or time spent waiting inside the client.</para>
 /// <para>The last target of a chain that could answer is never refused: when every remaining target's circuit is open, the
 /// request goes to the first of them as its trial — unless <see cref="FailFastWhenAllOpen"/> is set. Health is kept for at
 /// most 1,024 routes (the least recently used are forgotten first), each forgotten after 10 minutes unused.</para>

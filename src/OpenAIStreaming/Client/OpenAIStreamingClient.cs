@@ -17,8 +17,8 @@ namespace OpenAIStreaming;
 /// <para><b>Timeouts</b> (from <see cref="OpenAIStreamingOptions"/>, or per request from
 /// <see cref="OpenAIStreamingRequestOptions"/> set on a request passed as <see cref="HttpRequestMessage"/>):
 /// <list type="bullet">
-/// <item><description>First token: from sending until the first event that carries content (text, a refusal, a tool-call
-/// delta, a finish, a terminal or error event — not a role-only chunk or a keep-alive). Because there is no later
+/// <item><description>First token: from sending until the first event that carries content (text, a refusal, reasoning, a
+/// tool-call delta, a finish, a terminal or error event — not a role-only chunk or a keep-alive). Because there is no later
 /// attempt to move to, a miss fails the call with <see cref="OpenAIStreamTimeoutException"/> of kind
 /// <see cref="OpenAIStreamTimeoutKind.FirstToken"/> — unlike the handler, whose first-token timeout never cuts its last
 /// attempt. Set it to the longest you are willing to wait for a first token (for a reasoning model, minutes), or to

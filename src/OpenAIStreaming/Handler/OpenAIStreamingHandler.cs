@@ -19,8 +19,8 @@ namespace OpenAIStreaming;
 /// <para><b>Stream detection.</b> The request body is buffered once (at most
 /// <see cref="OpenAIStreamingOptions.MaxRequestBodyBytes"/>) so it can be sent again; a request is a stream request when that
 /// body is a JSON object with <c>"stream": true</c>. The <c>Accept</c> header is not consulted.</para>
-/// <para><b>The commit point</b> of a stream is its first event that carries content: text, a refusal, a tool-call delta, a
-/// Responses output delta, a finish reason, a terminal or error event — not a role-only chunk, an empty <c>content</c>, a
+/// <para><b>The commit point</b> of a stream is its first event that carries content: text, a refusal, reasoning, audio, a
+/// tool-call delta, a Responses output or reasoning delta, a finish reason, a terminal or error event — not a role-only chunk, an empty <c>content</c>, a
 /// keep-alive or an Azure prompt-filter chunk. The handler reads the body up to it before it returns the response; those
 /// bytes are replayed to the consumer, followed by the live stream. Until then nothing has reached the consumer, so a
 /// failure can be retried; after it, nothing is retried. Other requests commit when the response headers arrive.</para>
@@ -62,6 +62,7 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
     private readonly bool _ownsState;
     private readonly RetryDelays _delays;
     private readonly Func<HttpRequestMessage, CancellationToken, Task<HttpResponseMessage>> _sendInner;
+    private bool? _primaryOpensHttp2Connections;
 
     /// <summary>Creates the handler. Set <see cref="DelegatingHandler.InnerHandler"/> (for example to <see cref="CreatePrimaryHandler"/>) before use.</summary>
     /// <param name="options">The options; they are validated and copied, so later changes to the instance have no effect.</param>
@@ -146,7 +147,10 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
         OpenAIStreamingOptionsValidator.CheckRequestFallbacks(request.Options);
         RequestBodyBuffer.Result body = await RequestBodyBuffer.PrepareAsync(request, _options.MaxRequestBodyBytes, cancellationToken).ConfigureAwait(false);
         string clientRequestId = EnsureClientRequestId(request);
-        PreferHttp2(request);
+        if (PrimaryOpensHttp2Connections())
+        {
+            PreferHttp2(request);
+        }
         _state.Budget.Deposit();
 
         var call = new CallContext(settings, _timeProvider, _state.Metrics, clientRequestId, cancellationToken);
@@ -161,12 +165,18 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
             handedOver = outcome;
             if (committed && body.IsStream && outcome.Health is { } health)
             {
-                // A break after the commit point (cut, stalled, malformed, ended without its finish) counts against the route.
+                // A stream's verdict waits for its body: a break after the commit point (cut, stalled, malformed) is a failure
+                // of the route, and a trial closes the circuit only when its stream ended well.
+                CircuitBreaker.Internal.Admission admission = outcome.Admission;
                 call.OnBodyEnd(failed =>
                 {
-                    if (failed)
+                    if (failed is { } verdict)
                     {
-                        health.Report(CircuitBreaker.Internal.Admission.Allowed, failed: true);
+                        health.Report(admission, verdict);
+                    }
+                    else
+                    {
+                        health.Abandon(admission);
                     }
                 });
             }
@@ -219,6 +229,30 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
         request.Headers.Remove(ClientRequestIdHeader);
         request.Headers.TryAddWithoutValidation(ClientRequestIdHeader, id);
         return id;
+    }
+
+    /// <summary>
+    /// Whether the primary handler under this one opens another HTTP/2 connection when one is full
+    /// (<see cref="SocketsHttpHandler.EnableMultipleHttp2Connections"/>, as <see cref="CreatePrimaryHandler"/> sets): only then
+    /// is HTTP/2 asked for, since over a single connection streams past the server's concurrent-stream limit would wait for
+    /// a slot inside the client while their timers run.
+    /// </summary>
+    private bool PrimaryOpensHttp2Connections()
+    {
+        if (_primaryOpensHttp2Connections is { } known)
+        {
+            return known;
+        }
+
+        HttpMessageHandler? handler = InnerHandler;
+        while (handler is DelegatingHandler delegating)
+        {
+            handler = delegating.InnerHandler;
+        }
+
+        bool opens = handler is SocketsHttpHandler { EnableMultipleHttp2Connections: true };
+        _primaryOpensHttp2Connections = opens;
+        return opens;
     }
 
     /// <summary>

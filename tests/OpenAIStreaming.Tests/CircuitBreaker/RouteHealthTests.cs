@@ -73,7 +73,7 @@ public sealed class RouteHealthTests
     }
 
     [Fact]
-    public void Force_WhileOpen_SendsAsATrialWhoseSuccessCloses()
+    public void Force_WhileOpen_IsForcedAndItsSuccessCloses()
     {
         var clock = new ManualTimeProvider();
         var health = Opened(clock);
@@ -81,8 +81,55 @@ public sealed class RouteHealthTests
         Admission forced = health.Force();
         health.Report(forced, failed: false);
 
-        forced.Should().Be(Admission.Trial);
+        forced.Should().Be(Admission.Forced);
         health.IsRefusing.Should().BeFalse();
+    }
+
+    [Fact]
+    public void Force_FailuresWhileOpen_DoNotOpenTheCircuitAgainNorEndTheBreakEarly()
+    {
+        var clock = new ManualTimeProvider();
+        int openings = 0;
+        var health = new RouteHealth("r", Options, clock);
+        health.Opened += (_, _) => openings++;
+        for (int i = 0; i < Options.MinimumThroughput; i++)
+        {
+            health.Report(Admission.Allowed, failed: true);
+        }
+
+        for (int i = 0; i < 5; i++)
+        {
+            health.Report(health.Force(), failed: true); // the only target, failing while open
+        }
+
+        openings.Should().Be(1);
+        health.TryAdmit().Should().Be(Admission.Refused, "the break is not over");
+        clock.Advance(Options.BreakDuration);
+        health.TryAdmit().Should().Be(Admission.Trial);
+    }
+
+    [Fact]
+    public void Force_WhenTheBreakIsOver_IsTheTrial()
+    {
+        var clock = new ManualTimeProvider();
+        var health = Opened(clock);
+        clock.Advance(Options.BreakDuration);
+
+        health.Force().Should().Be(Admission.Trial);
+        health.TryAdmit().Should().Be(Admission.Refused, "one trial at a time");
+    }
+
+    [Fact]
+    public void TryAdmit_ATrialWithoutAVerdictForAWholeBreak_DoesNotHoldTheCircuit()
+    {
+        var clock = new ManualTimeProvider();
+        var health = Opened(clock);
+        clock.Advance(Options.BreakDuration);
+        health.TryAdmit().Should().Be(Admission.Trial); // a long stream, or a response never read to its end
+
+        clock.Advance(Options.BreakDuration);
+
+        health.TryAdmit().Should().Be(Admission.Trial);
     }
 
     [Fact]

@@ -65,22 +65,44 @@ public sealed class RouteHealthEndToEndTests
     [Fact]
     public async Task ABreakAfterTheCommitPoint_CountsAgainstItsRoute()
     {
+        // Every failure must count for the circuit to open at a ratio of 1: a stream's verdict waits for its body, so a
+        // stream that committed and then broke off is one failure, never a success followed by a failure.
         var options = new OpenAIStreamingOptions { MaxRetryAttempts = 0 };
-        options.CircuitBreaker.MinimumThroughput = 2;
+        options.CircuitBreaker.MinimumThroughput = 3;
+        options.CircuitBreaker.FailureRatio = 1.0;
         await using var h = await RouteHarness.StartAsync(options);
         h.Server.AddRule(new FaultRule(Fault.CutAfterEvents(4)) { Model = ModelA });
 
-        for (int i = 0; i < 2; i++)
+        for (int i = 0; i < 3; i++)
         {
             (await h.FailureOfAsync(ModelA)).Should().BeOfType<OpenAIStreamProtocolException>("the stream committed, then broke off");
         }
 
-        // The first stream's break opened the circuit (a success at its first content, then a failure: half failed); the
-        // second was the circuit's trial, whose first content closed it again.
-        h.Openings().Should().NotBeEmpty("each committed stream that broke off counted as a failure of its route")
-            .And.OnlyContain(route => route.EndsWith(" " + ModelA, StringComparison.Ordinal));
+        h.Openings().Should().ContainSingle().Which.Should().EndWith(" " + ModelA);
+        h.IsRefusing(ModelA).Should().BeTrue();
         (await h.StreamAsync(ModelB)).Should().Be(h.ExpectedText(ModelB));
         h.IsRefusing(ModelB).Should().BeFalse();
+    }
+
+    [Fact]
+    public async Task ATrialStreamThatBreaksAfterItsFirstContent_DoesNotCloseTheCircuit()
+    {
+        var options = new OpenAIStreamingOptions { MaxRetryAttempts = 0 };
+        options.CircuitBreaker.MinimumThroughput = 2;
+        await using var h = await RouteHarness.StartAsync(options);
+        h.Server.AddRule(new FaultRule(Fault.CutAfterEvents(4)) { Model = ModelA });
+        for (int i = 0; i < 2; i++)
+        {
+            (await h.FailureOfAsync(ModelA)).Should().BeOfType<OpenAIStreamProtocolException>();
+        }
+
+        h.IsRefusing(ModelA).Should().BeTrue();
+        h.Clock.Advance(options.CircuitBreaker.BreakDuration);
+
+        (await h.FailureOfAsync(ModelA)).Should().BeOfType<OpenAIStreamProtocolException>("the trial committed, then broke off");
+
+        h.IsRefusing(ModelA).Should().BeTrue("the trial's stream broke: the circuit opened again");
+        h.Openings().Should().HaveCount(2);
     }
 
     [Fact]

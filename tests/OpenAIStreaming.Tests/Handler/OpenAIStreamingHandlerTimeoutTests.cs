@@ -65,6 +65,51 @@ public sealed class OpenAIStreamingHandlerTimeoutTests
     }
 
     [Fact]
+    public async Task Send_AHedgeThatFailsFastBesideASilentAttempt_IsRetried()
+    {
+        using var h = new HandlerHarness();
+        var silent = new ControlledStream();
+        h.Stub.ThenStream(silent).ThenStatus(503, "{}").ThenSse(Healthy);
+
+        Task<string> run = h.StreamTextAsync();
+        await h.Time.WaitForTimerDueInAsync(FirstToken);
+        h.Time.Advance(FirstToken);
+        await ManualTimeProvider.WaitUntilAsync(() => h.Stub.Attempts.Count == 2, "the hedge");
+        h.Time.Advance(await h.WaitForDelayAsync(TimeSpan.FromSeconds(1))); // the hedge's 503 waits its backoff, then is retried
+
+        (await Within(run)).Should().Be("ok", "the hedge's 503 is retried as any failure would be, rather than waiting on the silent attempt");
+        h.Stub.Attempts.Should().HaveCount(3);
+        h.Time.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(4));
+    }
+
+    [Fact]
+    public async Task Send_ATotalTimeoutShorterThanTheFirstTokenTimeout_DoesNotCountAgainstTheRoute()
+    {
+        // The caller's own short budget ran out: the server was not given the time the first-token timeout allows.
+        using var meters = new MeasurementRecorder();
+        var options = new OpenAIStreamingOptions { MaxRetryAttempts = 0 };
+        options.CircuitBreaker.MinimumThroughput = 2;
+        using var h = new HandlerHarness(options, meterFactory: meters);
+        h.Stub.Fallback = async (_, cancellationToken) =>
+        {
+            await Task.Delay(Timeout.InfiniteTimeSpan, cancellationToken);
+            throw new InvalidOperationException("unreachable");
+        };
+
+        for (int i = 0; i < 3; i++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "chat/completions") { Content = new StringContent(ChatRequest, Encoding.UTF8, "application/json") };
+            request.Options.Set(OpenAIStreamingRequestOptions.TotalTimeout, TimeSpan.FromSeconds(1));
+            Task<HttpResponseMessage> send = h.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+            await h.Time.WaitForTimerDueInAsync(TimeSpan.FromSeconds(1));
+            h.Time.Advance(TimeSpan.FromSeconds(1));
+            (await FluentActions.Awaiting(() => Within(send)).Should().ThrowAsync<OpenAIStreamTimeoutException>()).Which.Kind.Should().Be(OpenAIStreamTimeoutKind.Total);
+        }
+
+        meters.Of("openaistreaming.circuit_breaker.openings").Should().BeEmpty();
+    }
+
+    [Fact]
     public async Task Send_SilentServer_AtMostTwoAttemptsInFlightUntilTheTotalTimeout()
     {
         using var h = new HandlerHarness(new OpenAIStreamingOptions { TotalTimeout = TimeSpan.FromSeconds(30) });

@@ -83,4 +83,28 @@ public sealed class SseEventBoundaryScannerTests
             }
         }).Should().Throw<OpenAIStreamProtocolException>().Which.Message.Should().Contain("without completing an event");
     }
+
+    [Theory]
+    [InlineData("data: [DONE]\n\n", true)]
+    [InlineData("data:[DONE]\r\n\r\n", true)]
+    [InlineData("event: response.completed\ndata: {}\n\n", true)]
+    [InlineData("event:response.incomplete\ndata: {}\n\n", true)]
+    [InlineData("event: response.failed\ndata: {}\n\n", true)]
+    [InlineData("event: error\ndata: {}\n\n", true)]
+    [InlineData("data: {\"choices\":[]}\n\n", false)]
+    [InlineData("data: [DONE] \n\n", false)]
+    [InlineData("event: response.output_text.delta\ndata: {}\n\n", false)]
+    [InlineData(": [DONE]\n\n", false)]
+    public void SawEnd_OnlyForTheStreamsOwnEnd(string stream, bool end)
+    {
+        var scanner = new SseEventBoundaryScanner(Max, requestId: null);
+        byte[] bytes = Encoding.UTF8.GetBytes("data: {}\n\n" + stream);
+
+        foreach (byte b in bytes)
+        {
+            scanner.Scan([b]); // one byte at a time: the line's kind is known however it arrives
+        }
+
+        scanner.SawEnd.Should().Be(end);
+    }
 }

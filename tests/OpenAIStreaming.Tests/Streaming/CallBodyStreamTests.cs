@@ -26,7 +26,7 @@ public sealed class CallBodyStreamTests
         var options = new OpenAIStreamingOptions();
         using var call = new CallContext(RequestSettings.For(options, new HttpRequestOptions()), clock, metrics: null, clientRequestId: null, CancellationToken.None);
         var limits = new BodyLimits(long.MaxValue, long.MaxValue, eventStreamLimits ? options.MaxEventSize : null);
-        using var stream = new CallBodyStream(new MemoryStream(body), prefix: null, 0, 0, options.IdleTimeout, call, limits, requestId: null, statusCode: 200, reportCleanEnd: true);
+        using var stream = new CallBodyStream(new MemoryStream(body), prefix: null, 0, 0, options.IdleTimeout, call, limits, requestId: null, statusCode: 200, reportsEnd: true);
         using var consumer = new CancellationTokenSource();
         byte[] buffer = new byte[chunk.Length];
         for (int i = 0; i < 100; i++)

@@ -14,7 +14,7 @@ public sealed class ContentDetectorTests
     [InlineData("""{"type":"response.created","sequence_number":0,"response":{"id":"resp_1"}}""")]
     [InlineData("""{"type":"response.in_progress","sequence_number":1}""")]
     [InlineData("""{"type":"response.output_item.added","sequence_number":2,"item":{"content":"x"}}""")]
-    [InlineData("""{"type":"response.reasoning_summary_text.delta","delta":"thinking"}""")]
+    [InlineData("""{"choices":[{"index":0,"delta":{"role":"assistant","reasoning_content":""},"finish_reason":null}]}""")]
     [InlineData("")]
     public void Classify_EventsWithoutContent_DoNotCommit(string data) =>
         ContentDetector.Classify(Encoding.UTF8.GetBytes(data)).Should().Be(EventContent.None);
@@ -33,6 +33,11 @@ public sealed class ContentDetectorTests
     [InlineData("""{"type":"response.failed","response":{"error":{"code":"server_error"}}}""")]
     [InlineData("""{"type":"error","code":"server_error","message":"boom"}""")]
     [InlineData("[DONE]")]
+    [InlineData("""{"type":"response.reasoning_summary_text.delta","delta":"thinking"}""")]
+    [InlineData("""{"type":"response.reasoning_text.delta","delta":"thinking"}""")]
+    [InlineData("""{"choices":[{"index":0,"delta":{"reasoning_content":"Let me think"},"finish_reason":null}]}""")]
+    [InlineData("""{"choices":[{"index":0,"delta":{"reasoning":"Let me think"},"finish_reason":null}]}""")]
+    [InlineData("""{"choices":[{"index":0,"delta":{"audio":{"id":"a","data":"AAA="}},"finish_reason":null}]}""")]
     public void Classify_EventsWithContent_Commit(string data) =>
         ContentDetector.Classify(Encoding.UTF8.GetBytes(data)).Should().Be(EventContent.Content);
 

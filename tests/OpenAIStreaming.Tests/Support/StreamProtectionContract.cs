@@ -44,8 +44,9 @@ public abstract class StreamProtectionContract
         Task<string> run = h.StreamTextAsync();
         await h.Time.WaitForTimerDueInAsync(Idle);
         h.Time.Advance(TimeSpan.FromSeconds(5));
+        int waits = body.Waits;
         body.Push(": still thinking\n\n");
-        await h.Time.WaitForTimerDueInAsync(Idle); // re-armed by the next read
+        await ManualTimeProvider.WaitUntilAsync(() => body.Waits > waits, "the next read to wait"); // its idle timeout runs from here
         h.Time.Advance(TimeSpan.FromSeconds(5));
 
         OpenAIStreamTimeoutException error = (await FluentActions.Awaiting(() => Within(run)).Should().ThrowAsync<OpenAIStreamTimeoutException>()).Which;

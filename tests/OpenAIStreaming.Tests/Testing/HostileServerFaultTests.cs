@@ -218,13 +218,14 @@ public sealed class HostileServerFaultTests
 
         using HttpResponseMessage response = await SendAsync(client, Post("chat/completions", ChatBody(), (FakeOpenAIHeaders.Fault, "gzip")), timeout.Token);
         using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(timeout.Token), Encoding.UTF8);
-        string? first = await reader.ReadLineAsync(timeout.Token);
-        bool serverWaiting = clock.ActiveTimers == 1;
+        string? first = await reader.ReadLineAsync(timeout.Token); // the clock has not moved: only the first event was written
+        await ManualTimeProvider.WaitUntilAsync(() => clock.ActiveTimers == 1, "the server waiting for the gap before the second event");
         Task<string> rest = reader.ReadToEndAsync(timeout.Token);
+        bool restWaited = !rest.IsCompleted;
         await clock.AdvanceUntilAsync(rest, TimeSpan.FromSeconds(1), timeout.Token);
 
         first.Should().StartWith("data: {\"id\":\"chatcmpl-").And.Contain("\"role\":\"assistant\"");
-        serverWaiting.Should().BeTrue("the second event is only written after the gap on the server clock");
+        restWaited.Should().BeTrue("the second event is only written after the gap on the server clock");
         (await rest).Should().EndWith("data: [DONE]\n\n");
     }
 

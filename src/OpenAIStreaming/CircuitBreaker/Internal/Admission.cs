@@ -9,6 +9,12 @@ internal enum Admission
     /// <summary>The circuit was open and this attempt is its one trial: its verdict closes or reopens it.</summary>
     Trial,
 
+    /// <summary>
+    /// The circuit refused, but the attempt was sent anyway (the last target that could answer is never refused): its
+    /// success closes the circuit; its failure changes nothing (the circuit stays open, and opens no second time).
+    /// </summary>
+    Forced,
+
     /// <summary>The circuit refuses attempts now.</summary>
     Refused,
 }

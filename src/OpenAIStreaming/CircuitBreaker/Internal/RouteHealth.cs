@@ -26,6 +26,7 @@ internal sealed class RouteHealth
     private State _state;
     private long _openUntil;
     private bool _trialInFlight;
+    private long _trialStarted;
 
     public RouteHealth(string key, OpenAIStreamingCircuitBreakerOptions options, TimeProvider timeProvider)
     {
@@ -58,27 +59,32 @@ internal sealed class RouteHealth
         {
             lock (_lock)
             {
-                return _state == State.HalfOpen ? _trialInFlight : _state == State.Open && _timeProvider.GetTimestamp() < _openUntil;
+                long now = _timeProvider.GetTimestamp();
+                return _state == State.HalfOpen ? _trialInFlight && !TrialOverdue(now) : _state == State.Open && now < _openUntil;
             }
         }
     }
 
     /// <summary>
     /// Asks to send an attempt: <see cref="Admission.Allowed"/> while closed, <see cref="Admission.Trial"/> for the one
-    /// attempt let through once the break is over, <see cref="Admission.Refused"/> otherwise.
+    /// attempt let through once the break is over, <see cref="Admission.Refused"/> otherwise. A trial still without a verdict
+    /// after a whole break (a long stream, or a response never read to its end) does not hold the circuit: another one is let
+    /// through.
     /// </summary>
     public Admission TryAdmit()
     {
         lock (_lock)
         {
+            long now = _timeProvider.GetTimestamp();
             switch (_state)
             {
                 case State.Closed:
                     return Admission.Allowed;
-                case State.Open when _timeProvider.GetTimestamp() >= _openUntil:
-                case State.HalfOpen when !_trialInFlight:
+                case State.Open when now >= _openUntil:
+                case State.HalfOpen when !_trialInFlight || TrialOverdue(now):
                     _state = State.HalfOpen;
                     _trialInFlight = true;
+                    _trialStarted = now;
                     return Admission.Trial;
                 default:
                     return Admission.Refused;
@@ -87,22 +93,13 @@ internal sealed class RouteHealth
     }
 
     /// <summary>
-    /// Sends an attempt whatever the circuit says (the last target of a chain is never refused): a trial when the circuit
-    /// is not closed, so its success closes it.
+    /// Sends an attempt whatever the circuit says (the last target of a chain is never refused): the circuit's trial when
+    /// one is due, otherwise <see cref="Admission.Forced"/> — its success closes the circuit, its failure leaves it as it is.
     /// </summary>
     public Admission Force()
     {
-        lock (_lock)
-        {
-            if (_state == State.Closed)
-            {
-                return Admission.Allowed;
-            }
-
-            _state = State.HalfOpen;
-            _trialInFlight = true;
-            return Admission.Trial;
-        }
+        Admission admission = TryAdmit();
+        return admission == Admission.Refused ? Admission.Forced : admission;
     }
 
     /// <summary>Records the verdict of an attempt admitted as <paramref name="admission"/>.</summary>
@@ -113,7 +110,15 @@ internal sealed class RouteHealth
         lock (_lock)
         {
             long now = _timeProvider.GetTimestamp();
-            if (admission == Admission.Trial && _state == State.HalfOpen)
+            if (admission == Admission.Forced)
+            {
+                if (!failed && _state != State.Closed)
+                {
+                    Close();
+                    closed = true;
+                }
+            }
+            else if (admission == Admission.Trial && _state == State.HalfOpen)
             {
                 _trialInFlight = false;
                 if (failed)
@@ -122,9 +127,7 @@ internal sealed class RouteHealth
                 }
                 else
                 {
-                    _state = State.Closed;
-                    Array.Clear(_total);
-                    Array.Clear(_failures);
+                    Close();
                     closed = true;
                 }
             }
@@ -169,6 +172,17 @@ internal sealed class RouteHealth
                 _trialInFlight = false;
             }
         }
+    }
+
+    private bool TrialOverdue(long now) =>
+        now - _trialStarted >= (long)(_options.BreakDuration.TotalSeconds * _timeProvider.TimestampFrequency);
+
+    private void Close()
+    {
+        _state = State.Closed;
+        _trialInFlight = false;
+        Array.Clear(_total);
+        Array.Clear(_failures);
     }
 
     private TimeSpan Open(long now)

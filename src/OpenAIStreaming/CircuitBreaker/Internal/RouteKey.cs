@@ -17,7 +17,8 @@ internal static class RouteKey
             return "(relative) " + (model ?? string.Empty);
         }
 
-        string endpoint = uri.GetLeftPart(UriPartial.Authority).ToLowerInvariant();
+        // Scheme, host and port only: never the user information an address may carry (it would reach logs and metric tags).
+        string endpoint = uri.GetComponents(UriComponents.SchemeAndServer, UriFormat.UriEscaped).ToLowerInvariant();
         string path = uri.AbsolutePath;
         int deployments = path.IndexOf(Deployments, StringComparison.OrdinalIgnoreCase);
         if (deployments >= 0)

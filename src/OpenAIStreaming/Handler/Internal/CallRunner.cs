@@ -118,12 +118,14 @@ internal sealed class CallRunner
 
     /// <summary>
     /// Cancels every attempt still in flight (hedges that lost, or all of them when the call ended) and waits until each has
-    /// released its response. A silent server that the total timeout cut counts against its route; a hedge that lost, or the
-    /// caller's cancellation, does not.
+    /// released its response. A silent server that the total timeout cut counts against its route — once per route, and only
+    /// for an attempt that waited at least the first-token timeout (time spent queued inside the client, or a total timeout
+    /// the caller set shorter than that, is not the route's fault); a hedge that lost, or the caller's cancellation, does not.
     /// </summary>
     private async ValueTask ReleaseInFlightAsync()
     {
         bool timedOut = _call.IsCancelled && !_call.CallerToken.IsCancellationRequested;
+        HashSet<string>? blamed = null;
         foreach (Attempt attempt in _inFlight)
         {
             attempt.Cancel();
@@ -133,7 +135,7 @@ internal sealed class CallRunner
         {
             await attempt.Completion.ConfigureAwait(false);
             attempt.Release();
-            if (timedOut && attempt.Health is { } health)
+            if (timedOut && attempt.Health is { } health && WaitedForFirstToken(attempt) && (blamed ??= []).Add(attempt.Target.Route))
             {
                 health.Report(attempt.Admission, failed: true);
             }
@@ -146,6 +148,12 @@ internal sealed class CallRunner
         }
 
         _inFlight.Clear();
+    }
+
+    private bool WaitedForFirstToken(Attempt attempt)
+    {
+        TimeSpan firstToken = _call.Settings.FirstTokenTimeout;
+        return firstToken == Timeout.InfiniteTimeSpan || _call.TimeProvider.GetElapsedTime(attempt.StartTimestamp) >= firstToken;
     }
 
     /// <summary>
@@ -200,7 +208,11 @@ internal sealed class CallRunner
             _finished.Add(attempt);
             if (attempt.Committed)
             {
-                attempt.Health?.Report(attempt.Admission, failed: false);
+                if (!_isStream)
+                {
+                    attempt.Health?.Report(attempt.Admission, failed: false); // a stream's verdict waits for its body
+                }
+
                 if (_isStream)
                 {
                     _state.Metrics.FirstEvent(attempt.Request.RequestUri, _call.Elapsed);
@@ -241,14 +253,17 @@ internal sealed class CallRunner
             return;
         }
 
-        if (_inFlight.Count > 0 || _scheduled is not null)
+        if (_scheduled is not null
+            || (_inFlight.Count > 0 && (_inFlight.Count >= _options.MaxHedgedAttempts || !_inFlight.TrueForAll(a => a.HedgeTimerHandled))))
         {
-            return; // another attempt is still on its way; a retry would only add to it
+            return; // another attempt is on its way and not known to be slow: a retry would only add to it
         }
 
+        // Nothing in flight, or only attempts that already missed their first token (a hedge that failed fast beside them is
+        // retried, as the hedge would have been).
         if (!TryScheduleRetry(attempt, response))
         {
-            TryStartNextTarget(_furthestTarget, Describe(attempt));
+            TryStartNextTarget(_furthestTarget, Describe(attempt), forceWhenAllRefuse: _inFlight.Count == 0);
         }
     }
 
@@ -364,12 +379,12 @@ internal sealed class CallRunner
                 _state.Metrics.Hedge(attempt.Request.RequestUri);
                 Start(next.Target, next.Admission, next.Health);
             }
-            else if (_attemptsPerTarget[attempt.Target.Index] <= _call.Settings.MaxRetryAttempts)
+            else if (_attemptsPerTarget[attempt.Target.Index] <= _call.Settings.MaxRetryAttempts
+                && SameRouteAgain(attempt.Target) is { } again)
             {
-                RouteHealth? health = _state.HealthOf(attempt.Target.Route);
                 HandlerLog.Hedging(_logger, _call.ClientRequestId ?? string.Empty, attempt.Number + 1, reason);
                 _state.Metrics.Hedge(attempt.Request.RequestUri);
-                Start(attempt.Target, health?.TryAdmit() is Admission.Trial ? Admission.Trial : Admission.Allowed, health);
+                Start(attempt.Target, again.Admission, again.Health);
             }
             else
             {
@@ -378,10 +393,18 @@ internal sealed class CallRunner
         }
     }
 
-    /// <summary>Starts an attempt on the first target after <paramref name="after"/> that can answer; false when none is left.</summary>
-    private bool TryStartNextTarget(int after, string? reason)
+    /// <summary>The admission of a hedge on <paramref name="target"/> itself; null when its route refuses (a hedge never goes to an open route).</summary>
+    private (Admission Admission, RouteHealth? Health)? SameRouteAgain(Target target)
     {
-        if (NextTarget(after) is not { } next)
+        RouteHealth? health = _state.HealthOf(target.Route);
+        Admission admission = health?.TryAdmit() ?? Admission.Allowed;
+        return admission == Admission.Refused ? null : (admission, health);
+    }
+
+    /// <summary>Starts an attempt on the first target after <paramref name="after"/> that can answer; false when none is left.</summary>
+    private bool TryStartNextTarget(int after, string? reason, bool forceWhenAllRefuse = true)
+    {
+        if (NextTarget(after, forceWhenAllRefuse) is not { } next)
         {
             return false;
         }
@@ -443,9 +466,9 @@ internal sealed class CallRunner
         _attemptsPerTarget[target.Index]++;
         _furthestTarget = Math.Max(_furthestTarget, target.Index);
         HttpRequestMessage request = _targets.CreateRequest(target, number);
-        if (number > 1)
+        if (number > 1 || target.Index > 0)
         {
-            _call.Own(request);
+            _call.Own(request); // every request but the caller's own
         }
 
         SetAttemptHeaders(request, number);

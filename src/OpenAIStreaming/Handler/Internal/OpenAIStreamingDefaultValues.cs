@@ -40,7 +40,6 @@ internal static class OpenAIStreamingDefaultValues
     // The tuned primary handler.
     public static readonly TimeSpan PooledConnectionLifetime = TimeSpan.FromMinutes(5);
     public static readonly TimeSpan PooledConnectionIdleTimeout = TimeSpan.FromSeconds(90);
-    public const int MaxConnectionsPerServer = 256;
     public static readonly TimeSpan KeepAlivePingDelay = TimeSpan.FromSeconds(30);
     public static readonly TimeSpan KeepAlivePingTimeout = TimeSpan.FromSeconds(10);
 

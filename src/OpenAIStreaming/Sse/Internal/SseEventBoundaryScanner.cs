@@ -7,21 +7,23 @@ namespace OpenAIStreaming.Sse.Internal;
 /// event. It bounds a stream for readers that are not this library's (the official SDK reading through the handler): no
 /// more than the maximum event size of data in one event (the values of its <c>data</c> lines joined by line feeds), and
 /// no more than twice that from one event to the end of the next (<see cref="UndispatchedBytes"/>), as
-/// <see cref="SseFramer"/> enforces for this library's own readers.
+/// <see cref="SseFramer"/> enforces for this library's own readers. It also notes whether the stream sent its end: a
+/// <c>data: [DONE]</c> event (Chat Completions) or a terminal Responses event (<c>response.completed</c>,
+/// <c>response.incomplete</c>, <c>response.failed</c>, <c>error</c>).
 /// </summary>
 internal sealed class SseEventBoundaryScanner
 {
     private const byte Cr = (byte)'\r';
     private const byte Lf = (byte)'\n';
+    private const int LineHeadSize = 32;
 
     private readonly string? _requestId;
     private readonly int _maxEventSize;
     private bool _pendingCr;
     private int _bomMatched;
     private bool _bomChecked;
+    private readonly byte[] _lineHead = new byte[LineHeadSize]; // the first bytes of the current line, enough to know what it is
     private long _lineLength;
-    private int _prefixMatched; // how much of "data:" the current line starts with; -1 when it is not a data line
-    private bool _dataValueSpace; // the current data line's value starts with the space that is not part of it
     private bool _eventHasData;
     private long _eventDataBytes;
     private UndispatchedBytes _undispatched;
@@ -35,6 +37,9 @@ internal sealed class SseEventBoundaryScanner
 
     /// <summary>Gets the number of complete events seen so far.</summary>
     public long EventCount { get; private set; }
+
+    /// <summary>Gets a value indicating whether the stream sent its end: <c>[DONE]</c> or a terminal Responses event.</summary>
+    public bool SawEnd { get; private set; }
 
     /// <summary>
     /// Follows <paramref name="bytes"/>, the next bytes of the stream. Returns the offset just after the last event that
@@ -116,19 +121,13 @@ internal sealed class SseEventBoundaryScanner
         return i;
     }
 
-    /// <summary>Follows the first bytes of a line, which say whether it is a <c>data</c> line (<c>data</c> alone, or <c>data:</c>…).</summary>
+    /// <summary>Keeps the first bytes of the current line (what kind of line it is shows there).</summary>
     private void MatchLineStart(ReadOnlySpan<byte> content)
     {
-        ReadOnlySpan<byte> prefix = "data:"u8;
-        for (int j = 0; j < content.Length && _prefixMatched >= 0 && _prefixMatched < prefix.Length && _lineLength + j == _prefixMatched; j++)
+        if (_lineLength < LineHeadSize)
         {
-            _prefixMatched = content[j] == prefix[_prefixMatched] ? _prefixMatched + 1 : -1;
-        }
-
-        long spaceAt = prefix.Length - _lineLength;
-        if (_prefixMatched == prefix.Length && spaceAt >= 0 && spaceAt < content.Length)
-        {
-            _dataValueSpace = content[(int)spaceAt] == (byte)' ';
+            int take = (int)Math.Min(content.Length, LineHeadSize - _lineLength);
+            content[..take].CopyTo(_lineHead.AsSpan((int)_lineLength));
         }
 
         _lineLength += content.Length;
@@ -137,14 +136,19 @@ internal sealed class SseEventBoundaryScanner
     /// <summary>Ends the current line; returns whether it was the blank line that ends an event.</summary>
     private bool EndLine()
     {
-        bool blank = _lineLength == 0;
-        bool isData = _prefixMatched == 5 || (_prefixMatched == 4 && _lineLength == 4);
-        long value = _prefixMatched == 5 ? _lineLength - 5 - (_dataValueSpace ? 1 : 0) : 0;
+        long length = _lineLength;
+        ReadOnlySpan<byte> head = _lineHead.AsSpan(0, (int)Math.Min(length, LineHeadSize));
         _lineLength = 0;
-        _prefixMatched = 0;
-        _dataValueSpace = false;
-        if (isData)
+        if (length >= 4 && head.StartsWith("data"u8) && (length == 4 || head[4] == (byte)':'))
         {
+            // The value: after "data:" and the one space that may follow it.
+            bool space = length > 5 && head[5] == (byte)' ';
+            long value = length <= 5 ? 0 : length - 5 - (space ? 1 : 0);
+            if (value == 6 && head[(space ? 6 : 5)..].StartsWith("[DONE]"u8))
+            {
+                SawEnd = true;
+            }
+
             _eventDataBytes += (_eventHasData ? 1 : 0) + value; // lines after the first are joined by a line feed
             _eventHasData = true;
             if (_eventDataBytes > _maxEventSize)
@@ -156,7 +160,12 @@ internal sealed class SseEventBoundaryScanner
             return false;
         }
 
-        if (blank && _eventHasData)
+        if (length > 6 && length <= LineHeadSize && head.StartsWith("event:"u8) && IsTerminalEventType(head[6..].TrimStart((byte)' ')))
+        {
+            SawEnd = true;
+        }
+
+        if (length == 0 && _eventHasData)
         {
             _eventHasData = false;
             _eventDataBytes = 0;
@@ -167,6 +176,10 @@ internal sealed class SseEventBoundaryScanner
 
         return false;
     }
+
+    private static bool IsTerminalEventType(ReadOnlySpan<byte> type) =>
+        type.SequenceEqual("response.completed"u8) || type.SequenceEqual("response.incomplete"u8)
+        || type.SequenceEqual("response.failed"u8) || type.SequenceEqual("error"u8);
 
     private void Count(long bytes) => _undispatched.Add(bytes, EventCount, _requestId);
 }

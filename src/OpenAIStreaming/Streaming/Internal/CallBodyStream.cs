@@ -5,32 +5,42 @@ namespace OpenAIStreaming.Streaming.Internal;
 
 /// <summary>
 /// The body stream a consumer reads: the prefetched bytes first, then the live body. Every read of the live body is
-/// bounded by the idle timeout (re-armed for the read on one timer, disarmed after it: no allocation per read) and by the
-/// call's total timeout; when one of them fires the read fails with <see cref="OpenAIStreamTimeoutException"/> of that kind,
+/// bounded by the idle timeout and by the call's total timeout; when one of them fires the read fails with <see cref="OpenAIStreamTimeoutException"/> of that kind,
 /// whatever the underlying stream threw. A body that breaks off (reset, closed early, corrupt framing) fails the read with
 /// a retryable <see cref="OpenAIStreamProtocolException"/>; so does one that passes its <see cref="BodyLimits"/> (not
 /// retryable). The consumer's own cancellation stays an <see cref="OperationCanceledException"/> on its token. How the
 /// body ended is reported to the call, which tells the route's health.
 /// </summary>
+/// <remarks>
+/// The idle timer is lazy, as a busy stream needs it: a read only notes when it started, and arms the one timer when it
+/// is not armed. When the timer fires it measures the read in progress — past the idle timeout it cancels the read, short
+/// of it it waits for the rest — and with no read in progress it stays unarmed until the next one. So a stream that keeps
+/// flowing touches the timer once per idle period rather than twice per read, and nothing is allocated per read.
+/// </remarks>
 internal sealed class CallBodyStream : Stream
 {
     private static readonly Action<object?> CancelRead = static state => ((CancellationTokenSource)state!).Cancel();
+    private static readonly TimerCallback IdleTimerFired = static state => ((CallBodyStream)state!).CheckIdle();
 
     private readonly Stream _source;
     private readonly byte[]? _prefix;
     private readonly int _prefixLength;
     private readonly TimeSpan _idleTimeout;
     private readonly CallContext _call;
-    private readonly CancellationTokenSource _read; // the idle timer (on the call's clock), the call's token and, per read, the consumer's token
+    private readonly CancellationTokenSource _read; // cancelled by the idle timer, the call's token and, per read, the consumer's token
+    private readonly ITimer? _idleTimer;
     private readonly CancellationTokenRegistration _callRegistration;
     private readonly BodyLimits _limits;
     private readonly SseEventBoundaryScanner? _events;
     private readonly string? _requestId;
     private readonly int _statusCode;
-    private readonly bool _reportCleanEnd;
+    private readonly bool _reportsEnd;
     private int _prefixOffset;
     private long _delivered; // bytes of the live body handed out
     private bool _consumerCancelled;
+    private long _readStarted; // the clock's timestamp when the read in progress started
+    private int _reading; // 1 while a read of the live body is in progress
+    private int _idleTimerArmed; // 1 while the idle timer is set to fire
 
     public CallBodyStream(
         Stream source,
@@ -42,7 +52,7 @@ internal sealed class CallBodyStream : Stream
         BodyLimits limits,
         string? requestId,
         int statusCode,
-        bool reportCleanEnd)
+        bool reportsEnd)
     {
         _source = source;
         _prefix = prefix;
@@ -54,8 +64,11 @@ internal sealed class CallBodyStream : Stream
         _events = limits.CreateScanner(requestId);
         _requestId = requestId;
         _statusCode = statusCode;
-        _reportCleanEnd = reportCleanEnd;
-        _read = new CancellationTokenSource(Timeout.InfiniteTimeSpan, call.TimeProvider); // a timer each read re-arms
+        _reportsEnd = reportsEnd;
+        _read = new CancellationTokenSource();
+        _idleTimer = idleTimeout == Timeout.InfiniteTimeSpan
+            ? null
+            : call.TimeProvider.CreateTimer(IdleTimerFired, this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         _callRegistration = call.Token.UnsafeRegister(CancelRead, _read);
     }
 
@@ -155,8 +168,15 @@ internal sealed class CallBodyStream : Stream
     {
         if (disposing)
         {
+            if (_reportsEnd)
+            {
+                ReportEndIfSeen(); // a reader that stops at the stream's end and disposes only the stream, as the official SDK does
+                _call.AbandonBody(); // before the source is disposed: a read the disposal aborts is not a break of the route
+            }
+
             _source.Dispose();
             _callRegistration.Dispose();
+            _idleTimer?.Dispose();
             _read.Dispose();
         }
 
@@ -165,17 +185,54 @@ internal sealed class CallBodyStream : Stream
 
     private void ArmIdle()
     {
-        if (_idleTimeout != Timeout.InfiniteTimeSpan)
+        if (_idleTimer is null)
         {
-            _read.CancelAfter(_idleTimeout);
+            return;
+        }
+
+        Volatile.Write(ref _readStarted, _call.TimeProvider.GetTimestamp());
+        Interlocked.Exchange(ref _reading, 1); // a full fence: the timer callback sees the start before it sees the read
+        if (Interlocked.CompareExchange(ref _idleTimerArmed, 1, 0) == 0)
+        {
+            _idleTimer.Change(_idleTimeout, Timeout.InfiniteTimeSpan);
         }
     }
 
     private void DisarmIdle()
     {
-        if (_idleTimeout != Timeout.InfiniteTimeSpan && !_read.IsCancellationRequested)
+        if (_idleTimer is not null)
         {
-            _read.CancelAfter(Timeout.InfiniteTimeSpan);
+            Interlocked.Exchange(ref _reading, 0);
+        }
+    }
+
+    /// <summary>The idle timer fired: cancel a read that has waited the whole idle timeout, or wait for the rest of it.</summary>
+    private void CheckIdle()
+    {
+        try
+        {
+            while (Volatile.Read(ref _reading) == 0)
+            {
+                Interlocked.Exchange(ref _idleTimerArmed, 0);
+                if (Volatile.Read(ref _reading) == 0 || Interlocked.CompareExchange(ref _idleTimerArmed, 1, 0) != 0)
+                {
+                    return; // no read in progress (the next one arms the timer), or a read that started meanwhile armed it
+                }
+            }
+
+            TimeSpan waited = _call.TimeProvider.GetElapsedTime(Volatile.Read(ref _readStarted));
+            if (waited >= _idleTimeout)
+            {
+                _read.Cancel();
+            }
+            else
+            {
+                _idleTimer!.Change(_idleTimeout - waited, Timeout.InfiniteTimeSpan);
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+            // The body was disposed while the timer fired.
         }
     }
 
@@ -206,9 +263,16 @@ internal sealed class CallBodyStream : Stream
     {
         if (bytes.IsEmpty && requested > 0)
         {
-            if (_reportCleanEnd)
+            if (_reportsEnd)
             {
-                _call.ReportBodyEnd(failed: false);
+                if (_events is null || _events.SawEnd)
+                {
+                    _call.ReportBodyEnd(failed: false);
+                }
+                else
+                {
+                    _call.AbandonBody(); // an event stream that ended without its end: not a success (nor, by itself, a break)
+                }
             }
 
             return 0;
@@ -229,11 +293,32 @@ internal sealed class CallBodyStream : Stream
         }
         catch
         {
-            _call.ReportBodyEnd(failed: true);
+            Report(failed: true);
             throw;
         }
 
         return bytes.Length;
+    }
+
+    /// <summary>
+    /// Before the body is released: an event stream that sent its end (<c>[DONE]</c> or a terminal event) ended well even
+    /// when its reader stopped there without reading to the end of the body, as the official SDK does.
+    /// </summary>
+    public void ReportEndIfSeen()
+    {
+        if (_reportsEnd && _events is { SawEnd: true })
+        {
+            _call.ReportBodyEnd(failed: false);
+        }
+    }
+
+    /// <summary>Reports how the body ended, unless this library's reader reads it (it reports, knowing the events).</summary>
+    private void Report(bool failed)
+    {
+        if (_reportsEnd)
+        {
+            _call.ReportBodyEnd(failed);
+        }
     }
 
     /// <summary>Throws when the call is over: the consumer, the caller or the total timeout cancelled it.</summary>
@@ -277,7 +362,7 @@ internal sealed class CallBodyStream : Stream
         }
         else
         {
-            _call.ReportBodyEnd(failed: true);
+            Report(failed: true);
         }
 
         if (failure is null)

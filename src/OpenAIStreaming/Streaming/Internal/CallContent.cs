@@ -73,7 +73,7 @@ internal sealed class CallContent : HttpContent, IVouchedContent
 
         Stream source = await SourceAsync(cancellationToken).ConfigureAwait(false);
         int from = _prefetch?.CommittedLength ?? 0;
-        _stream = new CallBodyStream(source, _prefetch?.Buffer, from, _prefetch?.Length ?? 0, _idleTimeout, Call, _limits with { MaxEventSize = null }, _requestId, _statusCode, reportCleanEnd: false);
+        _stream = new CallBodyStream(source, _prefetch?.Buffer, from, _prefetch?.Length ?? 0, _idleTimeout, Call, _limits with { MaxEventSize = null }, _requestId, _statusCode, reportsEnd: false);
         return (_prefetch?.Events ?? [], _stream);
     }
 
@@ -102,10 +102,11 @@ internal sealed class CallContent : HttpContent, IVouchedContent
         if (disposing && !_disposed)
         {
             _disposed = true;
+            _stream?.ReportEndIfSeen();
+            Call.AbandonBody(); // before the stream is disposed: a read the disposal aborts is not a break of the route
             _stream?.Dispose();
             _prefetch?.Source.Dispose();
             _inner.Dispose();
-            Call.AbandonBody();
             Call.Dispose();
         }
 
@@ -121,7 +122,7 @@ internal sealed class CallContent : HttpContent, IVouchedContent
         }
 
         Stream source = await SourceAsync(cancellationToken).ConfigureAwait(false);
-        _stream = new CallBodyStream(source, _prefetch?.Buffer, 0, _prefetch?.Length ?? 0, _idleTimeout, Call, _limits, _requestId, _statusCode, reportCleanEnd: true);
+        _stream = new CallBodyStream(source, _prefetch?.Buffer, 0, _prefetch?.Length ?? 0, _idleTimeout, Call, _limits, _requestId, _statusCode, reportsEnd: true);
         return _stream;
     }
 

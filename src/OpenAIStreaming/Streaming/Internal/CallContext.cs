@@ -17,7 +17,7 @@ internal sealed class CallContext : IDisposable
     private readonly CancellationTokenSource _total;
     private readonly CancellationTokenSource _linked;
     private readonly List<HttpRequestMessage> _ownedRequests = [];
-    private Action<bool>? _onBodyEnd;
+    private Action<bool?>? _onBodyEnd;
     private int _ended;
     private int _timeoutsRecorded; // one bit per OpenAIStreamTimeoutKind: each kind is counted once per call
 
@@ -71,17 +71,15 @@ internal sealed class CallContext : IDisposable
     /// <summary>Keeps <paramref name="request"/> alive until the call ends (a response's <see cref="HttpResponseMessage.RequestMessage"/> may point to it).</summary>
     public void Own(HttpRequestMessage request) => _ownedRequests.Add(request);
 
-    /// <summary>Sets who is told, once, whether the committed stream's body ended well (true: it broke, stalled or was cut).</summary>
-    public void OnBodyEnd(Action<bool> report) => _onBodyEnd = report;
+    /// <summary>
+    /// Sets who is told, once, how the committed stream's body ended: true when it broke, stalled or was cut, false when it
+    /// ended well, null when it ended without a verdict (the consumer stopped reading, the caller cancelled, the total
+    /// timeout ran out).
+    /// </summary>
+    public void OnBodyEnd(Action<bool?> report) => _onBodyEnd = report;
 
     /// <summary>Reports how the body ended; only the first report counts.</summary>
-    public void ReportBodyEnd(bool failed)
-    {
-        if (Interlocked.Exchange(ref _ended, 1) == 0)
-        {
-            _onBodyEnd?.Invoke(failed);
-        }
-    }
+    public void ReportBodyEnd(bool failed) => EndBody(failed);
 
     /// <summary>
     /// Reports how this library's reader ended the stream: complete (<paramref name="error"/> null); broken, stalled,
@@ -98,8 +96,11 @@ internal sealed class CallContext : IDisposable
             case OperationCanceledException or OpenAIStreamTimeoutException { Kind: OpenAIStreamTimeoutKind.Total }:
                 AbandonBody();
                 break;
-            case OpenAIStreamProtocolException or OpenAIStreamException { IsRetryable: true }:
-                ReportBodyEnd(failed: true);
+            case OpenAIStreamProtocolException or OpenAIStreamException { IsBrokenBody: true }:
+                ReportBodyEnd(failed: true); // broken, truncated or malformed: the route's fault
+                break;
+            case OpenAIStreamException { IsRetryable: true } server when !FailureClassifier.IsRateLimit(server):
+                ReportBodyEnd(failed: true); // a server error event mid-stream (a rate limit belongs to a key)
                 break;
             default:
                 ReportBodyEnd(failed: false);
@@ -108,7 +109,15 @@ internal sealed class CallContext : IDisposable
     }
 
     /// <summary>The body was released before its end (the consumer stopped reading): no verdict on the route.</summary>
-    public void AbandonBody() => Interlocked.Exchange(ref _ended, 1);
+    public void AbandonBody() => EndBody(failed: null);
+
+    private void EndBody(bool? failed)
+    {
+        if (Interlocked.Exchange(ref _ended, 1) == 0)
+        {
+            _onBodyEnd?.Invoke(failed);
+        }
+    }
 
     /// <summary>
     /// The error to report for <paramref name="exception"/>, which happened while one of the call's tokens may have fired:

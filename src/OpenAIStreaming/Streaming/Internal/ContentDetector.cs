@@ -8,7 +8,11 @@ internal enum EventContent
     /// <summary>Nothing a consumer would show: a role-only chunk, an empty <c>content</c>, an Azure prompt-filter chunk, a Responses bookkeeping event.</summary>
     None,
 
-    /// <summary>Content: text, a refusal, a tool-call delta, a Responses output delta, a finish reason, a terminal or error event.</summary>
+    /// <summary>
+    /// Content: text, a refusal, reasoning or audio, a tool-call delta, a Responses output delta, a finish reason, a terminal
+    /// or error event. Reasoning counts: a thinking model that streams its reasoning is answering, and a hedge beside it would
+    /// only pay for a second answer.
+    /// </summary>
     Content,
 
     /// <summary>Not a JSON object: the stream is broken (retried before the commit point like any other break).</summary>
@@ -84,6 +88,10 @@ internal static class ContentDetector
         || reader.ValueTextEquals("response.refusal.delta"u8)
         || reader.ValueTextEquals("response.function_call_arguments.delta"u8)
         || reader.ValueTextEquals("response.custom_tool_call_input.delta"u8)
+        || reader.ValueTextEquals("response.reasoning_text.delta"u8)
+        || reader.ValueTextEquals("response.reasoning_summary_text.delta"u8)
+        || reader.ValueTextEquals("response.audio.delta"u8)
+        || reader.ValueTextEquals("response.audio.transcript.delta"u8)
         || reader.ValueTextEquals("response.completed"u8)
         || reader.ValueTextEquals("response.incomplete"u8)
         || reader.ValueTextEquals("response.failed"u8)
@@ -140,12 +148,13 @@ internal static class ContentDetector
         bool content = false;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            if (reader.ValueTextEquals("content"u8) || reader.ValueTextEquals("refusal"u8))
+            if (reader.ValueTextEquals("content"u8) || reader.ValueTextEquals("refusal"u8)
+                || reader.ValueTextEquals("reasoning_content"u8) || reader.ValueTextEquals("reasoning"u8))
             {
                 reader.Read();
                 content |= IsNonEmpty(ref reader);
             }
-            else if (reader.ValueTextEquals("tool_calls"u8) || reader.ValueTextEquals("function_call"u8))
+            else if (reader.ValueTextEquals("tool_calls"u8) || reader.ValueTextEquals("function_call"u8) || reader.ValueTextEquals("audio"u8))
             {
                 reader.Read();
                 content |= reader.TokenType is JsonTokenType.StartObject || (reader.TokenType == JsonTokenType.StartArray && HasElement(ref reader));

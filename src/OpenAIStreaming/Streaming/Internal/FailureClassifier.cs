@@ -37,6 +37,17 @@ internal static class FailureClassifier
     /// <summary>Whether a status says the route is unhealthy: 408 and 5xx. Never 400, 401, 403, 404, 422 or 429 (a rate limit belongs to a key).</summary>
     public static bool CountsAgainstRoute(int status) => status is 408 || status >= 500;
 
+    /// <summary>
+    /// Whether a server's error (a status or an error event in the stream) is a rate limit or a quota: it belongs to a key,
+    /// not to the route's health.
+    /// </summary>
+    public static bool IsRateLimit(OpenAIStreamException error) =>
+        error.StatusCode == 429
+        || Contains(error.ErrorCode, "rate_limit") || Contains(error.ErrorType, "rate_limit")
+        || Contains(error.ErrorCode, "quota") || Contains(error.ErrorType, "quota");
+
+    private static bool Contains(string? text, string value) => text?.Contains(value, StringComparison.OrdinalIgnoreCase) == true;
+
     /// <summary>The server's <c>x-should-retry</c> answer (<c>true</c> or <c>false</c>, any case), or null when it sent none.</summary>
     public static bool? ShouldRetryHeader(HttpResponseMessage response)
     {

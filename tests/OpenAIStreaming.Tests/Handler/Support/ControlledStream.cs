@@ -10,11 +10,15 @@ public sealed class ControlledStream : Stream
     private byte[] _current = [];
     private int _offset;
     private int _pendingReads;
+    private int _waits;
 
     public bool IsDisposed { get; private set; }
 
     /// <summary>Gets the number of reads waiting for data right now.</summary>
     public int PendingReads => Volatile.Read(ref _pendingReads);
+
+    /// <summary>Gets how many times a read has waited for data so far.</summary>
+    public int Waits => Volatile.Read(ref _waits);
 
     /// <summary>Gets a value indicating whether a read was cancelled.</summary>
     public bool WasCancelled { get; private set; }
@@ -46,6 +50,7 @@ public sealed class ControlledStream : Stream
         while (_offset == _current.Length)
         {
             Interlocked.Increment(ref _pendingReads);
+            Interlocked.Increment(ref _waits);
             try
             {
                 if (!await _chunks.Reader.WaitToReadAsync(cancellationToken))
