@@ -14,6 +14,7 @@ namespace OpenAIStreaming.Handler.Internal;
 internal sealed class Attempt : IDisposable
 {
     private readonly CancellationTokenSource _cancellation;
+    private readonly CallContext _call;
     private CancellationTokenSource? _hedgeTimer;
 
     public Attempt(int number, Target target, HttpRequestMessage request, Admission admission, RouteHealth? health, CallContext call)
@@ -24,6 +25,7 @@ internal sealed class Attempt : IDisposable
         Admission = admission;
         Health = health;
         StartTimestamp = call.TimeProvider.GetTimestamp();
+        _call = call;
         _cancellation = CancellationTokenSource.CreateLinkedTokenSource(call.Token);
     }
 
@@ -81,6 +83,14 @@ internal sealed class Attempt : IDisposable
     {
         _hedgeTimer = CancellationTokenSource.CreateLinkedTokenSource(_cancellation.Token);
         HedgeTimer = Task.Delay(timeout, timeProvider, _hedgeTimer.Token);
+
+        // Counted the moment it fires (not when the runner gets to it, by which time the total timeout may have fired too).
+        HedgeTimer.ContinueWith(
+            static (_, call) => ((CallContext)call!).RecordTimeout(OpenAIStreamTimeoutKind.FirstToken),
+            _call,
+            CancellationToken.None,
+            TaskContinuationOptions.OnlyOnRanToCompletion | TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
     }
 
     /// <summary>Cancels the attempt (a hedge that lost, or the call's end); its response is released when it completes.</summary>
