@@ -209,6 +209,11 @@ public sealed record Fault(FaultKind Kind)
     /// <returns>The fault.</returns>
     public static Fault MalformedChunk(int events) => new(FaultKind.MalformedChunk) { Events = events };
 
+    /// <summary>Writes <paramref name="events"/> events, then resets the connection (TCP RST).</summary>
+    /// <param name="events">The number of events before the reset.</param>
+    /// <returns>The fault.</returns>
+    public static Fault ResetAfterEvents(int events) => new(FaultKind.ResetAfterEvents) { Events = events };
+
     /// <summary>Writes the fault in the header / model-name syntax, e.g. <c>status=429;retry_after=2</c>.</summary>
     /// <returns>The text.</returns>
     public override string ToString() => FaultSyntax.Format(this);

@@ -80,4 +80,7 @@ public enum FaultKind
 
     /// <summary>[<c>bad-chunk=K</c>] On a stream: <see cref="Fault.Events"/> events, 64 KiB of blank lines (no SSE event; they keep the K events out of the read that meets the error, which the client drops), then a malformed HTTP/1.1 chunk header (<c>zz</c>) straight on the socket, then the connection closes.</summary>
     MalformedChunk,
+
+    /// <summary>[<c>reset-after=K</c>] Writes <see cref="Fault.Events"/> events, then resets the connection (TCP RST: no terminating chunk, no FIN).</summary>
+    ResetAfterEvents,
 }

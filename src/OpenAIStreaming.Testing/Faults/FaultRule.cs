@@ -16,7 +16,7 @@ namespace OpenAIStreaming.Testing;
 /// <item><c>reset</c>, <c>hang</c>, <c>slow-first-token=2s</c>, <c>cut=3</c>, <c>stall=3;for=30s</c>, <c>error=3;shape=nested|flat|failed</c>,
 /// <c>malformed=2</c>, <c>no-done</c>, <c>bytewise;pause=1ms</c>, <c>split-utf8;pause=10ms</c>, <c>crlf</c>, <c>cr</c>,
 /// <c>keepalive;every=2;text= ping</c>, <c>azure-filter</c>, <c>outage=30s</c>, <c>reject-prefill</c>, <c>slow-read;chunk=16;pause=100ms</c>, <c>diverge=5</c>,
-/// <c>redirect=307;to=http://127.0.0.1:1234/v1/chat/completions</c>, <c>endless=5</c>, <c>endless-line=2</c>, <c>whitespace</c>, <c>gzip;corrupt=3</c>, <c>bad-chunk=4</c></item>
+/// <c>redirect=307;to=http://127.0.0.1:1234/v1/chat/completions</c>, <c>endless=5</c>, <c>endless-line=2</c>, <c>whitespace</c>, <c>gzip;corrupt=3</c>, <c>bad-chunk=4</c>, <c>reset-after=4</c></item>
 /// <item>any fault may add <c>attempts=1</c>, <c>attempts=1-3</c> or <c>attempts=2-</c> (default: every attempt).</item>
 /// </list>
 /// <para>Durations take a unit (<c>ms</c>, <c>s</c>, <c>m</c>); a bare number is seconds.</para>

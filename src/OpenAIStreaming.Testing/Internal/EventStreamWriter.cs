@@ -16,8 +16,9 @@ internal sealed class EventStreamWriter(HttpContext context, TimeProvider timePr
             StreamFaults.Find(faults, FaultKind.CutAfterEvents),
             StreamFaults.Find(faults, FaultKind.StallAfterEvents),
             StreamFaults.Find(faults, FaultKind.MalformedChunk),
-            StreamFaults.Find(faults, FaultKind.GzipBody)?.CorruptAfterEvents);
-        IStreamSink transport = ends.Cut is null && ends.Stall is null && ends.BadChunk is null ? new KestrelSink(context) : SocketSink.For(context, timeProvider);
+            StreamFaults.Find(faults, FaultKind.GzipBody)?.CorruptAfterEvents,
+            StreamFaults.Find(faults, FaultKind.ResetAfterEvents));
+        IStreamSink transport = ends.Cut is null && ends.Stall is null && ends.BadChunk is null && ends.Reset is null ? new KestrelSink(context) : SocketSink.For(context, timeProvider);
         GzipSink? gzip = StreamFaults.Find(faults, FaultKind.GzipBody) is null ? null : new GzipSink(transport);
         try
         {
@@ -83,6 +84,12 @@ internal sealed class EventStreamWriter(HttpContext context, TimeProvider timePr
         if (ends.Cut is { } cut && written >= cut.Events)
         {
             await sink.BreakAsync(cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+
+        if (ends.Reset is { } reset && written >= reset.Events)
+        {
+            await sink.ResetAsync(cancellationToken).ConfigureAwait(false);
             return true;
         }
 
@@ -155,5 +162,5 @@ internal sealed class EventStreamWriter(HttpContext context, TimeProvider timePr
         delay > TimeSpan.Zero ? Task.Delay(delay, timeProvider, cancellationToken) : Task.CompletedTask;
 
     /// <summary>The faults that end a body early, and the event count each waits for.</summary>
-    private sealed record Ends(Fault? Cut, Fault? Stall, Fault? BadChunk, int? CorruptAfter);
+    private sealed record Ends(Fault? Cut, Fault? Stall, Fault? BadChunk, int? CorruptAfter, Fault? Reset);
 }

@@ -16,7 +16,7 @@ internal static class FaultSyntax
         ("outage", FaultKind.Outage), ("reject-prefill", FaultKind.RejectAssistantPrefill), ("slow-read", FaultKind.SlowRequestRead),
         ("diverge", FaultKind.DivergeAfterToken), ("replay", FaultKind.ReplayBody), ("redirect", FaultKind.Redirect),
         ("endless", FaultKind.EndlessEvents), ("endless-line", FaultKind.EndlessLine), ("whitespace", FaultKind.WhitespaceBody),
-        ("gzip", FaultKind.GzipBody), ("bad-chunk", FaultKind.MalformedChunk),
+        ("gzip", FaultKind.GzipBody), ("bad-chunk", FaultKind.MalformedChunk), ("reset-after", FaultKind.ResetAfterEvents),
     ];
 
     private static readonly int[] RedirectStatuses = [301, 302, 303, 307, 308];
@@ -47,7 +47,7 @@ internal static class FaultSyntax
                 text.Append('=').Append(FormatDuration(fault.Duration));
                 break;
             case FaultKind.CutAfterEvents or FaultKind.MidStreamError or FaultKind.MalformedJson or FaultKind.DivergeAfterToken
-                or FaultKind.EndlessEvents or FaultKind.EndlessLine or FaultKind.MalformedChunk:
+                or FaultKind.EndlessEvents or FaultKind.EndlessLine or FaultKind.MalformedChunk or FaultKind.ResetAfterEvents:
                 text.Append(CultureInfo.InvariantCulture, $"={fault.Events}");
                 break;
             case FaultKind.StallAfterEvents:
@@ -193,7 +193,7 @@ internal static class FaultSyntax
     {
         bool needsValue = fault.Kind is FaultKind.Status or FaultKind.SlowFirstToken or FaultKind.CutAfterEvents or FaultKind.StallAfterEvents
             or FaultKind.MidStreamError or FaultKind.MalformedJson or FaultKind.Outage or FaultKind.DivergeAfterToken
-            or FaultKind.EndlessEvents or FaultKind.EndlessLine or FaultKind.MalformedChunk;
+            or FaultKind.EndlessEvents or FaultKind.EndlessLine or FaultKind.MalformedChunk or FaultKind.ResetAfterEvents;
         if (value is null)
         {
             return needsValue ? throw new FormatException($"'{text}' needs a value after '='.") : fault;
@@ -204,7 +204,7 @@ internal static class FaultSyntax
             FaultKind.Status or FaultKind.Redirect => fault with { StatusCode = ParseInt(value) },
             FaultKind.SlowFirstToken or FaultKind.Outage => fault with { Duration = ParseDuration(value) },
             FaultKind.CutAfterEvents or FaultKind.StallAfterEvents or FaultKind.MidStreamError or FaultKind.MalformedJson or FaultKind.DivergeAfterToken
-                or FaultKind.EndlessEvents or FaultKind.EndlessLine or FaultKind.MalformedChunk
+                or FaultKind.EndlessEvents or FaultKind.EndlessLine or FaultKind.MalformedChunk or FaultKind.ResetAfterEvents
                 => fault with { Events = ParseInt(value) },
             _ => throw new FormatException($"'{text}' takes no value."),
         };

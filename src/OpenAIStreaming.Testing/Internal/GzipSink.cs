@@ -72,6 +72,8 @@ internal sealed class GzipSink : IStreamSink, IAsyncDisposable
 
     public Task BreakAsync(CancellationToken cancellationToken) => _inner.BreakAsync(cancellationToken);
 
+    public Task ResetAsync(CancellationToken cancellationToken) => _inner.ResetAsync(cancellationToken);
+
     public Task MalformedChunkAsync(CancellationToken cancellationToken) => _inner.MalformedChunkAsync(cancellationToken);
 
     public async ValueTask DisposeAsync()

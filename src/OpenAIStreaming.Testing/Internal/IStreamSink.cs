@@ -22,6 +22,9 @@ internal interface IStreamSink
     /// <summary>Ends the connection without the terminating chunk, after every byte written so far has reached the client.</summary>
     Task BreakAsync(CancellationToken cancellationToken);
 
+    /// <summary>Resets the connection (TCP RST) after every byte written so far has been sent.</summary>
+    Task ResetAsync(CancellationToken cancellationToken);
+
     /// <summary>Sends a malformed chunk header (<c>zz</c>), then ends the connection like <see cref="BreakAsync"/>.</summary>
     Task MalformedChunkAsync(CancellationToken cancellationToken);
 }

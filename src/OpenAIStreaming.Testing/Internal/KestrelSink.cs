@@ -29,6 +29,8 @@ internal sealed class KestrelSink(HttpContext context) : IStreamSink
         return Task.CompletedTask;
     }
 
+    public Task ResetAsync(CancellationToken cancellationToken) => BreakAsync(cancellationToken);
+
     /// <summary>Kestrel frames every write itself, so the best it can do is break the connection.</summary>
     public Task MalformedChunkAsync(CancellationToken cancellationToken) => BreakAsync(cancellationToken);
 }

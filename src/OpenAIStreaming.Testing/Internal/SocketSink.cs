@@ -70,6 +70,13 @@ internal sealed class SocketSink(HttpContext context, Socket socket, TimeProvide
         await BreakAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    public async Task ResetAsync(CancellationToken cancellationToken)
+    {
+        socket.LingerState = new LingerOption(enable: true, seconds: 0); // closing with a zero linger sends RST, not FIN
+        socket.Close();
+        await Task.Delay(Timeout.InfiniteTimeSpan, timeProvider, cancellationToken).ConfigureAwait(false);
+    }
+
     public async Task BreakAsync(CancellationToken cancellationToken)
     {
         socket.Shutdown(SocketShutdown.Send);

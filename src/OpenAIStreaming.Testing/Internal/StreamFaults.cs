@@ -99,9 +99,17 @@ internal static class StreamFaults
         return null;
     }
 
+    /// <summary>
+    /// Cuts the JSON short: just inside a non-empty <c>content</c> string when there is one, so that every response to the
+    /// same request breaks the same way there (only the id, time and padding before it differ); otherwise at its middle.
+    /// </summary>
     private static string Truncate(string data)
     {
-        int cut = Math.Max(1, data.Length / 2);
+        const string Content = "\"content\":\"";
+        int content = data.IndexOf(Content, StringComparison.Ordinal);
+        int cut = content >= 0 && content + Content.Length + 1 < data.Length && data[content + Content.Length] != '"'
+            ? content + Content.Length + 1
+            : Math.Max(1, data.Length / 2);
         if (char.IsLowSurrogate(data[cut]))
         {
             cut--;

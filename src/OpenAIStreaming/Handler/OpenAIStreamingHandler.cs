@@ -163,22 +163,14 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
             bool committed = outcome.Committed;
             HttpResponseMessage response = outcome.TakeResponse();
             handedOver = outcome;
-            if (committed && body.IsStream && outcome.Health is { } health)
+            if (committed && body.IsStream)
             {
-                // A stream's verdict waits for its body: a break after the commit point (cut, stalled, malformed) is a failure
-                // of the route, and a trial closes the circuit only when its stream ended well.
-                CircuitBreaker.Internal.Admission admission = outcome.Admission;
-                call.OnBodyEnd(failed =>
+                WaitForTheBodysVerdict(call, outcome);
+                if (body.IsReplayable && _options.Recovery.Enabled)
                 {
-                    if (failed is { } verdict)
-                    {
-                        health.Report(admission, verdict);
-                    }
-                    else
-                    {
-                        health.Abandon(admission);
-                    }
-                });
+                    int target = outcome.Target.Index;
+                    call.EnableRecovery(_options.Recovery, cancellation => ReplayAsync(call, targets, target, cancellation));
+                }
             }
 
             // An event stream is bounded per event and by the idle timeout — also one the request did not ask for (a server
@@ -195,6 +187,87 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
         finally
         {
             runner.DisposeAttempts(keep: handedOver); // every response but the one handed over is released
+        }
+    }
+
+    /// <summary>
+    /// A stream's verdict waits for its body: a break after the commit point (cut, stalled, malformed) is a failure of the
+    /// route, and a trial closes the circuit only when its stream ended well.
+    /// </summary>
+    private static void WaitForTheBodysVerdict(CallContext call, Attempt outcome)
+    {
+        call.ReadingFrom(outcome.Target.Route);
+        if (outcome.Health is not { } health)
+        {
+            return;
+        }
+
+        CircuitBreaker.Internal.Admission admission = outcome.Admission;
+        call.OnBodyEnd(failed =>
+        {
+            if (failed is { } verdict)
+            {
+                health.Report(admission, verdict);
+            }
+            else
+            {
+                health.Abandon(admission);
+            }
+        });
+    }
+
+    /// <summary>
+    /// Sends a broken stream's request again — to the target that was streaming first, then on along its chain, with the
+    /// ordinary retries, hedging and health — and returns the replayed answer up to its first content and the rest of its
+    /// body. Throws a typed error when the retry budget is spent or no target answers.
+    /// </summary>
+    private async ValueTask<ReplayedBody> ReplayAsync(CallContext call, TargetChain targets, int target, CancellationToken cancellationToken)
+    {
+        if (!_state.Budget.TryWithdraw())
+        {
+            HandlerLog.RetryBudgetExhausted(_logger, call.ClientRequestId ?? string.Empty);
+            throw new OpenAIStreamException("The stream broke and could not be recovered: the retry budget is spent.");
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        var runner = new CallRunner(call, targets, _state, _options, _delays, _logger, _sendInner, isStream: true, isReplayable: true, startAt: target);
+        Attempt? handedOver = null;
+        try
+        {
+            Attempt outcome = await runner.RunAsync().ConfigureAwait(false);
+            if (!outcome.Committed || outcome.Prefetch is not { } prefetch)
+            {
+                HttpResponseMessage failed = outcome.Response!;
+                throw new OpenAIStreamException(
+                    $"The stream broke and could not be recovered: its replay was answered with status {(int)failed.StatusCode}.",
+                    (int)failed.StatusCode,
+                    errorType: null,
+                    errorCode: null,
+                    param: null,
+                    Client.Internal.StreamingResponse.RequestIdOf(failed),
+                    isRetryable: false);
+            }
+
+            HttpResponseMessage response = outcome.TakeResponse();
+            handedOver = outcome;
+            WaitForTheBodysVerdict(call, outcome);
+            string? requestId = Client.Internal.StreamingResponse.RequestIdOf(response);
+            var remainder = new CallBodyStream(
+                prefetch.Source,
+                prefetch.Buffer,
+                prefetch.CommittedLength,
+                prefetch.Length,
+                call.Settings.IdleTimeout,
+                call,
+                BodyLimits.For(response, isEventStream: true, _options) with { MaxEventSize = null },
+                requestId,
+                (int)response.StatusCode,
+                reportsEnd: false);
+            return new ReplayedBody(response, prefetch.Events, remainder, requestId);
+        }
+        finally
+        {
+            runner.DisposeAttempts(keep: handedOver);
         }
     }
 

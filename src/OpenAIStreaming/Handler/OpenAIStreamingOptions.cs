@@ -193,6 +193,10 @@ public sealed class OpenAIStreamingOptions
     [ValidateObjectMembers]
     public OpenAIStreamingCircuitBreakerOptions CircuitBreaker { get; set; } = new();
 
+    /// <summary>Gets or sets how a chat stream that breaks after its first content is recovered.</summary>
+    [ValidateObjectMembers]
+    public OpenAIStreamingRecoveryOptions Recovery { get; set; } = new();
+
     /// <summary>Gets a new instance with the defaults: for interactive chat (first token 3 s, idle 8 s, total 45 s).</summary>
     public static OpenAIStreamingOptions Interactive => new();
 
@@ -229,6 +233,7 @@ public sealed class OpenAIStreamingOptions
             static pair => (IList<OpenAIStreamingFallback>)(pair.Value?.Select(static f => f?.Clone()!).ToList() ?? null!),
             StringComparer.Ordinal);
         copy.CircuitBreaker = CircuitBreaker?.Clone()!;
+        copy.Recovery = Recovery?.Clone()!;
         return copy;
     }
 

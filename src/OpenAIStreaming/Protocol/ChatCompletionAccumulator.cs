@@ -43,11 +43,20 @@ public sealed class ChatCompletionAccumulator
         };
     }
 
-    /// <summary>Adds one update.</summary>
+    /// <summary>Adds one update; a restart (<see cref="ChatCompletionUpdate.IsRestart"/>) discards everything added so far.</summary>
     /// <param name="update">The update, in stream order.</param>
     /// <exception cref="OpenAIStreamProtocolException">The update would take the completion past a bound of <see cref="ChatCompletionAccumulatorOptions"/>; nothing of it is added.</exception>
     public void Append(in ChatCompletionUpdate update)
     {
+        if (update.IsRestart)
+        {
+            _choices.Clear();
+            _id = _model = _systemFingerprint = null;
+            _usage = null;
+            _totalCharacters = 0;
+            return;
+        }
+
         if (string.IsNullOrEmpty(_id) && !string.IsNullOrEmpty(update.Id))
         {
             _id = update.Id;

@@ -11,6 +11,7 @@ public readonly struct ChatCompletionUpdate
 {
     private readonly ChatChunkHeader? _header;
     private readonly IReadOnlyList<ChatToolCallUpdate>? _toolCalls;
+    private readonly object? _signal; // the checkpoint, or a restart's checkpoint boxed in RestartSignal
 
     internal ChatCompletionUpdate(
         ChatChunkHeader header,
@@ -30,6 +31,19 @@ public readonly struct ChatCompletionUpdate
         _toolCalls = toolCalls;
         FinishReason = finishReason;
         Usage = usage;
+    }
+
+    private ChatCompletionUpdate(in ChatCompletionUpdate update, object? signal)
+    {
+        _header = update._header;
+        ChoiceIndex = update.ChoiceIndex;
+        Role = update.Role;
+        Text = update.Text;
+        Refusal = update.Refusal;
+        _toolCalls = update._toolCalls;
+        FinishReason = update.FinishReason;
+        Usage = update.Usage;
+        _signal = signal;
     }
 
     /// <summary>Gets the completion id (<c>id</c>), the same in every chunk of a stream.</summary>
@@ -68,9 +82,34 @@ public readonly struct ChatCompletionUpdate
     /// <summary>Gets the usage, set on the final usage chunk when <c>stream_options.include_usage</c> is on.</summary>
     public OpenAIUsage? Usage { get; }
 
+    /// <summary>
+    /// Gets a checkpoint of everything delivered up to and including this update, when this update carries one: through
+    /// <see cref="OpenAIStreamingHandler"/> with recovery on, every <see cref="OpenAIStreamingRecoveryOptions.CheckpointInterval"/>-th
+    /// update that carries content, each finish, and every restart. Otherwise null.
+    /// </summary>
+    public OpenAIStreamCheckpoint? Checkpoint => _signal as OpenAIStreamCheckpoint ?? (_signal as RestartSignal)?.Checkpoint;
+
+    /// <summary>
+    /// Gets a value indicating whether this update says the stream starts over: a broken stream was recovered, but the
+    /// replayed answer differs from the one delivered (<see cref="OpenAIStreamingDivergencePolicy.Restart"/>). Discard
+    /// everything received so far (<see cref="Checkpoint"/> describes it); the new answer follows from its beginning. It
+    /// carries nothing else (<see cref="ChoiceIndex"/> is −1).
+    /// </summary>
+    public bool IsRestart => _signal is RestartSignal;
+
+    /// <summary>Gets the chunk's shared fields.</summary>
+    internal ChatChunkHeader Header => _header ?? ChatChunkHeader.Empty;
+
+    internal ChatCompletionUpdate WithCheckpoint(OpenAIStreamCheckpoint checkpoint) => new(this, checkpoint);
+
+    internal static ChatCompletionUpdate Restart(OpenAIStreamCheckpoint checkpoint) =>
+        new(new ChatCompletionUpdate(ChatChunkHeader.Empty, -1, null, null, null, null, null, null), new RestartSignal(checkpoint));
+
     internal ChatCompletionUpdate WithText(string text) =>
         new(_header ?? ChatChunkHeader.Empty, ChoiceIndex, Role, text, Refusal, _toolCalls, FinishReason, Usage);
 
     /// <inheritdoc />
-    public override string ToString() => $"[{ChoiceIndex}] {Text ?? Refusal ?? FinishReason}";
+    public override string ToString() => IsRestart ? "[restart]" : $"[{ChoiceIndex}] {Text ?? Refusal ?? FinishReason}";
+
+    private sealed record RestartSignal(OpenAIStreamCheckpoint Checkpoint);
 }

@@ -155,7 +155,7 @@ public sealed class HandlerFaultEndToEndTests
     public async Task Stream_StallMidStream_IdleTimeoutFiresWhenTheClockPassesItAndNotBefore(StreamingClientKind client)
     {
         const int EventsBeforeStall = 3;
-        await using EndToEndHarness h = await EndToEndHarness.StartAsync();
+        await using EndToEndHarness h = await EndToEndHarness.StartAsync(new OpenAIStreamingOptions { Recovery = { Enabled = false } });
         h.Server.AddRule(new FaultRule(Fault.StallAfterEvents(EventsBeforeStall, TimeSpan.FromMinutes(5))));
 
         Task<string> run = h.StreamTextAsync(client);
@@ -174,7 +174,7 @@ public sealed class HandlerFaultEndToEndTests
         timeout.Kind.Should().Be(OpenAIStreamTimeoutKind.Idle);
         timeout.Timeout.Should().Be(Idle);
         timeout.RequestId.Should().Be(h.ServerRequestId(0));
-        h.Server.Requests.Should().ContainSingle("nothing is retried after the first event reached the client");
+        h.Server.Requests.Should().ContainSingle("with recovery off, nothing is retried after the first event reached the client");
         h.ShouldHaveDisposedEveryResponse(1);
     }
 

@@ -17,7 +17,7 @@ public abstract class StreamProtectionContract
     [Fact]
     public async Task Read_StallMidStream_ThrowsIdleTimeoutThroughTheReader()
     {
-        using IStreamProtectionHarness h = CreateHarness();
+        using IStreamProtectionHarness h = CreateHarness(new OpenAIStreamingOptions { Recovery = { Enabled = false } });
         var body = new ControlledStream().Push(FirstEvent);
         h.Stub.ThenStream(body);
 
@@ -29,7 +29,7 @@ public abstract class StreamProtectionContract
         error.Kind.Should().Be(OpenAIStreamTimeoutKind.Idle);
         error.Timeout.Should().Be(Idle);
         error.IsRetryable.Should().BeTrue();
-        h.Stub.Attempts.Should().ContainSingle("nothing is retried after the commit point");
+        h.Stub.Attempts.Should().ContainSingle("with recovery off, nothing is retried after the commit point");
         body.IsDisposed.Should().BeTrue();
         h.Time.ActiveTimers.Should().Be(0, "the total-timeout timer ends with the response");
     }

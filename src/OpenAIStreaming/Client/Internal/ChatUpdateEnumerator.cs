@@ -2,6 +2,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using OpenAIStreaming.Protocol;
 using OpenAIStreaming.Protocol.Internal;
+using OpenAIStreaming.Recovery.Internal;
 using OpenAIStreaming.Sse.Internal;
 using OpenAIStreaming.Streaming.Internal;
 
@@ -11,6 +12,8 @@ namespace OpenAIStreaming.Client.Internal;
 /// One enumeration of a chat stream: sends the request on the first <see cref="MoveNextAsync"/>, then hands out the
 /// updates. Owns the response: it is released on every exit (end, <see cref="DisposeAsync"/>, exception, cancellation).
 /// A stream ends either complete (<c>[DONE]</c>, or every choice finished) or with a typed error, never silently truncated.
+/// Through the handler with recovery on, a stream that breaks after its first content is replayed and checked against what
+/// was delivered (<see cref="DeliveryLedger"/>, <see cref="ReplayVerifier"/>), and goes on where it broke.
 /// </summary>
 /// <remarks>
 /// Written by hand rather than as an async iterator: while the current buffer segment holds a chunk with the previous
@@ -23,6 +26,7 @@ internal sealed class ChatUpdateEnumerator : IAsyncEnumerator<ChatCompletionUpda
     private readonly ChatUpdateStream _stream;
     private readonly CancellationToken _cancellationToken;
     private readonly CancellationTokenSource? _linkedSource;
+    private const long MaxRestartChars = 4 * 1024 * 1024; // a replayed answer kept for a restart, beyond what was delivered
 
     private HttpRequestMessage? _request;
     private HttpResponseMessage? _response;
@@ -30,7 +34,14 @@ internal sealed class ChatUpdateEnumerator : IAsyncEnumerator<ChatCompletionUpda
     private CallContext? _call;
     private SseEventReader? _events;
     private ChatChunkDecoder? _decoder;
-    private readonly ChoiceFinishTracker _choices = new();
+    private ChoiceFinishTracker _choices = new();
+    private DeliveryLedger? _ledger; // what was delivered, when the call can recover a broken stream
+    private ReplayVerifier? _verifier; // while the stream is a replay: checks it against the ledger
+    private Queue<ChatCompletionUpdate>? _queued; // a restart and the new answer from its beginning
+    private OpenAIStreamCheckpoint? _framedCheckpoint;
+    private Exception? _break; // the first break of the stream, the cause of every recovery
+    private (long EventIndex, ulong DataHash)? _malformed; // the malformed event that broke the stream
+    private bool _endAfterQueue;
     private ChatCompletionUpdate _current;
     private string? _framedText;
     private int _nextUpdate;
@@ -63,7 +74,7 @@ internal sealed class ChatUpdateEnumerator : IAsyncEnumerator<ChatCompletionUpda
     /// Gets the current update. After the fast path only its text is stored (<see cref="_framedText"/>): the update is the
     /// decoder's template update with that text, built here, so the fast path copies no update struct.
     /// </summary>
-    public ChatCompletionUpdate Current => _framedText is { } text ? _decoder!.FramedUpdate(text) : _current;
+    public ChatCompletionUpdate Current => _framedText is { } text ? Framed(text) : _current;
 
     public ValueTask<bool> MoveNextAsync()
     {
@@ -74,13 +85,13 @@ internal sealed class ChatUpdateEnumerator : IAsyncEnumerator<ChatCompletionUpda
                 if (TryDecodeDataLine(_events!, _decoder!, out string? text))
                 {
                     _cancellationToken.ThrowIfCancellationRequested();
-                    _framedText = text;
+                    YieldFramed(text);
                     return new ValueTask<bool>(true);
                 }
             }
             catch (Exception ex)
             {
-                return FailAsync(ex);
+                return _ledger is null ? FailAsync(ex) : MoveNextSlowAsync(triedFramed: true, broken: ex);
             }
 
             return MoveNextSlowAsync(triedFramed: true);
@@ -120,10 +131,32 @@ internal sealed class ChatUpdateEnumerator : IAsyncEnumerator<ChatCompletionUpda
         _choices.Observe(update.ChoiceIndex, update.FinishReason is not null);
         _framedText = null;
         _current = update;
+        if (_ledger is not null && _ledger.Record(update) && CheckpointDue(update.FinishReason is not null))
+        {
+            _current = update.WithCheckpoint(_ledger.Snapshot(_call!.Route));
+        }
     }
 
+    private void YieldFramed(string text)
+    {
+        _framedText = text;
+        _framedCheckpoint = null;
+        if (_ledger is not null && _ledger.Record(_decoder!.FramedUpdate(text)) && CheckpointDue(finished: false))
+        {
+            _framedCheckpoint = _ledger.Snapshot(_call!.Route);
+        }
+    }
+
+    private ChatCompletionUpdate Framed(string text)
+    {
+        ChatCompletionUpdate update = _decoder!.FramedUpdate(text);
+        return _framedCheckpoint is { } checkpoint ? update.WithCheckpoint(checkpoint) : update;
+    }
+
+    private bool CheckpointDue(bool finished) => finished || _ledger!.ContentUpdates % _call!.Recovery!.CheckpointInterval == 0;
+
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<bool> MoveNextSlowAsync(bool triedFramed)
+    private async ValueTask<bool> MoveNextSlowAsync(bool triedFramed, Exception? broken = null)
     {
         if (_finished)
         {
@@ -131,99 +164,280 @@ internal sealed class ChatUpdateEnumerator : IAsyncEnumerator<ChatCompletionUpda
         }
 
         _fastPathReady = false;
-        try
+        bool tryFramed = !triedFramed; // MoveNextAsync may just have found that the next event is not for the fast path
+        while (true)
         {
-            if (_events is null)
+            Exception? failure = broken;
+            broken = null;
+            if (failure is null)
             {
-                _request = _stream.CreateRequest();
-                (_response, _events, _requestId, _call) = await StreamingResponse.OpenAsync(_stream.Sender, _request, _cancellationToken).ConfigureAwait(false);
-                _decoder = new ChatChunkDecoder();
-            }
-
-            SseEventReader events = _events;
-            ChatChunkDecoder decoder = _decoder!;
-            bool tryFramed = !triedFramed; // MoveNextAsync may just have found that the next event is not for the fast path
-            while (true)
-            {
-                List<ChatCompletionUpdate> updates = decoder.Updates;
-                if (_nextUpdate < updates.Count)
+                try
                 {
-                    Yield(updates[_nextUpdate++]);
-                    _fastPathReady = _nextUpdate == updates.Count;
-                    return true;
+                    if (await NextAsync(tryFramed).ConfigureAwait(false))
+                    {
+                        return true;
+                    }
                 }
-
-                if (tryFramed && TryDecodeDataLine(events, decoder, out string? framed))
+                catch (Exception ex)
                 {
-                    _cancellationToken.ThrowIfCancellationRequested();
-                    _framedText = framed;
-                    _fastPathReady = true;
-                    return true;
-                }
-
-                tryFramed = true;
-
-                if (!await events.MoveNextAsync(_cancellationToken).ConfigureAwait(false))
-                {
-                    break;
-                }
-
-                _cancellationToken.ThrowIfCancellationRequested();
-                ReadOnlySpan<byte> data = events.Current.Data.Span;
-                if (TypedStreamReader.IsBlank(data))
-                {
-                    continue; // an empty keep-alive event
-                }
-
-                _nextUpdate = 0;
-                if (decoder.Decode(data, events.CurrentIndex, _requestId) == ChatChunkKind.Done)
-                {
-                    _done = true;
-                    break;
+                    failure = ex;
                 }
             }
 
-            if (!_done && !_choices.AllFinished)
-            {
-                throw TypedStreamReader.Truncated(events, _response!, _requestId, "without [DONE] and before every choice had a finish reason");
-            }
-        }
-        catch (Exception ex)
-        {
-            long events = _events?.EventCount ?? (ex as OpenAIStreamException)?.EventIndex ?? 0;
-            int? status = (int?)_response?.StatusCode;
-            bool broken = BrokenBody.Is(ex) && !_cancellationToken.IsCancellationRequested;
-            if (broken && _choices.AllFinished)
+            tryFramed = true;
+            if (failure is null)
             {
                 _call?.ReportReaderEnd(error: null);
                 await CloseAsync().ConfigureAwait(false);
-                return false; // every choice finished: the answer is complete, only [DONE] (and perhaps the usage chunk) is missing
+                return false;
             }
 
-            Exception error = ex;
-            if (broken)
+            if (!Completed(failure) && Recoverable(failure) && await TryRecoverAsync(failure).ConfigureAwait(false))
             {
-                var typed = ex as OpenAIStreamException;
-                error = BrokenBody.AfterEvents(
-                    ex,
-                    events,
-                    $"before [DONE] and before every choice had a finish reason ({_choices.Progress}): the answer is truncated",
-                    status ?? typed?.StatusCode,
-                    _requestId ?? typed?.RequestId);
+                continue; // the replay takes over where the stream broke
             }
 
-            _call?.ReportReaderEnd(error);
-            await CloseAsync().ConfigureAwait(false);
-            if (ReferenceEquals(error, ex))
+            return await EndAsync(failure).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Moves to the next update of the stream (queued, decoded, or framed); false at its end.</summary>
+    private async ValueTask<bool> NextAsync(bool tryFramed)
+    {
+        if (_events is null)
+        {
+            _request = _stream.CreateRequest();
+            (_response, _events, _requestId, _call) = await StreamingResponse.OpenAsync(_stream.Sender, _request, _cancellationToken).ConfigureAwait(false);
+            _decoder = new ChatChunkDecoder();
+            if (_call?.Recovery is not null)
             {
-                throw;
+                _ledger = new DeliveryLedger();
             }
-
-            throw error;
         }
 
-        _call?.ReportReaderEnd(error: null);
+        while (true)
+        {
+            if (_queued is { Count: > 0 })
+            {
+                Yield(_queued.Dequeue());
+                return true;
+            }
+
+            if (_endAfterQueue)
+            {
+                return false;
+            }
+
+            SseEventReader events = _events!;
+            ChatChunkDecoder decoder = _decoder!;
+            List<ChatCompletionUpdate> updates = decoder.Updates;
+            while (_nextUpdate < updates.Count)
+            {
+                ChatCompletionUpdate update = updates[_nextUpdate++];
+                if (_verifier is not null)
+                {
+                    ReplayStep step = _verifier.Process(update, out ChatCompletionUpdate emit);
+                    if (step == ReplayStep.Skip)
+                    {
+                        continue;
+                    }
+
+                    if (step == ReplayStep.Diverged)
+                    {
+                        Diverged(endsAfter: false);
+                        break;
+                    }
+
+                    update = emit;
+                }
+
+                Yield(update);
+                _fastPathReady = _verifier is null && _nextUpdate == updates.Count;
+                return true;
+            }
+
+            if (_queued is { Count: > 0 })
+            {
+                continue;
+            }
+
+            if (tryFramed && _verifier is null && TryDecodeDataLine(events, decoder, out string? framed))
+            {
+                _cancellationToken.ThrowIfCancellationRequested();
+                YieldFramed(framed);
+                _fastPathReady = true;
+                return true;
+            }
+
+            tryFramed = true;
+
+            if (!await events.MoveNextAsync(_cancellationToken).ConfigureAwait(false))
+            {
+                break;
+            }
+
+            _cancellationToken.ThrowIfCancellationRequested();
+            ReadOnlySpan<byte> data = events.Current.Data.Span;
+            if (TypedStreamReader.IsBlank(data))
+            {
+                continue; // an empty keep-alive event
+            }
+
+            _nextUpdate = 0;
+            if (Decode(decoder, events, data) == ChatChunkKind.Done)
+            {
+                _done = true;
+                break;
+            }
+        }
+
+        if (_verifier is not null && _verifier.EndedShort())
+        {
+            Diverged(endsAfter: true);
+            return await NextAsync(tryFramed: false).ConfigureAwait(false);
+        }
+
+        if (!_done && !_choices.AllFinished)
+        {
+            throw TypedStreamReader.Truncated(_events!, _response!, _requestId, "without [DONE] and before every choice had a finish reason");
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// Decodes one event. During a replay, an event that is malformed exactly as the one that broke the stream (the same
+    /// bytes at the same place, apart from the response's id and obfuscation padding, and the text before it verified) is
+    /// what this answer holds at that place on every try: it is skipped and counted, and the stream goes on.
+    /// </summary>
+    private ChatChunkKind Decode(ChatChunkDecoder decoder, SseEventReader events, ReadOnlySpan<byte> data)
+    {
+        try
+        {
+            return decoder.Decode(data, events.CurrentIndex, _requestId);
+        }
+        catch (OpenAIStreamProtocolException) when (_ledger is not null)
+        {
+            (long, ulong) malformed = (events.CurrentIndex, StableHash.OfEventWithoutResponseFields(data));
+            if (_verifier is not null && _malformed == malformed && _verifier.CaughtUp)
+            {
+                _call?.Metrics?.Recovery("malformed_event_skipped");
+                return ChatChunkKind.Chunk; // no updates: the same malformed event again, already accounted for
+            }
+
+            _malformed = malformed;
+            throw;
+        }
+    }
+
+    /// <summary>The replayed answer is not the one delivered: fail, or start over with the new answer from its beginning.</summary>
+    private void Diverged(bool endsAfter)
+    {
+        ReplayVerifier verifier = _verifier!;
+        OpenAIStreamCheckpoint delivered = _ledger!.Snapshot(_call!.Route);
+        if (_call.Recovery!.OnDivergence == OpenAIStreamingDivergencePolicy.Fail || !verifier.KeptEverything)
+        {
+            _call.Metrics?.Recovery("diverged");
+            throw new OpenAIStreamDivergedException(
+                $"The stream broke and was sent again, but the new answer differs from the one delivered ({verifier.Divergence}).",
+                delivered,
+                _requestId,
+                _break);
+        }
+
+        _call.Metrics?.Recovery("restarted");
+        _verifier = null;
+        _ledger.Clear();
+        _choices = new ChoiceFinishTracker();
+        _queued = new Queue<ChatCompletionUpdate>(verifier.Consumed.Count + 1);
+        _queued.Enqueue(ChatCompletionUpdate.Restart(delivered));
+        foreach (ChatCompletionUpdate update in verifier.Consumed)
+        {
+            _queued.Enqueue(update);
+        }
+
+        _endAfterQueue = endsAfter;
+    }
+
+    /// <summary>A stream whose every choice already finished is complete: only <c>[DONE]</c> was lost.</summary>
+    private bool Completed(Exception failure) =>
+        BrokenBody.Is(failure) && !_cancellationToken.IsCancellationRequested && _choices.AllFinished && _verifier is null;
+
+    /// <summary>Whether a failure is a break a replay can heal: the body broke or stalled, an event was malformed, the stream ended short, or the server reported a retryable error in it.</summary>
+    private bool Recoverable(Exception failure) =>
+        _ledger is not null
+        && _call!.CanRecover
+        && !_cancellationToken.IsCancellationRequested
+        && failure switch
+        {
+            OpenAIStreamDivergedException => false,
+            OpenAIStreamTimeoutException timeout => timeout.Kind == OpenAIStreamTimeoutKind.Idle,
+            OpenAIStreamProtocolException protocol => protocol.IsRetryable,
+            OpenAIStreamException server => server.IsBrokenBody || (server.IsRetryable && server.StatusCode is null),
+            _ => BrokenBody.Is(failure),
+        };
+
+    /// <summary>Sends the request again and reads on from the replay; false when no replay came.</summary>
+    private async ValueTask<bool> TryRecoverAsync(Exception failure)
+    {
+        _break ??= failure;
+        ReplayedBody replay;
+        try
+        {
+            replay = await _call!.ReplayAsync(_cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            _call!.Metrics?.Recovery("failed");
+            return false; // the break is what the caller sees
+        }
+
+        _call.Metrics?.Recovery("replayed");
+
+        if (_events is { } old)
+        {
+            _events = null;
+            await old.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _events = new SseEventReader(PipeReaders.Create(replay.Remainder, leaveOpen: false), options: null, replay.RequestId, replay.Events);
+        _requestId = replay.RequestId ?? _requestId;
+        _decoder?.Dispose();
+        _decoder = new ChatChunkDecoder();
+        _nextUpdate = 0;
+        _done = false;
+        _verifier = new ReplayVerifier(_ledger!, _ledger!.Snapshot(route: null).Choices.Sum(static c => c.Content.Chars + c.Refusal.Chars) + MaxRestartChars);
+        return true;
+    }
+
+    /// <summary>Ends the enumeration with <paramref name="failure"/>, typed.</summary>
+    private async ValueTask<bool> EndAsync(Exception failure)
+    {
+        long events = _events?.EventCount ?? (failure as OpenAIStreamException)?.EventIndex ?? 0;
+        int? status = (int?)_response?.StatusCode;
+        bool broken = BrokenBody.Is(failure) && !_cancellationToken.IsCancellationRequested;
+        if (broken && _choices.AllFinished && _verifier is null)
+        {
+            _call?.ReportReaderEnd(error: null);
+            await CloseAsync().ConfigureAwait(false);
+            return false; // every choice finished: the answer is complete, only [DONE] (and perhaps the usage chunk) is missing
+        }
+
+        Exception error = failure;
+        if (broken)
+        {
+            var typed = failure as OpenAIStreamException;
+            error = BrokenBody.AfterEvents(
+                failure,
+                events,
+                $"before [DONE] and before every choice had a finish reason ({_choices.Progress}): the answer is truncated",
+                status ?? typed?.StatusCode,
+                _requestId ?? typed?.RequestId);
+        }
+
+        _call?.ReportReaderEnd(error);
         await CloseAsync().ConfigureAwait(false);
+        System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error);
         return false;
     }
 

@@ -39,7 +39,7 @@ internal sealed class CallRunner
     private readonly int[] _attemptsPerTarget;
     private Attempt? _lastFailure;
     private (Target Target, Task Due, CancellationTokenSource Cancel)? _scheduled;
-    private int _attempts;
+    private readonly int _startAt;
     private int _furthestTarget;
     private bool _needsLargerContext;
 
@@ -52,8 +52,10 @@ internal sealed class CallRunner
         ILogger logger,
         Func<HttpRequestMessage, CancellationToken, Task<HttpResponseMessage>> send,
         bool isStream,
-        bool isReplayable)
+        bool isReplayable,
+        int startAt = 0)
     {
+        _startAt = startAt;
         _call = call;
         _targets = targets;
         _state = state;
@@ -74,7 +76,7 @@ internal sealed class CallRunner
     {
         try
         {
-            if (!TryStartNextTarget(after: -1, reason: null))
+            if (!TryStartNextTarget(after: _startAt - 1, reason: null))
             {
                 throw CircuitOpen();
             }
@@ -462,7 +464,7 @@ internal sealed class CallRunner
 
     private void Start(Target target, Admission admission, RouteHealth? health)
     {
-        int number = ++_attempts;
+        int number = _call.NextAttemptNumber();
         _attemptsPerTarget[target.Index]++;
         _furthestTarget = Math.Max(_furthestTarget, target.Index);
         HttpRequestMessage request = _targets.CreateRequest(target, number);

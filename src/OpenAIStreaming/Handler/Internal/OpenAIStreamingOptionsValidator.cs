@@ -25,6 +25,11 @@ internal sealed class OpenAIStreamingOptionsValidator : IValidateOptions<OpenAIS
             builder.AddError("CircuitBreaker must not be null.", nameof(OpenAIStreamingOptions.CircuitBreaker));
         }
 
+        if (options.Recovery is null)
+        {
+            builder.AddError("Recovery must not be null.", nameof(OpenAIStreamingOptions.Recovery));
+        }
+
         for (int i = 0; i < options.Fallbacks.Count; i++)
         {
             CheckFallback(builder, options.Fallbacks[i], $"{nameof(OpenAIStreamingOptions.Fallbacks)}[{i}]");

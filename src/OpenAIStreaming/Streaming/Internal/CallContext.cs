@@ -18,7 +18,10 @@ internal sealed class CallContext : IDisposable
     private readonly CancellationTokenSource _linked;
     private readonly List<HttpRequestMessage> _ownedRequests = [];
     private Action<bool?>? _onBodyEnd;
+    private Func<CancellationToken, ValueTask<ReplayedBody>>? _replay;
+    private HttpResponseMessage? _replayResponse;
     private int _ended;
+    private int _attempts;
     private int _timeoutsRecorded; // one bit per OpenAIStreamTimeoutKind: each kind is counted once per call
 
     public CallContext(RequestSettings settings, TimeProvider timeProvider, StreamingMetrics? metrics, string? clientRequestId, CancellationToken callerToken)
@@ -68,6 +71,46 @@ internal sealed class CallContext : IDisposable
     /// <summary>Gets the time since the call started.</summary>
     public TimeSpan Elapsed => TimeProvider.GetElapsedTime(StartTimestamp);
 
+    /// <summary>Gets the recovery options when a broken stream of this call can be replayed; null otherwise.</summary>
+    public OpenAIStreamingRecoveryOptions? Recovery { get; private set; }
+
+    /// <summary>Gets the route (endpoint and model) of the attempt whose body is being read, when known.</summary>
+    public string? Route { get; private set; }
+
+    /// <summary>Gets how many times the stream was recovered.</summary>
+    public int Recoveries { get; private set; }
+
+    /// <summary>Gets a value indicating whether a broken stream can be recovered now: recovery is on, not used up, and the call goes on.</summary>
+    public bool CanRecover => _replay is not null && Recoveries < Recovery!.MaxRecoveries && !IsCancelled;
+
+    /// <summary>The number of the next attempt of this call (1-based, counting every retry, hedge and replay).</summary>
+    public int NextAttemptNumber() => Interlocked.Increment(ref _attempts);
+
+    /// <summary>Names the route whose body is being read.</summary>
+    public void ReadingFrom(string? route) => Route = route;
+
+    /// <summary>Lets a broken stream of this call be recovered by <paramref name="replay"/>, which sends the request again.</summary>
+    public void EnableRecovery(OpenAIStreamingRecoveryOptions options, Func<CancellationToken, ValueTask<ReplayedBody>> replay)
+    {
+        Recovery = options;
+        _replay = replay;
+    }
+
+    /// <summary>
+    /// The stream broke after its commit point: reports the break to its route, then sends the request again and returns
+    /// the replayed answer's events (the caller checks them against what was delivered). The replay's response is the
+    /// call's to release. Throws the replay's failure (typed) when no answer came.
+    /// </summary>
+    public async ValueTask<ReplayedBody> ReplayAsync(CancellationToken cancellationToken)
+    {
+        Recoveries++;
+        ReportBodyEnd(failed: true);
+        ReleaseReplay();
+        ReplayedBody body = await _replay!(cancellationToken).ConfigureAwait(false);
+        _replayResponse = body.Response;
+        return body;
+    }
+
     /// <summary>Keeps <paramref name="request"/> alive until the call ends (a response's <see cref="HttpResponseMessage.RequestMessage"/> may point to it).</summary>
     public void Own(HttpRequestMessage request) => _ownedRequests.Add(request);
 
@@ -76,7 +119,11 @@ internal sealed class CallContext : IDisposable
     /// ended well, null when it ended without a verdict (the consumer stopped reading, the caller cancelled, the total
     /// timeout ran out).
     /// </summary>
-    public void OnBodyEnd(Action<bool?> report) => _onBodyEnd = report;
+    public void OnBodyEnd(Action<bool?> report)
+    {
+        _onBodyEnd = report;
+        Volatile.Write(ref _ended, 0); // a replay's body gets its own verdict
+    }
 
     /// <summary>Reports how the body ended; only the first report counts.</summary>
     public void ReportBodyEnd(bool failed) => EndBody(failed);
@@ -106,6 +153,12 @@ internal sealed class CallContext : IDisposable
                 ReportBodyEnd(failed: false);
                 break;
         }
+    }
+
+    private void ReleaseReplay()
+    {
+        _replayResponse?.Dispose();
+        _replayResponse = null;
     }
 
     /// <summary>The body was released before its end (the consumer stopped reading): no verdict on the route.</summary>
@@ -165,6 +218,7 @@ internal sealed class CallContext : IDisposable
     /// <summary>Ends the call: its timers and the requests it created are released.</summary>
     public void Dispose()
     {
+        ReleaseReplay();
         _linked.Dispose();
         _total.Dispose();
         foreach (HttpRequestMessage request in _ownedRequests)
@@ -173,3 +227,6 @@ internal sealed class CallContext : IDisposable
         }
     }
 }
+
+/// <summary>A replayed answer: its response (released by the call), the events read up to its first content, and the rest of its body.</summary>
+internal sealed record ReplayedBody(HttpResponseMessage Response, IReadOnlyList<PrefetchedEvent> Events, Stream Remainder, string? RequestId);

@@ -22,6 +22,7 @@ internal sealed class StreamingMetrics : IDisposable
     private readonly Counter<long> _fallbacks;
     private readonly Counter<long> _hedges;
     private readonly Counter<long> _circuitOpenings;
+    private readonly Counter<long> _recoveries;
 
     public StreamingMetrics(IMeterFactory? meterFactory)
     {
@@ -52,6 +53,10 @@ internal sealed class StreamingMetrics : IDisposable
             "openaistreaming.circuit_breaker.openings",
             "{opening}",
             "Times the circuit of a route (an endpoint and a model) opened after repeated failures.");
+        _recoveries = _meter.CreateCounter<long>(
+            "openaistreaming.recoveries",
+            "{event}",
+            "What recovery did for streams that broke after the commit point (openaistreaming.recovery.outcome: replayed, restarted, diverged, failed, malformed_event_skipped).");
     }
 
     public void Retry(Uri? endpoint, string errorType) =>
@@ -71,6 +76,9 @@ internal sealed class StreamingMetrics : IDisposable
 
     public void CircuitOpened(string route) =>
         _circuitOpenings.Add(1, new KeyValuePair<string, object?>("openaistreaming.route", route));
+
+    public void Recovery(string outcome) =>
+        _recoveries.Add(1, new KeyValuePair<string, object?>("openaistreaming.recovery.outcome", outcome));
 
     public void Dispose()
     {

@@ -1,0 +1,23 @@
+namespace OpenAIStreaming;
+
+/// <summary>
+/// A broken stream was sent again to recover it, and the answer that came back differs from what had already been
+/// delivered, so the two cannot be joined. <see cref="Checkpoint"/> describes what was delivered.
+/// </summary>
+public sealed class OpenAIStreamDivergedException : OpenAIStreamException
+{
+    /// <summary>Creates the exception.</summary>
+    /// <param name="message">What diverged.</param>
+    /// <param name="checkpoint">What had been delivered when the stream broke.</param>
+    /// <param name="requestId">The server's request id of the replay, when known.</param>
+    /// <param name="innerException">The break that started the recovery.</param>
+    public OpenAIStreamDivergedException(string message, OpenAIStreamCheckpoint checkpoint, string? requestId = null, Exception? innerException = null)
+        : base(message, statusCode: null, errorType: "stream_diverged", errorCode: "stream_diverged", param: null, requestId, isRetryable: false, innerException: innerException)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        Checkpoint = checkpoint;
+    }
+
+    /// <summary>Gets what had been delivered when the stream broke: the partial answer's length and hash per choice.</summary>
+    public OpenAIStreamCheckpoint Checkpoint { get; }
+}
