@@ -176,7 +176,8 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
             // An event stream is bounded per event and by the idle timeout — also one the request did not ask for (a server
             // that streams regardless), which would otherwise be an unbounded body.
             bool isEventStream = response.IsSuccessStatusCode && (body.IsStream || IsEventStream(response));
-            CallContent.Install(response, outcome.Prefetch, isEventStream, call, _options);
+            bool isChatStream = isEventStream && committed && body.IsStream && IsChatCompletions(request.RequestUri);
+            CallContent.Install(response, outcome.Prefetch, isEventStream, call, _options, isChatStream);
             return response;
         }
         catch
@@ -189,6 +190,9 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
             runner.DisposeAttempts(keep: handedOver); // every response but the one handed over is released
         }
     }
+
+    private static bool IsChatCompletions(Uri? uri) =>
+        uri is not null && uri.AbsolutePath.EndsWith("/chat/completions", StringComparison.Ordinal);
 
     /// <summary>
     /// A stream's verdict waits for its body: a break after the commit point (cut, stalled, malformed) is a failure of the

@@ -1,4 +1,8 @@
+using System.ClientModel;
+using System.ClientModel.Primitives;
 using System.Text;
+using OpenAI;
+using OpenAI.Chat;
 using OpenAIStreaming.Protocol;
 using OpenAIStreaming.Recovery.Internal;
 using OpenAIStreaming.Testing;
@@ -9,8 +13,9 @@ namespace OpenAIStreaming.Tests.EndToEnd;
 /// <summary>
 /// A stream that breaks after the commit point — cut, reset, stalled, a retryable error event, a malformed event — is
 /// recovered through the handler by replaying the request and verifying the replay against what was delivered: the typed
-/// reader receives the canonical answer exactly once, over real sockets, whatever the position of the break and however the
-/// bytes arrive. A replay that differs is never spliced: it restarts the answer or fails, as the divergence policy says.
+/// reader and the official SDK reading the bytes through the handler receive the canonical answer exactly once, over real
+/// sockets, whatever the position of the break and however the bytes arrive. A replay that differs is never spliced: on the
+/// typed path it restarts the answer or fails, as the divergence policy says; on the byte path it ends with an error.
 /// </summary>
 public sealed class RecoveryEndToEndTests
 {
@@ -28,6 +33,12 @@ public sealed class RecoveryEndToEndTests
         MalformedEvent,
     }
 
+    public enum Reader
+    {
+        Typed,
+        Sdk,
+    }
+
     public enum Bytes
     {
         ByteByByte,
@@ -35,18 +46,16 @@ public sealed class RecoveryEndToEndTests
         CrlfLineEndings,
     }
 
-    public static TheoryData<int> EveryCutPosition => [.. Enumerable.Range(1, Tokens - 1)];
-
-    public static TheoryData<Break, int> BreaksAtK
+    public static TheoryData<Reader, int> EveryCutPosition
     {
         get
         {
-            var data = new TheoryData<Break, int>();
-            foreach (Break kind in Enum.GetValues<Break>())
+            var data = new TheoryData<Reader, int>();
+            foreach (Reader reader in Enum.GetValues<Reader>())
             {
-                foreach (int k in new[] { 2, 3, 17, 40, 59 })
+                foreach (int k in Enumerable.Range(1, Tokens - 1))
                 {
-                    data.Add(kind, k);
+                    data.Add(reader, k);
                 }
             }
 
@@ -54,17 +63,19 @@ public sealed class RecoveryEndToEndTests
         }
     }
 
-    public static TheoryData<Bytes, Break, int> BytesAndBreaks
+    public static TheoryData<Reader, Break, int> BreaksAtK
     {
         get
         {
-            var data = new TheoryData<Bytes, Break, int>();
-            foreach (Bytes bytes in Enum.GetValues<Bytes>())
+            var data = new TheoryData<Reader, Break, int>();
+            foreach (Reader reader in Enum.GetValues<Reader>())
             {
                 foreach (Break kind in Enum.GetValues<Break>())
                 {
-                    data.Add(bytes, kind, 5);
-                    data.Add(bytes, kind, 41);
+                    foreach (int k in new[] { 2, 3, 17, 40, 59 })
+                    {
+                        data.Add(reader, kind, k);
+                    }
                 }
             }
 
@@ -72,29 +83,52 @@ public sealed class RecoveryEndToEndTests
         }
     }
 
+    public static TheoryData<Reader, Bytes, Break, int> BytesAndBreaks
+    {
+        get
+        {
+            var data = new TheoryData<Reader, Bytes, Break, int>();
+            foreach (Reader reader in Enum.GetValues<Reader>())
+            {
+                foreach (Bytes bytes in Enum.GetValues<Bytes>())
+                {
+                    foreach (Break kind in Enum.GetValues<Break>())
+                    {
+                        data.Add(reader, bytes, kind, 5);
+                        data.Add(reader, bytes, kind, 41);
+                    }
+                }
+            }
+
+            return data;
+        }
+    }
+
+    public static TheoryData<Reader> Readers => [.. Enum.GetValues<Reader>()];
+
     [Theory]
     [MemberData(nameof(EveryCutPosition))]
-    public async Task Stream_CutAfterKEvents_TheTypedReaderGetsTheCanonicalTextOnce(int k)
+    public async Task Stream_CutAfterKEvents_TheReaderGetsTheCanonicalTextOnce(Reader reader, int k)
     {
         await using FakeOpenAIServer server = await StartServerAsync();
         server.AddRule(new FaultRule(Fault.CutAfterEvents(k)) { Attempts = AttemptSet.Only(1) });
 
-        await ShouldRecoverWithOneReplayAsync(server);
+        await ShouldRecoverWithOneReplayAsync(server, reader);
     }
 
     [Theory]
     [MemberData(nameof(BreaksAtK))]
-    public async Task Stream_BrokenAtK_IsRecoveredWithTheCanonicalTextOnce(Break kind, int k)
+    public async Task Stream_BrokenAtK_IsRecoveredWithTheCanonicalTextOnce(Reader reader, Break kind, int k)
     {
         await using FakeOpenAIServer server = await StartServerAsync();
         server.AddRule(new FaultRule(FaultFor(kind, k)) { Attempts = AttemptSet.Only(1) });
 
-        await ShouldRecoverWithOneReplayAsync(server);
+        await ShouldRecoverWithOneReplayAsync(server, reader);
     }
 
     [Theory]
     [MemberData(nameof(BytesAndBreaks))]
-    public async Task Stream_BrokenAtKWhileTheBytesArriveAwkwardly_IsRecoveredWithTheCanonicalTextOnce(Bytes bytes, Break kind, int k)
+    public async Task Stream_BrokenAtKWhileTheBytesArriveAwkwardly_IsRecoveredWithTheCanonicalTextOnce(Reader reader, Bytes bytes, Break kind, int k)
     {
         await using FakeOpenAIServer server = await StartServerAsync();
         server.AddRule(new FaultRule(bytes switch
@@ -105,11 +139,12 @@ public sealed class RecoveryEndToEndTests
         }));
         server.AddRule(new FaultRule(FaultFor(kind, k)) { Attempts = AttemptSet.Only(1) });
 
-        await ShouldRecoverWithOneReplayAsync(server);
+        await ShouldRecoverWithOneReplayAsync(server, reader);
     }
 
-    [Fact]
-    public async Task Stream_StalledAfterTheCommitPoint_IsRecoveredWhenTheIdleTimeoutFires()
+    [Theory]
+    [MemberData(nameof(Readers))]
+    public async Task Stream_StalledAfterTheCommitPoint_IsRecoveredWhenTheIdleTimeoutFires(Reader reader)
     {
         var clock = new ManualTimeProvider();
         TimeSpan idle = new OpenAIStreamingOptions().IdleTimeout;
@@ -117,7 +152,7 @@ public sealed class RecoveryEndToEndTests
         server.AddRule(new FaultRule(Fault.StallAfterEvents(30, TimeSpan.FromMinutes(10))) { Attempts = AttemptSet.Only(1) });
         using HttpClient http = Client(server, clock: clock);
 
-        Task<Reading> run = Task.Run(() => ReadAsync(http));
+        Task<Reading> run = Task.Run(() => ReadAsync(http, reader));
         await ManualTimeProvider.WaitUntilAsync(
             () => clock.PendingDueTimes().Contains(idle) && server.Requests.Count == 1,
             $"the reader to wait after the stall (timers {string.Join(", ", clock.PendingDueTimes())})");
@@ -130,31 +165,33 @@ public sealed class RecoveryEndToEndTests
         clock.Elapsed.Should().Be(idle, "the replay starts the moment the idle timeout fires");
     }
 
-    [Fact]
-    public async Task Stream_TheSameMalformedEventInTheReplay_IsSkippedAndTheStreamGoesOn()
+    [Theory]
+    [MemberData(nameof(Readers))]
+    public async Task Stream_TheSameMalformedEventInTheReplay_IsSkippedAndTheStreamGoesOn(Reader reader)
     {
         await using FakeOpenAIServer server = await StartServerAsync();
         server.AddRule(new FaultRule(Fault.MalformedJson(20))); // every attempt: the replay reproduces the same bytes
         using HttpClient http = Client(server);
 
-        Reading result = await ReadAsync(http);
+        Reading result = await ReadAsync(http, reader);
 
         result.Error.Should().BeNull();
         string expected = server.GetExpectedText(Model, Messages);
         result.Text.Length.Should().BeLessThan(expected.Length, "the malformed event's token never reached anyone");
-        result.Updates.Select(u => u.Text).Where(t => !string.IsNullOrEmpty(t)).Should().HaveCount(Tokens - 1, "one token event was malformed both times");
+        result.Tokens.Should().Be(Tokens - 1, "one token event was malformed both times");
         result.FinishReason.Should().Be("stop");
         server.Requests.Should().HaveCount(2, "the identical malformed event in the replay is skipped, not replayed again");
     }
 
-    [Fact]
-    public async Task Stream_BreakingOnEveryAttempt_FailsTypedOnceTheRecoveriesAreSpent()
+    [Theory]
+    [MemberData(nameof(Readers))]
+    public async Task Stream_BreakingOnEveryAttempt_FailsTypedOnceTheRecoveriesAreSpent(Reader reader)
     {
         await using FakeOpenAIServer server = await StartServerAsync();
         server.AddRule(new FaultRule(Fault.CutAfterEvents(30)));
         using HttpClient http = Client(server, recovery: new OpenAIStreamingRecoveryOptions { MaxRecoveries = 2 });
 
-        Reading result = await ReadAsync(http);
+        Reading result = await ReadAsync(http, reader);
 
         OpenAIStreamProtocolException error = result.Error.Should().BeOfType<OpenAIStreamProtocolException>().Which;
         error.IsRetryable.Should().BeTrue();
@@ -164,14 +201,15 @@ public sealed class RecoveryEndToEndTests
         result.Text.Should().NotBeEmpty();
     }
 
-    [Fact]
-    public async Task Stream_RecoveryOff_ABreakIsTheTypedError()
+    [Theory]
+    [MemberData(nameof(Readers))]
+    public async Task Stream_RecoveryOff_ABreakIsTheTypedError(Reader reader)
     {
         await using FakeOpenAIServer server = await StartServerAsync();
         server.AddRule(new FaultRule(Fault.CutAfterEvents(30)) { Attempts = AttemptSet.Only(1) });
         using HttpClient http = Client(server, recovery: new OpenAIStreamingRecoveryOptions { Enabled = false });
 
-        Reading result = await ReadAsync(http);
+        Reading result = await ReadAsync(http, reader);
 
         result.Error.Should().BeOfType<OpenAIStreamProtocolException>();
         server.Requests.Should().ContainSingle();
@@ -220,6 +258,60 @@ public sealed class RecoveryEndToEndTests
     }
 
     [Fact]
+    public async Task Stream_ADivergentReplayOnTheBytePath_EndsWithAnErrorTheSdkThrows_NeverASplice()
+    {
+        await using FakeOpenAIServer server = await StartServerAsync();
+        server.AddRule(new FaultRule(Fault.CutAfterEvents(30)) { Attempts = AttemptSet.Only(1) });
+        server.AddRule(new FaultRule(Fault.DivergeAfterToken(10)) { Attempts = AttemptSet.From(2) });
+        using HttpClient http = Client(server); // Restart cannot be said in bytes: the byte path fails instead
+
+        Reading result = await ReadAsync(http, Reader.Sdk);
+
+        OpenAIStreamDivergedException error = result.Error.Should().BeOfType<OpenAIStreamDivergedException>().Which;
+        error.Checkpoint.Choices.Single().Content.Chars.Should().Be(result.Text.Length);
+        server.GetExpectedText(Model, Messages).Should().StartWith(result.Text, "nothing of the divergent replay was passed on");
+        result.Tokens.Should().Be(29, "the 29 tokens after the role chunk, and nothing after them");
+    }
+
+    [Fact]
+    public async Task Stream_RecoveryOff_AnErrorEventMakesTheSdkThrowInsteadOfEndingQuietly()
+    {
+        // The official .NET SDK ends a stream quietly on `data: {"error":…}`: through the handler it throws the typed error.
+        await using FakeOpenAIServer server = await StartServerAsync();
+        server.AddRule(new FaultRule(Fault.MidStreamError(20)));
+        using HttpClient http = Client(server, recovery: new OpenAIStreamingRecoveryOptions { Enabled = false });
+
+        Reading result = await ReadAsync(http, Reader.Sdk);
+
+        OpenAIStreamException error = result.Error.Should().BeOfType<OpenAIStreamException>().Which;
+        error.ErrorType.Should().Be("server_error");
+        error.IsRetryable.Should().BeTrue();
+        result.Tokens.Should().Be(19, "the tokens before the error event");
+    }
+
+    [Fact]
+    public async Task Stream_ReadSynchronously_GetsTheBodyAsItIs()
+    {
+        await using FakeOpenAIServer server = await StartServerAsync();
+        using HttpClient http = Client(server);
+        using var request = new HttpRequestMessage(HttpMethod.Post, "chat/completions")
+        {
+            Content = new StringContent(ChatRequest.Replace("]}", "],\"stream\":true}", StringComparison.Ordinal), Encoding.UTF8, "application/json"),
+        };
+
+        using HttpResponseMessage response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        Stream stream = await response.Content.ReadAsStreamAsync();
+        string body = await Task.Run(() =>
+        {
+            using var reader = new StreamReader(stream); // synchronous reads of the body
+            return reader.ReadToEnd();
+        }).WaitAsync(ManualTimeProvider.SafetyTimeout);
+
+        body.Should().EndWith("data: [DONE]\n\n");
+        body.Split("\n\n").Count(e => e.Contains("\"content\":\"", StringComparison.Ordinal)).Should().BeGreaterThanOrEqualTo(Tokens);
+    }
+
+    [Fact]
     public async Task Stream_Checkpoints_ComeEverySixteenContentUpdatesAndAtTheFinish_AndSurviveJson()
     {
         await using FakeOpenAIServer server = await StartServerAsync();
@@ -239,11 +331,11 @@ public sealed class RecoveryEndToEndTests
         copy.Choices.Should().BeEquivalentTo(last.Choices);
     }
 
-    private static async Task ShouldRecoverWithOneReplayAsync(FakeOpenAIServer server)
+    private static async Task ShouldRecoverWithOneReplayAsync(FakeOpenAIServer server, Reader reader)
     {
         using HttpClient http = Client(server);
 
-        Reading result = await ReadAsync(http);
+        Reading result = await ReadAsync(http, reader);
 
         result.Error.Should().BeNull();
         result.Text.Should().Be(server.GetExpectedText(Model, Messages), "nothing lost, nothing repeated");
@@ -274,6 +366,50 @@ public sealed class RecoveryEndToEndTests
         return new HttpClient(handler) { BaseAddress = server.BaseAddress, Timeout = Timeout.InfiniteTimeSpan };
     }
 
+    private static Task<Reading> ReadAsync(HttpClient http, Reader reader) =>
+        reader == Reader.Typed ? ReadAsync(http) : ReadWithSdkAsync(http);
+
+    private static async Task<Reading> ReadWithSdkAsync(HttpClient http)
+    {
+        using CancellationTokenSource guard = HangGuard.Start();
+        var client = new ChatClient(Model, new ApiKeyCredential("sk-test"), new OpenAIClientOptions
+        {
+            Endpoint = http.BaseAddress,
+            Transport = new HttpClientPipelineTransport(http),
+            RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
+            NetworkTimeout = Timeout.InfiniteTimeSpan,
+        });
+        var text = new StringBuilder();
+        string? finish = null;
+        int tokens = 0;
+        Exception? error = null;
+        try
+        {
+            await foreach (StreamingChatCompletionUpdate update in client.CompleteChatStreamingAsync([ChatMessage.CreateUserMessage(Prompt)], cancellationToken: guard.Token))
+            {
+                foreach (ChatMessageContentPart part in update.ContentUpdate)
+                {
+                    text.Append(part.Text);
+                    tokens += part.Text.Length > 0 ? 1 : 0;
+                }
+
+                finish ??= update.FinishReason?.ToString();
+            }
+        }
+        catch (OpenAIStreamException ex)
+        {
+            error = ex;
+        }
+
+        guard.IsCancellationRequested.Should().BeFalse("the stream ended by itself");
+        if (error is null)
+        {
+            finish.Should().Be(nameof(ChatFinishReason.Stop), "a stream that ends without an error is complete");
+        }
+
+        return new Reading(text.ToString(), finish is null ? null : "stop", [], 0, error) { Tokens = tokens };
+    }
+
     private static async Task<Reading> ReadAsync(HttpClient http)
     {
         using CancellationTokenSource guard = HangGuard.Start();
@@ -296,8 +432,14 @@ public sealed class RecoveryEndToEndTests
         guard.IsCancellationRequested.Should().BeFalse("the stream ended by itself");
         ChatCompletionResult built = accumulator.Build();
         ChatChoiceResult? choice = built.Choices.SingleOrDefault();
-        return new Reading(choice?.Content ?? string.Empty, choice?.FinishReason, updates, updates.Count(u => u.IsRestart), error);
+        return new Reading(choice?.Content ?? string.Empty, choice?.FinishReason, updates, updates.Count(u => u.IsRestart), error)
+        {
+            Tokens = updates.Count(u => !string.IsNullOrEmpty(u.Text)),
+        };
     }
 
-    private sealed record Reading(string Text, string? FinishReason, List<ChatCompletionUpdate> Updates, int Restarts, Exception? Error);
+    private sealed record Reading(string Text, string? FinishReason, List<ChatCompletionUpdate> Updates, int Restarts, Exception? Error)
+    {
+        public int Tokens { get; init; }
+    }
 }

@@ -155,9 +155,9 @@ public sealed class OpenAIStreamingHandlerTimeoutTests
     }
 
     [Fact]
-    public async Task Read_StallMidStream_RawStreamReadThrowsIdleTimeoutNotIOException()
+    public async Task Read_StallMidStream_RawStreamEndsWithAnErrorEventThenThrowsIdleTimeoutNotIOException()
     {
-        using var h = new HandlerHarness();
+        using var h = new HandlerHarness(new OpenAIStreamingOptions { Recovery = { Enabled = false } });
         var body = new ControlledStream().Push(FirstEvent);
         h.Stub.ThenStream(body);
 
@@ -172,14 +172,16 @@ public sealed class OpenAIStreamingHandlerTimeoutTests
         await h.Time.WaitForTimerDueInAsync(Idle);
         h.Time.Advance(Idle);
 
-        (await FluentActions.Awaiting(() => read.WaitAsync(ManualTimeProvider.SafetyTimeout)).Should().ThrowAsync<OpenAIStreamTimeoutException>())
+        int errorEvent = await read.WaitAsync(ManualTimeProvider.SafetyTimeout);
+        Encoding.UTF8.GetString(buffer, 0, errorEvent).Should().StartWith("data: {\"error\":{").And.Contain("\"code\":\"stream_timeout\"").And.EndWith("\n\n");
+        (await FluentActions.Awaiting(() => stream.ReadAsync(buffer).AsTask()).Should().ThrowAsync<OpenAIStreamTimeoutException>())
             .Which.Kind.Should().Be(OpenAIStreamTimeoutKind.Idle);
     }
 
     [Fact]
     public async Task Read_PerRequestIdleTimeout_OverridesTheOptions()
     {
-        using var h = new HandlerHarness();
+        using var h = new HandlerHarness(new OpenAIStreamingOptions { Recovery = { Enabled = false } });
         var body = new ControlledStream().Push(FirstEvent);
         h.Stub.ThenStream(body);
         using var request = new HttpRequestMessage(HttpMethod.Post, "chat/completions") { Content = new StringContent(ChatRequest, Encoding.UTF8, "application/json") };
@@ -192,7 +194,8 @@ public sealed class OpenAIStreamingHandlerTimeoutTests
         await h.Time.WaitForTimerDueInAsync(TimeSpan.FromSeconds(1));
         h.Time.Advance(TimeSpan.FromSeconds(1));
 
-        (await FluentActions.Awaiting(() => read.WaitAsync(ManualTimeProvider.SafetyTimeout)).Should().ThrowAsync<OpenAIStreamTimeoutException>())
+        (await read.WaitAsync(ManualTimeProvider.SafetyTimeout)).Should().BePositive("the error event that ends the body");
+        (await FluentActions.Awaiting(() => stream.ReadAsync(new byte[4096]).AsTask()).Should().ThrowAsync<OpenAIStreamTimeoutException>())
             .Which.Timeout.Should().Be(TimeSpan.FromSeconds(1));
     }
 

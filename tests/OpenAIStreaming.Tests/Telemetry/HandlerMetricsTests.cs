@@ -56,7 +56,7 @@ public sealed class HandlerMetricsTests
     public async Task IdleTimeout_IsCountedOnceEvenWhenTheConsumerReadsAgain()
     {
         using var meters = new MeasurementRecorder();
-        using var h = new HandlerHarness(meterFactory: meters);
+        using var h = new HandlerHarness(new OpenAIStreamingOptions { Recovery = { Enabled = false } }, meterFactory: meters);
         h.Stub.ThenStream(new ControlledStream().Push(FirstEvent));
 
         using var request = new HttpRequestMessage(HttpMethod.Post, "chat/completions") { Content = new StringContent(ChatRequest, Encoding.UTF8, "application/json") };
@@ -67,7 +67,8 @@ public sealed class HandlerMetricsTests
         Task<int> read = stream.ReadAsync(buffer).AsTask();
         await h.Time.WaitForTimerDueInAsync(h.Options.IdleTimeout);
         h.Time.Advance(h.Options.IdleTimeout);
-        await FluentActions.Awaiting(() => read.WaitAsync(ManualTimeProvider.SafetyTimeout)).Should().ThrowAsync<OpenAIStreamTimeoutException>();
+        (await read.WaitAsync(ManualTimeProvider.SafetyTimeout)).Should().BePositive("the error event that ends the body");
+        await FluentActions.Awaiting(() => stream.ReadAsync(buffer).AsTask()).Should().ThrowAsync<OpenAIStreamTimeoutException>();
         await FluentActions.Awaiting(() => stream.ReadAsync(buffer).AsTask()).Should().ThrowAsync<OpenAIStreamTimeoutException>();
 
         meters.Of("openaistreaming.timeouts").Should().ContainSingle().Which.Tag("openaistreaming.timeout.kind").Should().Be("idle");

@@ -318,7 +318,7 @@ internal sealed class ChatUpdateEnumerator : IAsyncEnumerator<ChatCompletionUpda
         }
         catch (OpenAIStreamProtocolException) when (_ledger is not null)
         {
-            (long, ulong) malformed = (events.CurrentIndex, StableHash.OfEventWithoutResponseFields(data));
+            (long, ulong) malformed = RecoveryRules.MalformedIdentity(events.CurrentIndex, data);
             if (_verifier is not null && _malformed == malformed && _verifier.CaughtUp)
             {
                 _call?.Metrics?.Recovery("malformed_event_skipped");
@@ -363,19 +363,9 @@ internal sealed class ChatUpdateEnumerator : IAsyncEnumerator<ChatCompletionUpda
     private bool Completed(Exception failure) =>
         BrokenBody.Is(failure) && !_cancellationToken.IsCancellationRequested && _choices.AllFinished && _verifier is null;
 
-    /// <summary>Whether a failure is a break a replay can heal: the body broke or stalled, an event was malformed, the stream ended short, or the server reported a retryable error in it.</summary>
+    /// <summary>Whether a failure is a break a replay can heal now.</summary>
     private bool Recoverable(Exception failure) =>
-        _ledger is not null
-        && _call!.CanRecover
-        && !_cancellationToken.IsCancellationRequested
-        && failure switch
-        {
-            OpenAIStreamDivergedException => false,
-            OpenAIStreamTimeoutException timeout => timeout.Kind == OpenAIStreamTimeoutKind.Idle,
-            OpenAIStreamProtocolException protocol => protocol.IsRetryable,
-            OpenAIStreamException server => server.IsBrokenBody || (server.IsRetryable && server.StatusCode is null),
-            _ => BrokenBody.Is(failure),
-        };
+        _ledger is not null && _call!.CanRecover && !_cancellationToken.IsCancellationRequested && RecoveryRules.IsRecoverable(failure);
 
     /// <summary>Sends the request again and reads on from the replay; false when no replay came.</summary>
     private async ValueTask<bool> TryRecoverAsync(Exception failure)

@@ -122,6 +122,20 @@ internal sealed class SseEventReader : IAsyncDisposable
 
     private static ReadOnlySpan<byte> DataLinePrefix => "data: "u8;
 
+    /// <summary>Releases the buffers and completes the pipe (which disposes its stream), synchronously.</summary>
+    public void Dispose()
+    {
+        LeaveSegment();
+        if (_holdingBuffer)
+        {
+            _holdingBuffer = false;
+            _reader.AdvanceTo(_buffer.Start, _buffer.End);
+        }
+
+        _framer.Dispose();
+        _reader.Complete();
+    }
+
     public async ValueTask DisposeAsync()
     {
         LeaveSegment();

@@ -17,11 +17,14 @@ internal sealed class CallContent : HttpContent, IVouchedContent
     private readonly BodyLimits _limits;
     private readonly string? _requestId;
     private readonly int _statusCode;
+    private readonly bool _isChatStream;
     private CallBodyStream? _stream;
+    private Stream? _reader; // what a reader of the bytes gets: _stream, or a chat stream's recovering body over it
     private bool _disposed;
 
-    private CallContent(HttpContent inner, FirstContentPrefetch? prefetch, CallContext call, TimeSpan idleTimeout, BodyLimits limits, string? requestId, int statusCode)
+    private CallContent(HttpContent inner, FirstContentPrefetch? prefetch, CallContext call, TimeSpan idleTimeout, BodyLimits limits, string? requestId, int statusCode, bool isChatStream)
     {
+        _isChatStream = isChatStream;
         _inner = inner;
         _prefetch = prefetch;
         Call = call;
@@ -47,8 +50,10 @@ internal sealed class CallContent : HttpContent, IVouchedContent
     /// Hands <paramref name="call"/> over to <paramref name="response"/>: its content is replaced by one that replays
     /// <paramref name="prefetch"/> and then serves the live body under the idle timeout (event streams only) and the call's
     /// total timeout, within the <see cref="BodyLimits"/> of <paramref name="options"/>. The new content owns the call.
+    /// A committed chat stream (<paramref name="isChatStream"/>) is read by the bytes' readers event by event, recovered
+    /// when it breaks (<see cref="Recovery.Internal.RecoveringChatBodyStream"/>).
     /// </summary>
-    public static void Install(HttpResponseMessage response, FirstContentPrefetch? prefetch, bool isEventStream, CallContext call, OpenAIStreamingOptions options) =>
+    public static void Install(HttpResponseMessage response, FirstContentPrefetch? prefetch, bool isEventStream, CallContext call, OpenAIStreamingOptions options, bool isChatStream = false) =>
         response.Content = new CallContent(
             response.Content,
             prefetch,
@@ -56,7 +61,8 @@ internal sealed class CallContent : HttpContent, IVouchedContent
             isEventStream ? call.Settings.IdleTimeout : Timeout.InfiniteTimeSpan,
             BodyLimits.For(response, isEventStream, options),
             Client.Internal.StreamingResponse.RequestIdOf(response),
-            (int)response.StatusCode);
+            (int)response.StatusCode,
+            isChatStream);
 
     /// <summary>
     /// For this library's reader: the events read before the commit point, already framed, and a stream of what follows
@@ -84,7 +90,7 @@ internal sealed class CallContent : HttpContent, IVouchedContent
 
     protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken)
     {
-        CallBodyStream source = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        Stream source = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await source.CopyToAsync(stream, cancellationToken).ConfigureAwait(false);
     }
 
@@ -104,6 +110,7 @@ internal sealed class CallContent : HttpContent, IVouchedContent
             _disposed = true;
             _stream?.ReportEndIfSeen();
             Call.AbandonBody(); // before the stream is disposed: a read the disposal aborts is not a break of the route
+            _reader?.Dispose();
             _stream?.Dispose();
             _prefetch?.Source.Dispose();
             _inner.Dispose();
@@ -113,17 +120,40 @@ internal sealed class CallContent : HttpContent, IVouchedContent
         base.Dispose(disposing);
     }
 
-    private async ValueTask<CallBodyStream> OpenAsync(CancellationToken cancellationToken)
+    private async ValueTask<Stream> OpenAsync(CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (_stream is not null)
+        if (_reader is not null)
         {
-            return _stream;
+            return _reader;
         }
 
         Stream source = await SourceAsync(cancellationToken).ConfigureAwait(false);
+        if (_isChatStream && _limits.MaxEventSize is int maxEventSize)
+        {
+            // Framed for an asynchronous reader (the prefetched events as they are, then the rest, bounded by the reader's
+            // event size), or the bytes as they are for a synchronous one.
+            _reader = new Recovery.Internal.RecoveringChatBodyStream(
+                Call,
+                framed => framed ? FramedBody(source) : (Array.Empty<PrefetchedEvent>(), PlainBody(source)),
+                maxEventSize,
+                _requestId,
+                _statusCode);
+            return _reader;
+        }
+
+        _reader = PlainBody(source);
+        return _reader;
+    }
+
+    private CallBodyStream PlainBody(Stream source) =>
         _stream = new CallBodyStream(source, _prefetch?.Buffer, 0, _prefetch?.Length ?? 0, _idleTimeout, Call, _limits, _requestId, _statusCode, reportsEnd: true);
-        return _stream;
+
+    private (IReadOnlyList<PrefetchedEvent> Events, Stream Body) FramedBody(Stream source)
+    {
+        int from = _prefetch?.CommittedLength ?? 0;
+        _stream = new CallBodyStream(source, _prefetch?.Buffer, from, _prefetch?.Length ?? 0, _idleTimeout, Call, _limits with { MaxEventSize = null }, _requestId, _statusCode, reportsEnd: false);
+        return (_prefetch?.Events ?? [], _stream);
     }
 
     private async ValueTask<Stream> SourceAsync(CancellationToken cancellationToken)

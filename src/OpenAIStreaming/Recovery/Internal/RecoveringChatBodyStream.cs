@@ -1,0 +1,618 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
+using System.Text.Json;
+using OpenAIStreaming.Client.Internal;
+using OpenAIStreaming.Protocol;
+using OpenAIStreaming.Protocol.Internal;
+using OpenAIStreaming.Sse;
+using OpenAIStreaming.Sse.Internal;
+using OpenAIStreaming.Streaming.Internal;
+
+namespace OpenAIStreaming.Recovery.Internal;
+
+/// <summary>
+/// The body of a chat stream as the official SDK, or any reader of the raw bytes, reads it through the handler: the
+/// server's events, passed on whole, one event at a time. Each event is decoded on the way into a ledger of what was
+/// delivered, so that when the stream breaks after its commit point (cut, reset, stalled, a retryable error event, a
+/// malformed event, an end before every choice finished) the call's request is sent again, the replayed answer is
+/// checked against the ledger, and only what is new is passed on — at event boundaries, under the original response's
+/// id — so the reader sees one well-formed stream with nothing missing or repeated.
+/// </summary>
+/// <remarks>
+/// A stream that cannot be recovered (recovery off or used up, a replay that differs — which the byte path cannot
+/// signal — or an error that is not retryable) ends with an OpenAI-shaped error event, <c>data: {"error":…}</c>, and then
+/// the next read fails with the typed exception; never with <c>[DONE]</c>, because the official .NET SDK ends quietly on
+/// an error event and would present the truncated answer as complete. A stream ends cleanly only after <c>[DONE]</c> or
+/// once every choice has its finish reason. Synchronous reads get the body as it is, under the same timeouts and limits,
+/// without recovery.
+/// </remarks>
+internal sealed class RecoveringChatBodyStream : Stream
+{
+    private static ReadOnlySpan<byte> DataPrefix => "data: "u8;
+
+    private static ReadOnlySpan<byte> Done => "data: [DONE]\n\n"u8;
+
+    private readonly CallContext _call;
+    private readonly Func<bool, (IReadOnlyList<PrefetchedEvent> Events, Stream Body)> _open;
+    private readonly ServerSentEventReaderOptions _readerOptions;
+    private readonly int _statusCode;
+    private readonly DeliveryLedger _ledger = new();
+    private readonly ArrayBufferWriter<byte> _out = new(512);
+    private readonly List<ChatCompletionUpdate> _emits = new(1);
+    private Stream? _plain; // the body as it is, for synchronous reads
+    private SseEventReader? _events;
+    private ChatChunkDecoder _decoder = new();
+    private readonly ChoiceFinishTracker _choices = new();
+    private ReplayVerifier? _verifier;
+    private string? _requestId;
+    private int _outOffset;
+    private bool _ended;
+    private bool _done;
+    private Exception? _failure; // thrown by the next read once the error event is out
+    private Exception? _break;
+    private (long, ulong)? _malformed;
+    private bool _disposed;
+
+    /// <param name="call">The call whose body this is; it sends the request again and hears how the body ended.</param>
+    /// <param name="open">Opens the body: framed (true: the events read before the commit point and a stream of the rest) or as it is (false).</param>
+    /// <param name="maxEventSize">The largest event accepted.</param>
+    /// <param name="requestId">The server's request id of the response.</param>
+    /// <param name="statusCode">The response's status.</param>
+    public RecoveringChatBodyStream(CallContext call, Func<bool, (IReadOnlyList<PrefetchedEvent> Events, Stream Body)> open, int maxEventSize, string? requestId, int statusCode)
+    {
+        _call = call;
+        _open = open;
+        _readerOptions = new ServerSentEventReaderOptions { MaxEventSize = maxEventSize };
+        _requestId = requestId;
+        _statusCode = statusCode;
+    }
+
+    public override bool CanRead => true;
+
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => false;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_plain is not null)
+        {
+            return _plain.ReadAsync(buffer, cancellationToken);
+        }
+
+        int pending = _out.WrittenCount - _outOffset;
+        if (pending > 0 && buffer.Length > 0)
+        {
+            return new ValueTask<int>(TakePending(buffer.Span));
+        }
+
+        return ReadSlowAsync(buffer, cancellationToken);
+    }
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+    public override int Read(Span<byte> buffer)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_plain is null)
+        {
+            if (_events is not null)
+            {
+                throw new NotSupportedException("This response body is being read asynchronously; a synchronous read cannot follow.");
+            }
+
+            _plain = _open(false).Body;
+        }
+
+        return _plain.Read(buffer);
+    }
+
+    public override void Flush()
+    {
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing && !_disposed)
+        {
+            _disposed = true;
+            _decoder.Dispose();
+            if (_events is { } events)
+            {
+                _events = null;
+                events.Dispose();
+            }
+
+            _plain?.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        if (!_disposed)
+        {
+            _disposed = true;
+            _decoder.Dispose();
+            if (_events is { } events)
+            {
+                _events = null;
+                await events.DisposeAsync().ConfigureAwait(false);
+            }
+
+            if (_plain is not null)
+            {
+                await _plain.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+
+        await base.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private int TakePending(Span<byte> buffer)
+    {
+        ReadOnlySpan<byte> pending = _out.WrittenSpan[_outOffset..];
+        int n = Math.Min(pending.Length, buffer.Length);
+        pending[..n].CopyTo(buffer);
+        _outOffset += n;
+        if (_outOffset == _out.WrittenCount)
+        {
+            _out.ResetWrittenCount();
+            _outOffset = 0;
+        }
+
+        return n;
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<int> ReadSlowAsync(Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        if (_events is null)
+        {
+            (IReadOnlyList<PrefetchedEvent> events, Stream body) = _open(true);
+            _events = new SseEventReader(PipeReaders.Create(body, leaveOpen: false), _readerOptions, _requestId, events);
+        }
+
+        while (true)
+        {
+            if (_out.WrittenCount > _outOffset)
+            {
+                return buffer.Length == 0 ? 0 : TakePending(buffer.Span);
+            }
+
+            if (_failure is { } failure)
+            {
+                ExceptionDispatchInfo.Throw(failure);
+            }
+
+            if (_ended || buffer.Length == 0)
+            {
+                return 0;
+            }
+
+            await StepAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Takes the next event of the stream and writes what of it goes to the reader (perhaps nothing).</summary>
+    private async ValueTask StepAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            SseEventReader events = _events!;
+            if (!await events.MoveNextAsync(cancellationToken).ConfigureAwait(false))
+            {
+                EndOfEvents();
+                return;
+            }
+
+            ServerSentEvent current = events.Current;
+            ReadOnlySpan<byte> data = current.Data.Span;
+            if (TypedStreamReader.IsBlank(data))
+            {
+                return; // an empty keep-alive event
+            }
+
+            if (Decode(events, data) is not { } kind)
+            {
+                return; // the same malformed event as before, in the replay: skipped
+            }
+
+            if (kind == ChatChunkKind.Done)
+            {
+                _done = true;
+                EndOfEvents();
+                return;
+            }
+
+            Forward(current);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw; // the reader's own cancellation: no verdict, nothing written
+        }
+        catch (Exception ex)
+        {
+            await OnFailureAsync(ex, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private ChatChunkKind? Decode(SseEventReader events, ReadOnlySpan<byte> data)
+    {
+        try
+        {
+            return _decoder.Decode(data, events.CurrentIndex, _requestId);
+        }
+        catch (OpenAIStreamProtocolException)
+        {
+            (long, ulong) malformed = RecoveryRules.MalformedIdentity(events.CurrentIndex, data);
+            if (_verifier is not null && _malformed == malformed && _verifier.CaughtUp)
+            {
+                _call.Metrics?.Recovery("malformed_event_skipped");
+                return null;
+            }
+
+            _malformed = malformed;
+            throw;
+        }
+    }
+
+    /// <summary>The events ended (the body, or <c>[DONE]</c>): complete when every choice finished or <c>[DONE]</c> came, else a break.</summary>
+    private void EndOfEvents()
+    {
+        if (_verifier is not null && _verifier.EndedShort())
+        {
+            throw Diverged();
+        }
+
+        if (!_done && !_choices.AllFinished)
+        {
+            throw new OpenAIStreamProtocolException(
+                $"The stream ended after {_events!.EventCount} events without [DONE] and before every choice had a finish reason ({_choices.Progress}): the answer is truncated.",
+                _events.EventCount,
+                isRetryable: true,
+                statusCode: _statusCode,
+                requestId: _requestId);
+        }
+
+        Complete();
+    }
+
+    private void Complete()
+    {
+        _out.Write(Done);
+        _ended = true;
+        _call.ReportReaderEnd(error: null);
+    }
+
+    /// <summary>Passes an event on: whole while nothing was replayed; after a replay, only what the verifier lets through.</summary>
+    private void Forward(in ServerSentEvent current)
+    {
+        List<ChatCompletionUpdate> updates = _decoder.Updates;
+        if (_verifier is null)
+        {
+            foreach (ChatCompletionUpdate update in updates)
+            {
+                Deliver(update);
+            }
+
+            WriteEvent(current, replaceId: null);
+            return;
+        }
+
+        _emits.Clear();
+        bool whole = true;
+        foreach (ChatCompletionUpdate update in updates)
+        {
+            switch (_verifier.Process(update, out ChatCompletionUpdate emit))
+            {
+                case ReplayStep.Diverged:
+                    throw Diverged();
+                case ReplayStep.Skip:
+                    whole = false;
+                    break;
+                default:
+                    whole &= SameUpdate(update, emit);
+                    _emits.Add(emit);
+                    break;
+            }
+        }
+
+        foreach (ChatCompletionUpdate emit in _emits)
+        {
+            Deliver(emit);
+        }
+
+        if (whole && _emits.Count > 0)
+        {
+            WriteEvent(current, replaceId: _ledger.ResponseId);
+            return;
+        }
+
+        foreach (ChatCompletionUpdate emit in _emits)
+        {
+            WriteChunk(emit);
+        }
+    }
+
+    private void Deliver(in ChatCompletionUpdate update)
+    {
+        _choices.Observe(update.ChoiceIndex, update.FinishReason is not null);
+        _ledger.Record(update);
+    }
+
+    private static bool SameUpdate(in ChatCompletionUpdate update, in ChatCompletionUpdate emit) =>
+        ReferenceEquals(update.Text, emit.Text)
+        && ReferenceEquals(update.Refusal, emit.Refusal)
+        && ReferenceEquals(update.Role, emit.Role)
+        && ReferenceEquals(update.FinishReason, emit.FinishReason)
+        && ReferenceEquals(update.ToolCalls, emit.ToolCalls);
+
+    private OpenAIStreamDivergedException Diverged()
+    {
+        _call.Metrics?.Recovery("diverged");
+        return new OpenAIStreamDivergedException(
+            $"The stream broke and was sent again, but the new answer differs from the one delivered ({_verifier!.Divergence ?? "it ended before it reached the delivered text"}).",
+            _ledger.Snapshot(_call.Route),
+            _requestId,
+            _break);
+    }
+
+    private async ValueTask OnFailureAsync(Exception failure, CancellationToken cancellationToken)
+    {
+        if (BrokenBody.Is(failure) && _choices.AllFinished && _verifier is null)
+        {
+            Complete(); // every choice finished: only [DONE] (and perhaps the usage chunk) was lost
+            return;
+        }
+
+        if (_call.CanRecover && RecoveryRules.IsRecoverable(failure))
+        {
+            _break ??= failure;
+            ReplayedBody replay;
+            try
+            {
+                replay = await _call.ReplayAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                _call.Metrics?.Recovery("failed");
+                Fail(failure);
+                return;
+            }
+
+            _call.Metrics?.Recovery("replayed");
+            SseEventReader old = _events!;
+            _events = new SseEventReader(PipeReaders.Create(replay.Remainder, leaveOpen: false), _readerOptions, replay.RequestId, replay.Events);
+            await old.DisposeAsync().ConfigureAwait(false);
+            _requestId = replay.RequestId ?? _requestId;
+            _decoder.Dispose();
+            _decoder = new ChatChunkDecoder();
+            _done = false;
+            _verifier = new ReplayVerifier(_ledger, maxBufferedChars: 0);
+            return;
+        }
+
+        Fail(failure);
+    }
+
+    /// <summary>Ends the stream with an error event, and makes the next read throw the typed error.</summary>
+    private void Fail(Exception failure)
+    {
+        Exception error = failure;
+        if (BrokenBody.Is(failure) && failure is not OpenAIStreamException { IsBrokenBody: false })
+        {
+            var typed = failure as OpenAIStreamException;
+            error = BrokenBody.AfterEvents(
+                failure,
+                _events?.EventCount ?? 0,
+                $"before [DONE] and before every choice had a finish reason ({_choices.Progress}): the answer is truncated",
+                typed?.StatusCode ?? _statusCode,
+                _requestId ?? typed?.RequestId);
+        }
+
+        WriteError(error);
+        _failure = error;
+        _call.ReportReaderEnd(error);
+    }
+
+    /// <summary>Writes an event as it came (<c>event:</c> when named, one <c>data:</c> line per line of data); a replayed one carries the first response's id.</summary>
+    private void WriteEvent(in ServerSentEvent current, string? replaceId)
+    {
+        if (current.EventType != ServerSentEvent.DefaultEventType)
+        {
+            _out.Write("event: "u8);
+            WriteUtf8(current.EventType);
+            _out.Write("\n"u8);
+        }
+
+        ReadOnlySpan<byte> data = current.Data.Span;
+        if (replaceId is not null && TryFindId(data, out int start, out int end))
+        {
+            _out.Write(DataPrefix);
+            _out.Write(data[..start]);
+            WriteUtf8(replaceId);
+            data = data[end..];
+        }
+        else
+        {
+            _out.Write(DataPrefix);
+        }
+
+        while (data.IndexOf((byte)'\n') is var newline and >= 0)
+        {
+            _out.Write(data[..(newline + 1)]);
+            _out.Write(DataPrefix);
+            data = data[(newline + 1)..];
+        }
+
+        _out.Write(data);
+        _out.Write("\n\n"u8);
+    }
+
+    /// <summary>Finds the value of the top-level <c>"id"</c> string (between its quotes), as OpenAI writes it first.</summary>
+    private static bool TryFindId(ReadOnlySpan<byte> data, out int start, out int end)
+    {
+        start = end = 0;
+        int at = data.IndexOf("\"id\":\""u8);
+        if (at < 0)
+        {
+            return false;
+        }
+
+        start = at + 6;
+        int length = data[start..].IndexOf((byte)'"');
+        end = start + length;
+        return length >= 0 && data[start..end].IndexOf((byte)'\\') < 0;
+    }
+
+    /// <summary>Writes one update as a chat completion chunk of the first response: for an update the replay had to trim.</summary>
+    private void WriteChunk(in ChatCompletionUpdate update)
+    {
+        _out.Write(DataPrefix);
+        using (var json = new Utf8JsonWriter(_out))
+        {
+            json.WriteStartObject();
+            json.WriteString("id", _ledger.ResponseId ?? update.Id);
+            json.WriteString("object", "chat.completion.chunk");
+            json.WriteNumber("created", update.Created);
+            json.WriteString("model", update.Model);
+            if (update.SystemFingerprint is not null)
+            {
+                json.WriteString("system_fingerprint", update.SystemFingerprint);
+            }
+
+            json.WriteStartArray("choices");
+            if (update.ChoiceIndex >= 0)
+            {
+                WriteChoice(json, update);
+            }
+
+            json.WriteEndArray();
+            if (update.Usage is { } usage)
+            {
+                json.WritePropertyName("usage");
+                json.WriteRawValue(usage.Json, skipInputValidation: true);
+            }
+
+            json.WriteEndObject();
+        }
+
+        _out.Write("\n\n"u8);
+    }
+
+    private static void WriteChoice(Utf8JsonWriter json, in ChatCompletionUpdate update)
+    {
+        json.WriteStartObject();
+        json.WriteNumber("index", update.ChoiceIndex);
+        json.WriteStartObject("delta");
+        if (update.Role is not null)
+        {
+            json.WriteString("role", update.Role);
+        }
+
+        if (update.Text is not null)
+        {
+            json.WriteString("content", update.Text);
+        }
+
+        if (update.Refusal is not null)
+        {
+            json.WriteString("refusal", update.Refusal);
+        }
+
+        if (update.ToolCalls.Count > 0)
+        {
+            json.WriteStartArray("tool_calls");
+            foreach (ChatToolCallUpdate call in update.ToolCalls)
+            {
+                json.WriteStartObject();
+                json.WriteNumber("index", call.Index);
+                if (call.Id is not null)
+                {
+                    json.WriteString("id", call.Id);
+                }
+
+                if (call.Type is not null)
+                {
+                    json.WriteString("type", call.Type);
+                }
+
+                json.WriteStartObject("function");
+                if (call.FunctionName is not null)
+                {
+                    json.WriteString("name", call.FunctionName);
+                }
+
+                json.WriteString("arguments", call.ArgumentsDelta ?? string.Empty);
+                json.WriteEndObject();
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+        }
+
+        json.WriteEndObject();
+        json.WriteNull("logprobs");
+        if (update.FinishReason is not null)
+        {
+            json.WriteString("finish_reason", update.FinishReason);
+        }
+        else
+        {
+            json.WriteNull("finish_reason");
+        }
+
+        json.WriteEndObject();
+    }
+
+    /// <summary>The error event that ends a stream that could not be completed, in the shape OpenAI sends mid-stream.</summary>
+    private void WriteError(Exception error)
+    {
+        var typed = error as OpenAIStreamException;
+        string code = typed?.ErrorCode ?? error switch
+        {
+            OpenAIStreamDivergedException => "stream_diverged",
+            OpenAIStreamTimeoutException => "stream_timeout",
+            OpenAIStreamProtocolException => "stream_broken",
+            _ => "stream_error",
+        };
+
+        _out.Write(DataPrefix);
+        using (var json = new Utf8JsonWriter(_out))
+        {
+            json.WriteStartObject();
+            json.WriteStartObject("error");
+            json.WriteString("message", error.Message);
+            json.WriteString("type", typed?.ErrorType ?? "server_error");
+            json.WriteNull("param");
+            json.WriteString("code", code);
+            json.WriteEndObject();
+            json.WriteEndObject();
+        }
+
+        _out.Write("\n\n"u8);
+    }
+
+    private void WriteUtf8(string text)
+    {
+        Span<byte> target = _out.GetSpan(System.Text.Encoding.UTF8.GetMaxByteCount(text.Length));
+        _out.Advance(System.Text.Encoding.UTF8.GetBytes(text, target));
+    }
+}

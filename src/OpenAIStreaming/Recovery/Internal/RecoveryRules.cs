@@ -1,0 +1,29 @@
+using OpenAIStreaming.Streaming.Internal;
+
+namespace OpenAIStreaming.Recovery.Internal;
+
+/// <summary>What both readers that recover a chat stream — the typed one and the byte body — decide the same way.</summary>
+internal static class RecoveryRules
+{
+    /// <summary>
+    /// Whether a failure after the commit point is a break a replay can heal: the body broke off, stalled past the idle
+    /// timeout, was malformed or ended short, or the server reported a retryable error in it. Never a divergence, the total
+    /// timeout, a bound of this library, or the caller's cancellation.
+    /// </summary>
+    public static bool IsRecoverable(Exception failure) => failure switch
+    {
+        OpenAIStreamDivergedException => false,
+        OpenAIStreamTimeoutException timeout => timeout.Kind == OpenAIStreamTimeoutKind.Idle,
+        OpenAIStreamProtocolException protocol => protocol.IsRetryable,
+        OpenAIStreamException server => server.IsBrokenBody || (server.IsRetryable && server.StatusCode is null),
+        OperationCanceledException => false,
+        _ => BrokenBody.Is(failure),
+    };
+
+    /// <summary>
+    /// What identifies a malformed event across responses to the same request: its place in the stream and its bytes,
+    /// apart from the response's id, time and padding.
+    /// </summary>
+    public static (long EventIndex, ulong DataHash) MalformedIdentity(long eventIndex, ReadOnlySpan<byte> data) =>
+        (eventIndex, StableHash.OfEventWithoutResponseFields(data));
+}
