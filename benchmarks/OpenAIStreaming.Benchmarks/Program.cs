@@ -4,16 +4,24 @@ using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using OpenAIStreaming.Benchmarks;
 using OpenAIStreaming.Benchmarks.Load;
+using OpenAIStreaming.Chaos;
 
 // --check: only the self-check (exit 0 when all readers agree, 1 otherwise).
 // --quick: self-check, then a short in-process run (under a minute on 2 cores).
 // --paired [rounds]: self-check, then OpenAIStreaming and SseParser in turn, fastest and median stream of each (busy machines).
 // --load [--streams 1,100,1000,10000] [--tokens 60] [--gap-ms 15] [--rounds N] …: not BenchmarkDotNet, no self-check; N concurrent
 //   streams per contender against the fake server in a separate process (see README.md and LoadSettings.Usage).
+// --chaos / --recovery-time […]: not BenchmarkDotNet; random faults on thousands of streams, and the time a recovery
+//   takes, through the handler against the fake server in a separate process (see RecoveryCommands.Usage).
 // otherwise: self-check, then BenchmarkDotNet defaults. Other arguments go to BenchmarkSwitcher.
 if (args.Contains("--load"))
 {
     return await LoadRunner.RunAsync(args, Console.Out);
+}
+
+if (args.Contains("--chaos") || args.Contains("--recovery-time"))
+{
+    return await RecoveryCommands.RunAsync(args, Console.Out);
 }
 
 bool checkOnly = args.Contains("--check");

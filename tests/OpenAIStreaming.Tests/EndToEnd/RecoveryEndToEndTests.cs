@@ -167,20 +167,29 @@ public sealed class RecoveryEndToEndTests
 
     [Theory]
     [MemberData(nameof(Readers))]
-    public async Task Stream_TheSameMalformedEventInTheReplay_IsSkippedAndTheStreamGoesOn(Reader reader)
+    public async Task Stream_TheSameMalformedEventInTwoAttempts_IsReplayedAgainNeverSkipped(Reader reader)
     {
         await using FakeOpenAIServer server = await StartServerAsync();
-        server.AddRule(new FaultRule(Fault.MalformedJson(20))); // every attempt: the replay reproduces the same bytes
+        server.AddRule(new FaultRule(Fault.MalformedJson(20)) { Attempts = AttemptSet.Range(1, 2) }); // it holds a token: skipping it would lose it
+
+        await ShouldRecoverAsync(server, reader, replays: 2);
+    }
+
+    [Theory]
+    [MemberData(nameof(Readers))]
+    public async Task Stream_AMalformedEventWithContentOnEveryAttempt_FailsTypedWithACleanPrefix(Reader reader)
+    {
+        await using FakeOpenAIServer server = await StartServerAsync();
+        server.AddRule(new FaultRule(Fault.MalformedJson(20)));
         using HttpClient http = Client(server);
 
         Reading result = await ReadAsync(http, reader);
 
-        result.Error.Should().BeNull();
-        string expected = server.GetExpectedText(Model, Messages);
-        result.Text.Length.Should().BeLessThan(expected.Length, "the malformed event's token never reached anyone");
-        result.Tokens.Should().Be(Tokens - 1, "one token event was malformed both times");
-        result.FinishReason.Should().Be("stop");
-        server.Requests.Should().HaveCount(2, "the identical malformed event in the replay is skipped, not replayed again");
+        OpenAIStreamProtocolException error = result.Error.Should().BeOfType<OpenAIStreamProtocolException>().Which;
+        error.Message.Should().Contain("not a valid JSON chunk");
+        server.GetExpectedText(Model, Messages).Should().StartWith(result.Text);
+        result.Tokens.Should().Be(18, "the tokens before the malformed event, once");
+        server.Requests.Should().HaveCount(4, "the first attempt and three recoveries");
     }
 
     [Theory]
@@ -331,7 +340,9 @@ public sealed class RecoveryEndToEndTests
         copy.Choices.Should().BeEquivalentTo(last.Choices);
     }
 
-    private static async Task ShouldRecoverWithOneReplayAsync(FakeOpenAIServer server, Reader reader)
+    private static Task ShouldRecoverWithOneReplayAsync(FakeOpenAIServer server, Reader reader) => ShouldRecoverAsync(server, reader, replays: 1);
+
+    private static async Task ShouldRecoverAsync(FakeOpenAIServer server, Reader reader, int replays)
     {
         using HttpClient http = Client(server);
 
@@ -340,7 +351,7 @@ public sealed class RecoveryEndToEndTests
         result.Error.Should().BeNull();
         result.Text.Should().Be(server.GetExpectedText(Model, Messages), "nothing lost, nothing repeated");
         result.Restarts.Should().Be(0);
-        server.Requests.Select(r => r.Attempt).Should().Equal([1, 2], "one replay");
+        server.Requests.Select(r => r.Attempt).Should().Equal(Enumerable.Range(1, replays + 1), "{0} replay(s)", replays);
     }
 
     private static Fault FaultFor(Break kind, int k) => kind switch

@@ -32,6 +32,17 @@ public sealed class RecoveryUnitTests
         truncated.Should().Be(StableHash.OfEventWithoutResponseFields("""{"id":"x"""u8), "an event cut inside the id hashes what came before it");
     }
 
+    [Theory]
+    [InlineData("""{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"choices":[{"index":0,"delta":{}""", true)]
+    [InlineData("""{"id":"chatcmpl-1","object":"chat.comp""", true)]
+    [InlineData("""{"id":"x","choices":[{"index":0,"delta":{"content":"hel""", false)]
+    [InlineData("""{"id":"x","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"a""", false)]
+    [InlineData("""{"id":"x","choices":[{"index":0,"delta":{},"finish_reason":"sto""", false)]
+    [InlineData("""{"id":"x","choices":[],"usage":{"prompt_tokens":1""", false)]
+    [InlineData("""{"id":"x","choices":[{"index":0,"delta":{"reasoning_content":"h""", false)]
+    public void MalformedEvent_MaySkipOnlyWhenItHoldsNoContent(string data, bool carriesNothing) =>
+        RecoveryRules.CarriesNothing(Encoding.UTF8.GetBytes(data)).Should().Be(carriesNothing);
+
     [Fact]
     public void Checkpoint_RoundTripsThroughJson_AndATamperedOneIsRejected()
     {

@@ -307,8 +307,9 @@ internal sealed class ChatUpdateEnumerator : IAsyncEnumerator<ChatCompletionUpda
 
     /// <summary>
     /// Decodes one event. During a replay, an event that is malformed exactly as the one that broke the stream (the same
-    /// bytes at the same place, apart from the response's id and obfuscation padding, and the text before it verified) is
-    /// what this answer holds at that place on every try: it is skipped and counted, and the stream goes on.
+    /// bytes at the same place, apart from the response's id, time and padding, and the text before it verified) and that
+    /// holds no content is what this answer holds at that place on every try: it is skipped and counted, and the stream
+    /// goes on. One that holds content stays a break: skipping it would lose what it holds.
     /// </summary>
     private ChatChunkKind Decode(ChatChunkDecoder decoder, SseEventReader events, ReadOnlySpan<byte> data)
     {
@@ -319,7 +320,7 @@ internal sealed class ChatUpdateEnumerator : IAsyncEnumerator<ChatCompletionUpda
         catch (OpenAIStreamProtocolException) when (_ledger is not null)
         {
             (long, ulong) malformed = RecoveryRules.MalformedIdentity(events.CurrentIndex, data);
-            if (_verifier is not null && _malformed == malformed && _verifier.CaughtUp)
+            if (_verifier is not null && _malformed == malformed && _verifier.CaughtUp && RecoveryRules.CarriesNothing(data))
             {
                 _call?.Metrics?.Recovery("malformed_event_skipped");
                 return ChatChunkKind.Chunk; // no updates: the same malformed event again, already accounted for

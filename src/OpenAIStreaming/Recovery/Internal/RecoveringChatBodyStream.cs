@@ -262,7 +262,7 @@ internal sealed class RecoveringChatBodyStream : Stream
         catch (OpenAIStreamProtocolException)
         {
             (long, ulong) malformed = RecoveryRules.MalformedIdentity(events.CurrentIndex, data);
-            if (_verifier is not null && _malformed == malformed && _verifier.CaughtUp)
+            if (_verifier is not null && _malformed == malformed && _verifier.CaughtUp && RecoveryRules.CarriesNothing(data))
             {
                 _call.Metrics?.Recovery("malformed_event_skipped");
                 return null;

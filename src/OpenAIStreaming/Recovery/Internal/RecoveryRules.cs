@@ -26,4 +26,21 @@ internal static class RecoveryRules
     /// </summary>
     public static (long EventIndex, ulong DataHash) MalformedIdentity(long eventIndex, ReadOnlySpan<byte> data) =>
         (eventIndex, StableHash.OfEventWithoutResponseFields(data));
+
+    /// <summary>
+    /// Whether a malformed event's bytes hold nothing a reader would miss: no text, refusal, tool call, arguments,
+    /// reasoning, audio, finish reason, usage or error field. Only such an event may be skipped when a replay reproduces
+    /// it; one that holds any of them would be lost, so it stays a break.
+    /// </summary>
+    public static bool CarriesNothing(ReadOnlySpan<byte> data) =>
+        data.IndexOf("\"content\":"u8) < 0
+        && data.IndexOf("\"refusal\":"u8) < 0
+        && data.IndexOf("\"tool_calls\":"u8) < 0
+        && data.IndexOf("\"function_call\":"u8) < 0
+        && data.IndexOf("\"arguments\":"u8) < 0
+        && data.IndexOf("\"reasoning"u8) < 0
+        && data.IndexOf("\"audio\":"u8) < 0
+        && data.IndexOf("\"finish_reason\":\""u8) < 0
+        && data.IndexOf("\"usage\":{"u8) < 0
+        && data.IndexOf("\"error\":"u8) < 0;
 }
