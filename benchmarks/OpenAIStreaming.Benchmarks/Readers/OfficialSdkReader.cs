@@ -14,10 +14,16 @@ public sealed class OfficialSdkReader : IChatTextReader
     private readonly ChatClient _client;
 
     public OfficialSdkReader(ChatStreamData data)
+        : this(new ChatStreamHandler(data))
+    {
+    }
+
+    /// <summary>Reads what <paramref name="handler"/> answers (for example this library's handler over a stream).</summary>
+    public OfficialSdkReader(HttpMessageHandler handler)
     {
         var options = new OpenAIClientOptions
         {
-            Transport = new HttpClientPipelineTransport(new HttpClient(new ChatStreamHandler(data))),
+            Transport = new HttpClientPipelineTransport(new HttpClient(handler)),
             Endpoint = new Uri("http://localhost/v1/"),
             RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
         };

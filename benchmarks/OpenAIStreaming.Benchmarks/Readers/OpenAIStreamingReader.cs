@@ -10,8 +10,14 @@ public sealed class OpenAIStreamingReader : IChatTextReader
     private readonly HttpClient _http;
 
     public OpenAIStreamingReader(ChatStreamData data)
+        : this(new ChatStreamHandler(data))
     {
-        _http = new HttpClient(new ChatStreamHandler(data)) { BaseAddress = new Uri("http://localhost/v1/") };
+    }
+
+    /// <summary>Reads what <paramref name="handler"/> answers (for example this library's handler over a stream).</summary>
+    public OpenAIStreamingReader(HttpMessageHandler handler)
+    {
+        _http = new HttpClient(handler) { BaseAddress = new Uri("http://localhost/v1/") };
     }
 
     public string Name => "OpenAIStreaming";

@@ -206,42 +206,42 @@ internal sealed class RecoveringChatBodyStream : Stream
                 return 0;
             }
 
-            await StepAsync(cancellationToken).ConfigureAwait(false);
+            await StepAsync(buffer.Length, cancellationToken).ConfigureAwait(false);
         }
     }
 
-    /// <summary>Takes the next event of the stream and writes what of it goes to the reader (perhaps nothing).</summary>
-    private async ValueTask StepAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Takes the next event of the stream, and those after it already buffered while they fit in <paramref name="room"/>
+    /// bytes, and writes what of them goes to the reader (perhaps nothing): a reader gets in one read what arrived in one.
+    /// </summary>
+    private async ValueTask StepAsync(int room, CancellationToken cancellationToken)
     {
         try
         {
             SseEventReader events = _events!;
-            if (!await events.MoveNextAsync(cancellationToken).ConfigureAwait(false))
+            if (!TryForwardDataLine(events))
             {
-                EndOfEvents();
-                return;
+                if (!await events.MoveNextAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    EndOfEvents();
+                    return;
+                }
+
+                Process(events);
             }
 
-            ServerSentEvent current = events.Current;
-            ReadOnlySpan<byte> data = current.Data.Span;
-            if (TypedStreamReader.IsBlank(data))
+            while (!_ended && _out.WrittenCount < room)
             {
-                return; // an empty keep-alive event
-            }
+                if (!TryForwardDataLine(events))
+                {
+                    if (!events.TryMoveNextBuffered())
+                    {
+                        break;
+                    }
 
-            if (Decode(events, data) is not { } kind)
-            {
-                return; // the same malformed event as before, in the replay: skipped
+                    Process(events);
+                }
             }
-
-            if (kind == ChatChunkKind.Done)
-            {
-                _done = true;
-                EndOfEvents();
-                return;
-            }
-
-            Forward(current);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -251,6 +251,51 @@ internal sealed class RecoveringChatBodyStream : Stream
         {
             await OnFailureAsync(ex, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// The fused fast path, while nothing is being replayed: the next buffered event is one <c>data:</c> line of the previous
+    /// chunk's shape, decoded and passed on as it is in one pass, without framing it first.
+    /// </summary>
+    private bool TryForwardDataLine(SseEventReader events)
+    {
+        if (_verifier is not null
+            || !events.TryPeekDataLine(out ReadOnlySpan<byte> rest)
+            || !_decoder.TryDecodeLine(rest, SseEventReader.DataLineEnd, out string? text, out int length))
+        {
+            return false;
+        }
+
+        _ledger.Record(_decoder.FramedUpdate(text)); // its choice and finish reason are the previous chunk's, already seen
+        _out.Write(DataPrefix);
+        _out.Write(rest[..length]);
+        _out.Write(SseEventReader.DataLineEnd);
+        events.ConsumeDataLine(length);
+        return true;
+    }
+
+    private void Process(SseEventReader events)
+    {
+        ServerSentEvent current = events.Current;
+        ReadOnlySpan<byte> data = current.Data.Span;
+        if (TypedStreamReader.IsBlank(data))
+        {
+            return; // an empty keep-alive event
+        }
+
+        if (Decode(events, data) is not { } kind)
+        {
+            return; // the same malformed event as before, in the replay: skipped
+        }
+
+        if (kind == ChatChunkKind.Done)
+        {
+            _done = true;
+            EndOfEvents();
+            return;
+        }
+
+        Forward(current);
     }
 
     private ChatChunkKind? Decode(SseEventReader events, ReadOnlySpan<byte> data)

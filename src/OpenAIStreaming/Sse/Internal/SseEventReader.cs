@@ -46,7 +46,11 @@ internal sealed class SseEventReader : IAsyncDisposable
     /// <summary>Gets the number of events dispatched so far.</summary>
     public long EventCount => _framedBeforeCounted ? _framer.EventCount : _nextFramedBefore;
 
-    public ValueTask<bool> MoveNextAsync(CancellationToken cancellationToken)
+    public ValueTask<bool> MoveNextAsync(CancellationToken cancellationToken) =>
+        TryMoveNextBuffered() ? new ValueTask<bool>(true) : MoveNextSlowAsync(cancellationToken);
+
+    /// <summary>Moves to the next event when it is already in the buffer; false (having read nothing) when it is not.</summary>
+    public bool TryMoveNextBuffered()
     {
         if (!_framedBeforeCounted)
         {
@@ -54,7 +58,7 @@ internal sealed class SseEventReader : IAsyncDisposable
             {
                 Streaming.Internal.PrefetchedEvent framed = _framedBefore[_nextFramedBefore++];
                 Current = new ServerSentEvent(framed.EventType, framed.Data, lastEventId: null, reconnectionInterval: null);
-                return new ValueTask<bool>(true);
+                return true;
             }
 
             _framer.SkipEvents(_framedBefore.Count);
@@ -68,7 +72,7 @@ internal sealed class SseEventReader : IAsyncDisposable
             if (_framer.TryReadEventInSegment(_segment, ref _segmentOffset, out next))
             {
                 Current = next;
-                return new ValueTask<bool>(true);
+                return true;
             }
 
             LeaveSegment();
@@ -78,10 +82,10 @@ internal sealed class SseEventReader : IAsyncDisposable
         {
             Current = next;
             EnterSegment();
-            return new ValueTask<bool>(true);
+            return true;
         }
 
-        return MoveNextSlowAsync(cancellationToken);
+        return false;
     }
 
     /// <summary>
