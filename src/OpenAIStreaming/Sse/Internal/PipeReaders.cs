@@ -9,8 +9,9 @@ internal static class PipeReaders
     internal const int BufferSize = 4096;
 
     /// <summary>
-    /// Creates a reader with zero-byte reads, so a stream that is idle between tokens holds no rented buffer.
+    /// Creates a reader with one contiguous buffer and zero-byte reads (see <see cref="StreamBufferReader"/>): a read the
+    /// stream completes at once costs no more than the stream's own read, and a stream that is idle between tokens holds no
+    /// rented buffer.
     /// </summary>
-    public static PipeReader Create(Stream stream, bool leaveOpen) =>
-        PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: BufferSize, minimumReadSize: 1024, leaveOpen: leaveOpen, useZeroByteReads: true));
+    public static PipeReader Create(Stream stream, bool leaveOpen) => new StreamBufferReader(stream, BufferSize, leaveOpen);
 }
