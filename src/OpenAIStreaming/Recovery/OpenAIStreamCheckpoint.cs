@@ -26,13 +26,15 @@ public sealed class OpenAIStreamCheckpoint
         ResponseId = responseId;
         Route = route;
         ulong hash = StableHash.Empty;
-        foreach (OpenAIStreamCheckpointChoice choice in choices)
+        for (int i = 0; i < choices.Count; i++) // indexed: an interface foreach would allocate an enumerator per checkpoint
         {
+            OpenAIStreamCheckpointChoice choice = choices[i];
             hash = StableHash.Append(hash, (ulong)choice.Index);
             hash = Append(hash, choice.Content);
             hash = Append(hash, choice.Refusal);
-            foreach (OpenAIStreamCheckpointToolCall call in choice.ToolCalls)
+            for (int j = 0; j < choice.ToolCalls.Count; j++)
             {
+                OpenAIStreamCheckpointToolCall call = choice.ToolCalls[j];
                 hash = StableHash.Append(hash, (ulong)call.Index);
                 hash = Append(hash, call.Arguments);
             }

@@ -80,9 +80,10 @@ internal sealed class ChatUpdateEnumerator : IAsyncEnumerator<ChatCompletionUpda
     {
         if (_fastPathReady)
         {
+            SseEventReader events = _events!;
             try
             {
-                if (TryDecodeDataLine(_events!, _decoder!, out string? text))
+                if (TryDecodeDataLine(events, _decoder!, out string? text))
                 {
                     _cancellationToken.ThrowIfCancellationRequested();
                     YieldFramed(text);
@@ -92,6 +93,25 @@ internal sealed class ChatUpdateEnumerator : IAsyncEnumerator<ChatCompletionUpda
             catch (Exception ex)
             {
                 return _ledger is null ? FailAsync(ex) : MoveNextSlowAsync(triedFramed: true, broken: ex);
+            }
+
+            try
+            {
+                // The next event has not fully arrived: when the stream has more bytes at once (a live stream read as it
+                // comes), take them and try again, still without a state machine step.
+                while (events.TryReadMoreAtOnce(_cancellationToken))
+                {
+                    if (TryDecodeDataLine(events, _decoder!, out string? text))
+                    {
+                        _cancellationToken.ThrowIfCancellationRequested();
+                        YieldFramed(text);
+                        return new ValueTask<bool>(true);
+                    }
+                }
+            }
+            catch (Exception ex)
+            {
+                return ex is OpenAIStreamProtocolException && _ledger is null ? FailAsync(ex) : MoveNextSlowAsync(triedFramed: true, broken: ex);
             }
 
             return MoveNextSlowAsync(triedFramed: true);

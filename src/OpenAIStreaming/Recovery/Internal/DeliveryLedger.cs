@@ -11,6 +11,8 @@ namespace OpenAIStreaming.Recovery.Internal;
 internal sealed class DeliveryLedger
 {
     private readonly SortedDictionary<int, ChoiceLedger> _choices = [];
+    private int _lastIndex = -1; // the choice of the last update: nearly every update's
+    private ChoiceLedger? _last;
 
     /// <summary>Gets how many updates that carried content were delivered.</summary>
     public long ContentUpdates { get; private set; }
@@ -30,10 +32,17 @@ internal sealed class DeliveryLedger
             return false;
         }
 
-        if (!_choices.TryGetValue(update.ChoiceIndex, out ChoiceLedger? choice))
+        ChoiceLedger? choice = _last;
+        if (update.ChoiceIndex != _lastIndex || choice is null)
         {
-            choice = new ChoiceLedger();
-            _choices.Add(update.ChoiceIndex, choice);
+            if (!_choices.TryGetValue(update.ChoiceIndex, out choice))
+            {
+                choice = new ChoiceLedger();
+                _choices.Add(update.ChoiceIndex, choice);
+            }
+
+            _lastIndex = update.ChoiceIndex;
+            _last = choice;
         }
 
         bool content = choice.Record(update);
@@ -49,16 +58,26 @@ internal sealed class DeliveryLedger
     public void Clear()
     {
         _choices.Clear();
+        _last = null;
+        _lastIndex = -1;
         ResponseId = null;
     }
 
     /// <summary>Takes a checkpoint of what was delivered.</summary>
     public OpenAIStreamCheckpoint Snapshot(string? route)
     {
-        var choices = new List<OpenAIStreamCheckpointChoice>(_choices.Count);
-        foreach (KeyValuePair<int, ChoiceLedger> pair in _choices)
+        var choices = new OpenAIStreamCheckpointChoice[_choices.Count];
+        if (choices.Length == 1 && _last is not null)
         {
-            choices.Add(pair.Value.Snapshot(pair.Key));
+            choices[0] = _last.Snapshot(_lastIndex); // without the sorted enumeration and what it allocates
+        }
+        else
+        {
+            int i = 0;
+            foreach (KeyValuePair<int, ChoiceLedger> pair in _choices)
+            {
+                choices[i++] = pair.Value.Snapshot(pair.Key);
+            }
         }
 
         return new OpenAIStreamCheckpoint(ContentUpdates, choices, ResponseId, route);
@@ -116,10 +135,15 @@ internal sealed class ChoiceLedger
 
     public OpenAIStreamCheckpointChoice Snapshot(int index)
     {
-        var calls = new List<OpenAIStreamCheckpointToolCall>(ToolCalls.Count);
-        foreach (KeyValuePair<int, ToolCallLedger> pair in ToolCalls)
+        OpenAIStreamCheckpointToolCall[] calls = [];
+        if (ToolCalls.Count > 0) // a sorted dictionary's enumerator allocates, even over nothing
         {
-            calls.Add(new OpenAIStreamCheckpointToolCall(pair.Key, pair.Value.Arguments.Snapshot()));
+            calls = new OpenAIStreamCheckpointToolCall[ToolCalls.Count];
+            int i = 0;
+            foreach (KeyValuePair<int, ToolCallLedger> pair in ToolCalls)
+            {
+                calls[i++] = new OpenAIStreamCheckpointToolCall(pair.Key, pair.Value.Arguments.Snapshot());
+            }
         }
 
         return new OpenAIStreamCheckpointChoice(index, Content.Snapshot(), Refusal.Snapshot(), calls, FinishReason);

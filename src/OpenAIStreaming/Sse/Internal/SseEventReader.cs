@@ -18,9 +18,11 @@ internal sealed class SseEventReader : IAsyncDisposable
     private ReadOnlyMemory<byte> _segment;
     private int _segmentOffset;
     private bool _inSegment;
+    private bool _segmentIsWhole; // the segment is all of the buffer
     private bool _holdingBuffer;
     private bool _isFinalBlock;
     private bool _finished;
+    private ValueTask<ReadResult>? _pendingRead; // a read the fast path started that did not complete at once
     private readonly IReadOnlyList<Streaming.Internal.PrefetchedEvent> _framedBefore;
     private int _nextFramedBefore;
     private bool _framedBeforeCounted; // whether the framer's count includes the events framed before it
@@ -69,10 +71,15 @@ internal sealed class SseEventReader : IAsyncDisposable
         ServerSentEvent next;
         if (_inSegment)
         {
-            if (_framer.TryReadEventInSegment(_segment, ref _segmentOffset, out next))
+            if (_framer.TryReadEventInSegment(_segment, ref _segmentOffset, out next, out bool needsMore))
             {
                 Current = next;
                 return true;
+            }
+
+            if (needsMore && _segmentIsWhole)
+            {
+                return false; // the rest is the start of a line: released from the segment's offset, and read on
             }
 
             LeaveSegment();
@@ -121,6 +128,39 @@ internal sealed class SseEventReader : IAsyncDisposable
         _segmentOffset += DataLinePrefix.Length + dataLength + DataLineEnd.Length;
     }
 
+    /// <summary>
+    /// For a caller of the fused fast path whose next event has not fully arrived: when the rest of the buffer is only the
+    /// start of a line and the pipe has more bytes at once, releases what was framed, takes them in and returns true (peek
+    /// again). Otherwise returns false, and a read it started stays pending for <see cref="MoveNextAsync"/>.
+    /// </summary>
+    public bool TryReadMoreAtOnce(CancellationToken cancellationToken)
+    {
+        if (!_inSegment || !_segmentIsWhole || _isFinalBlock || _pendingRead is not null
+            || !_framer.TryMarkIncompleteLine(_segment.Span[_segmentOffset..]))
+        {
+            return false;
+        }
+
+        ReleaseHeld();
+        cancellationToken.ThrowIfCancellationRequested();
+        ValueTask<ReadResult> read = _reader.ReadAsync(cancellationToken);
+        if (!read.IsCompletedSuccessfully)
+        {
+            _pendingRead = read;
+            return false;
+        }
+
+        ReadResult result = read.Result;
+        if (result.IsCanceled)
+        {
+            _pendingRead = new ValueTask<ReadResult>(result); // thrown by MoveNextAsync, as a cancelled read is
+            return false;
+        }
+
+        Accept(result);
+        return true;
+    }
+
     /// <summary>Gets what ends the value of a one-line event for <see cref="ConsumeDataLine"/>: its LF and the blank line's LF.</summary>
     public static ReadOnlySpan<byte> DataLineEnd => "\n\n"u8;
 
@@ -161,6 +201,7 @@ internal sealed class SseEventReader : IAsyncDisposable
             _segment = _buffer.First;
             _segmentOffset = 0;
             _inSegment = true;
+            _segmentIsWhole = _buffer.IsSingleSegment;
         }
     }
 
@@ -175,48 +216,84 @@ internal sealed class SseEventReader : IAsyncDisposable
         }
     }
 
+    /// <summary>Gives the pipe back what is held, keeping what is not framed yet.</summary>
+    private void ReleaseHeld()
+    {
+        if (!_holdingBuffer)
+        {
+            return;
+        }
+
+        SequencePosition unframed;
+        long remaining;
+        if (_inSegment)
+        {
+            _inSegment = false;
+            unframed = _buffer.GetPosition(_segmentOffset);
+            remaining = _buffer.Length - _segmentOffset;
+            _segment = default;
+        }
+        else
+        {
+            unframed = _buffer.Start;
+            remaining = _buffer.Length;
+        }
+
+        _holdingBuffer = false;
+        _framer.PrepareForRelease(remaining);
+        _reader.AdvanceTo(unframed, _buffer.End);
+        if (_isFinalBlock)
+        {
+            // End of stream: an event without its terminating blank line is discarded.
+            _finished = true;
+        }
+    }
+
+    /// <summary>Takes in the result of a read.</summary>
+    private void Accept(in ReadResult result)
+    {
+        if (result.IsCanceled)
+        {
+            _reader.AdvanceTo(result.Buffer.Start);
+            throw new OperationCanceledException("The read of the event stream was cancelled.");
+        }
+
+        _buffer = result.Buffer;
+        _holdingBuffer = true;
+        _isFinalBlock = result.IsCompleted;
+        EnterSegment();
+    }
+
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> MoveNextSlowAsync(CancellationToken cancellationToken)
     {
-        LeaveSegment();
+        // Called when TryMoveNextBuffered found no event in what is held: release it and read on.
         while (true)
         {
-            if (_holdingBuffer)
-            {
-                if (_framer.TryReadEvent(ref _buffer, _isFinalBlock, out ServerSentEvent next))
-                {
-                    Current = next;
-                    EnterSegment();
-                    return true;
-                }
-
-                _holdingBuffer = false;
-                _framer.PrepareForRelease(_buffer);
-                _reader.AdvanceTo(_buffer.Start, _buffer.End);
-                if (_isFinalBlock)
-                {
-                    // End of stream: an event without its terminating blank line is discarded.
-                    _finished = true;
-                }
-            }
-
+            ReleaseHeld();
             if (_finished)
             {
                 Current = default;
                 return false;
             }
 
-            cancellationToken.ThrowIfCancellationRequested();
-            ReadResult result = await _reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-            if (result.IsCanceled)
+            ReadResult result;
+            if (_pendingRead is { } pending)
             {
-                _reader.AdvanceTo(result.Buffer.Start);
-                throw new OperationCanceledException("The read of the event stream was cancelled.");
+                _pendingRead = null;
+                result = await pending.ConfigureAwait(false);
+            }
+            else
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                result = await _reader.ReadAsync(cancellationToken).ConfigureAwait(false);
             }
 
-            _buffer = result.Buffer;
-            _holdingBuffer = true;
-            _isFinalBlock = result.IsCompleted;
+            Accept(result);
+            if (TryMoveNextBuffered())
+            {
+                return true;
+            }
         }
     }
 }

@@ -56,10 +56,11 @@ internal sealed class SseFramer : IDisposable
 
 
     /// <summary>
-    /// Gets whether the framer stands between events with nothing pending (no field of an event, no half CRLF, no partly
-    /// searched line), so an event made of one <c>data: </c> line and a blank line is framed as its value alone.
+    /// Gets whether the framer stands between events with nothing pending (no field of an event, no half CRLF), so an event
+    /// made of one <c>data: </c> line and a blank line is framed as its value alone. The line at the front may have been
+    /// searched in part before (it arrived in pieces): a caller that frames it does so from its start.
     /// </summary>
-    public bool IsBetweenEvents => _bomChecked && !_skipLeadingLf && _searched == 0 && !_hasData && _eventType is null;
+    public bool IsBetweenEvents => _bomChecked && !_skipLeadingLf && !_hasData && _eventType is null;
 
     /// <summary>Counts <paramref name="count"/> events framed before this framer took over the stream, so indexes go on from them.</summary>
     public void SkipEvents(int count) => EventCount += count;
@@ -68,6 +69,7 @@ internal sealed class SseFramer : IDisposable
     public void CountFramedEvent(int dataLength)
     {
         CheckSize(dataLength);
+        _searched = 0;
         _undispatched.Reset();
         EventCount++;
     }
@@ -98,7 +100,7 @@ internal sealed class SseFramer : IDisposable
 
             // Lines inside the first segment are framed with an offset; the sequence is sliced once.
             int offset = 0;
-            if (_searched < buffer.First.Length && TryReadEventInSegment(buffer.First, ref offset, out sseEvent))
+            if (_searched < buffer.First.Length && TryReadEventInSegment(buffer.First, ref offset, out sseEvent, out _))
             {
                 buffer = buffer.Slice(offset);
                 return true;
@@ -132,12 +134,18 @@ internal sealed class SseFramer : IDisposable
     /// The fast path: frames the complete lines of one buffer segment from <paramref name="offset"/> until an event is
     /// dispatched (true). Returns false when the rest of the segment holds no complete line, or a line ends with a CR at
     /// the segment's end, or the framer is in a state only <see cref="TryReadEvent"/> handles; <paramref name="offset"/>
-    /// then points just after the last line consumed.
+    /// then points just after the last line consumed. <paramref name="needsMore"/> tells the first case: the rest is the
+    /// start of a line, searched to its end (which is remembered), so only more bytes can go on.
     /// </summary>
-    public bool TryReadEventInSegment(ReadOnlyMemory<byte> segment, ref int offset, out ServerSentEvent sseEvent)
+    public bool TryReadEventInSegment(ReadOnlyMemory<byte> segment, ref int offset, out ServerSentEvent sseEvent, out bool needsMore)
     {
         ReadOnlySpan<byte> span = segment.Span;
-        if (_bomChecked && !_skipLeadingLf && offset + _searched < span.Length)
+        needsMore = false;
+        if (_bomChecked && !_skipLeadingLf && offset + _searched >= span.Length)
+        {
+            needsMore = true; // nothing new since the last search
+        }
+        else if (_bomChecked && !_skipLeadingLf)
         {
             // The line at the front may have been searched before (it was incomplete): its search goes on from there.
             int searchFrom = offset + (int)_searched;
@@ -149,7 +157,14 @@ internal sealed class SseFramer : IDisposable
                 int valueStart = offset + 6;
                 int from = Math.Max(valueStart, searchFrom);
                 int end = span.Slice(from).IndexOfAny(Cr, Lf);
-                if (end >= 0)
+                if (end < 0)
+                {
+                    _searched = span.Length - offset;
+                    needsMore = true;
+                    sseEvent = default;
+                    return false;
+                }
+                else
                 {
                     end += from;
                     if (span[end] == Lf && end + 1 < span.Length && span[end + 1] == Lf)
@@ -171,6 +186,8 @@ internal sealed class SseFramer : IDisposable
                 int index = span.Slice(searchFrom).IndexOfAny(Cr, Lf);
                 if (index < 0)
                 {
+                    _searched = span.Length - offset;
+                    needsMore = true;
                     break;
                 }
 
@@ -200,6 +217,8 @@ internal sealed class SseFramer : IDisposable
                     return true;
                 }
             }
+
+            needsMore |= offset == span.Length; // every line consumed: the next one has not arrived
         }
 
         sseEvent = default;
@@ -207,10 +226,25 @@ internal sealed class SseFramer : IDisposable
     }
 
     /// <summary>
+    /// Whether <paramref name="rest"/>, what is left of a segment after the last event framed, is only the start of a line,
+    /// so nothing can be framed before more bytes come; when it is, its search is remembered as done. Reads nothing.
+    /// </summary>
+    public bool TryMarkIncompleteLine(ReadOnlySpan<byte> rest)
+    {
+        if (!_bomChecked || _skipLeadingLf || _searched > rest.Length || rest[(int)_searched..].IndexOfAny(Cr, Lf) >= 0)
+        {
+            return false;
+        }
+
+        _searched = rest.Length;
+        return true;
+    }
+
+    /// <summary>
     /// Called when <see cref="TryReadEvent"/> returned false and before the caller releases the consumed part of its buffer:
     /// copies borrowed data into the framer's own buffer and enforces the size limit on the unterminated line.
     /// </summary>
-    public void PrepareForRelease(in ReadOnlySequence<byte> remaining)
+    public void PrepareForRelease(long remaining)
     {
         if (_hasBorrowedData)
         {
@@ -221,7 +255,7 @@ internal sealed class SseFramer : IDisposable
             Append(data);
         }
 
-        if (remaining.Length > _maxEventSize + 8 || (_hasData && _dataLength + remaining.Length > _maxEventSize + 8))
+        if (remaining > _maxEventSize + 8 || (_hasData && _dataLength + remaining > _maxEventSize + 8))
         {
             throw TooLarge();
         }

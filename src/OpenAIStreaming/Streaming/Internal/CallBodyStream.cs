@@ -82,8 +82,96 @@ internal sealed class CallBodyStream : Stream
 
     public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        if (cancellationToken.CanBeCanceled || _prefixOffset < _prefixLength)
+        {
+            return ReadWithRegistrationAsync(buffer, cancellationToken);
+        }
+
+        // The usual read of a live body, with a token that cannot be cancelled: when the source completes it at once (the
+        // bytes had arrived), it completes here at once too, without a state machine.
+        int allowed;
+        try
+        {
+            ThrowIfEnded(inner: null, cancellationToken);
+            allowed = Allowance(buffer.Length);
+        }
+        catch (Exception ex)
+        {
+            return ValueTask.FromException<int>(ex);
+        }
+
+        if (allowed < 0)
+        {
+            return new ValueTask<int>(0);
+        }
+
+        buffer = buffer[..allowed];
+        ValueTask<int> read;
+        try
+        {
+            read = _source.ReadAsync(buffer, _read.Token);
+        }
+        catch (Exception ex)
+        {
+            return ValueTask.FromException<int>(ex is OpenAIStreamException ? ex : FailureOrRethrown(ex, cancellationToken));
+        }
+
+        if (!read.IsCompletedSuccessfully)
+        {
+            // Only a read that waits can go idle: the idle timer watches it from here (a moment after it started). A read
+            // that completed at once never touches the timer or the clock.
+            ArmIdle();
+            return AwaitSourceAsync(read, buffer, cancellationToken);
+        }
+
+        int count = read.Result;
+        try
+        {
+            return new ValueTask<int>(Deliver(buffer.Span[..count], requested: buffer.Length));
+        }
+        catch (Exception ex)
+        {
+            return ValueTask.FromException<int>(ex);
+        }
+    }
+
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    private async ValueTask<int> AwaitSourceAsync(ValueTask<int> read, Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        int count;
+        try
+        {
+            count = await read.ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OpenAIStreamException)
+        {
+            throw Failure(ex, cancellationToken);
+        }
+        finally
+        {
+            DisarmIdle();
+        }
+
+        return Deliver(buffer.Span[..count], requested: buffer.Length);
+    }
+
+    /// <summary><see cref="Failure"/>, or what it rethrows.</summary>
+    private Exception FailureOrRethrown(Exception exception, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return Failure(exception, cancellationToken);
+        }
+        catch (Exception rethrown)
+        {
+            return rethrown;
+        }
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<int> ReadWithRegistrationAsync(Memory<byte> buffer, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         if (TryReadPrefix(buffer.Span, out int copied))

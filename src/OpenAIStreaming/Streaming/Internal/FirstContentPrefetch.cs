@@ -102,7 +102,7 @@ internal sealed class FirstContentPrefetch
                 }
 
                 framed = length - (int)unframed.Length;
-                framer.PrepareForRelease(unframed);
+                framer.PrepareForRelease(unframed.Length);
             }
         }
         catch (Exception ex) when (BrokenBody.Is(ex) && ex is not OpenAIStreamException && !cancellationToken.IsCancellationRequested)
