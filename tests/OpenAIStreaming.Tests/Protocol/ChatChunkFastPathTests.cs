@@ -298,4 +298,34 @@ public sealed class ChatChunkFastPathTests
 
         consume.Should().Throw<OpenAIStreamProtocolException>().Which.EventIndex.Should().Be(1);
     }
+    [Fact]
+    public void TryDecodeLine_IntoChars_DecodesWhatTheStringVariantDecodes()
+    {
+        using var decoder = new OpenAIStreaming.Protocol.Internal.ChatChunkDecoder();
+        decoder.Decode(Encoding.UTF8.GetBytes(SseBody.Chunk("""{"content":"first"}""")), 0, requestId: null); // the template
+        char[] destination = new char[64];
+
+        foreach ((string json, string text) in Tokens)
+        {
+            byte[] line = Encoding.UTF8.GetBytes(SseBody.Chunk($$"""{"content":"{{json}}"}""") + "\n\n");
+
+            decoder.TryDecodeLine(line, "\n\n"u8, out string? asString, out int stringLength).Should().BeTrue(json);
+            decoder.TryDecodeLine(line, "\n\n"u8, destination, out int written, out int charsLength).Should().BeTrue(json);
+
+            asString.Should().Be(text);
+            new string(destination, 0, written).Should().Be(text);
+            charsLength.Should().Be(stringLength);
+        }
+    }
+
+    [Fact]
+    public void TryDecodeLine_IntoCharsTooSmall_ReturnsFalseSoTheGeneralPathTakesIt()
+    {
+        using var decoder = new OpenAIStreaming.Protocol.Internal.ChatChunkDecoder();
+        decoder.Decode(Encoding.UTF8.GetBytes(SseBody.Chunk("""{"content":"first"}""")), 0, requestId: null);
+        byte[] line = Encoding.UTF8.GetBytes(SseBody.Chunk("""{"content":"longer than four"}""") + "\n\n");
+
+        decoder.TryDecodeLine(line, "\n\n"u8, new char[4], out _, out int length).Should().BeFalse();
+        length.Should().Be(0);
+    }
 }

@@ -99,7 +99,7 @@ internal sealed class ChatUpdateEnumerator : IAsyncEnumerator<ChatCompletionUpda
             {
                 // The next event has not fully arrived: when the stream has more bytes at once (a live stream read as it
                 // comes), take them and try again, still without a state machine step.
-                while (events.TryReadMoreAtOnce(_cancellationToken))
+                while (events.TryReadMoreAtOnce(_cancellationToken) == MoreBytes.Read)
                 {
                     if (TryDecodeDataLine(events, _decoder!, out string? text))
                     {
@@ -281,12 +281,28 @@ internal sealed class ChatUpdateEnumerator : IAsyncEnumerator<ChatCompletionUpda
                 continue;
             }
 
-            if (tryFramed && _verifier is null && TryDecodeDataLine(events, decoder, out string? framed))
+            if ((tryFramed || events.HasPendingRead) && _verifier is null)
             {
-                _cancellationToken.ThrowIfCancellationRequested();
-                YieldFramed(framed);
-                _fastPathReady = true;
-                return true;
+                if (TryDecodeDataLine(events, decoder, out string? framed))
+                {
+                    _cancellationToken.ThrowIfCancellationRequested();
+                    YieldFramed(framed);
+                    _fastPathReady = true;
+                    return true;
+                }
+
+                // The next event has not fully arrived: wait for more bytes and try the fused path again, rather than
+                // framing it apart once it has (a live stream's every event comes after a read that waited).
+                MoreBytes more = events.TryReadMoreAtOnce(_cancellationToken);
+                if (more != MoreBytes.NotNeeded)
+                {
+                    if (more == MoreBytes.Pending)
+                    {
+                        await events.ReadMoreAsync().ConfigureAwait(false);
+                    }
+
+                    continue;
+                }
             }
 
             tryFramed = true;

@@ -73,7 +73,18 @@ internal sealed class ChatChunkDecoder : IDisposable
     public bool TryDecodeLine(ReadOnlySpan<byte> text, ReadOnlySpan<byte> terminator, [NotNullWhen(true)] out string? content, out int length) =>
         _template.TryMatchLine(text, terminator, out content, out length);
 
-    /// <summary>The update of a chunk decoded by <see cref="TryDecodeLine"/>, valid until the next decode.</summary>
+    /// <summary>
+    /// <see cref="TryDecodeLine(ReadOnlySpan{byte}, ReadOnlySpan{byte}, out string?, out int)"/> with the content decoded
+    /// into <paramref name="destination"/> (<paramref name="written"/> chars), for a reader that passes the chunk on as it is
+    /// and needs only to account for its text: no string is made. False as well when the text does not fit.
+    /// </summary>
+    public bool TryDecodeLine(ReadOnlySpan<byte> text, ReadOnlySpan<byte> terminator, Span<char> destination, out int written, out int length) =>
+        _template.TryMatchLine(text, terminator, destination, out written, out length);
+
+    /// <summary>The choice index of the chunks <see cref="TryDecodeLine(ReadOnlySpan{byte}, ReadOnlySpan{byte}, Span{char}, out int, out int)"/> decodes.</summary>
+    public ChatCompletionUpdate TemplateUpdate => _template.WithContent(string.Empty);
+
+    /// <summary>The update of a chunk decoded by <c>TryDecodeLine</c>, valid until the next decode.</summary>
     public ChatCompletionUpdate FramedUpdate(string content) => _template.WithContent(content);
 
     public void Dispose() => _template.Dispose();

@@ -95,7 +95,7 @@ internal sealed class ChatChunkTemplate : IDisposable
         return TryMatch(text, terminator, wholeData: false, out content, out length);
     }
 
-    /// <summary>The update of a chunk matched by <see cref="TryMatchLine"/>: the template's with another content.</summary>
+    /// <summary>The update of a chunk matched by <c>TryMatchLine</c>: the template's with another content.</summary>
     public ChatCompletionUpdate WithContent(string content) => _update.WithText(content);
 
     public void Dispose()
@@ -109,9 +109,46 @@ internal sealed class ChatChunkTemplate : IDisposable
         _length = 0;
     }
 
+    /// <summary>
+    /// <see cref="TryMatchLine(ReadOnlySpan{byte}, ReadOnlySpan{byte}, out string?, out int)"/> with the content decoded into
+    /// <paramref name="destination"/> (<paramref name="written"/> chars) instead of a string: false as well when it does not fit.
+    /// </summary>
+    public bool TryMatchLine(ReadOnlySpan<byte> text, ReadOnlySpan<byte> terminator, Span<char> destination, out int written, out int length)
+    {
+        written = 0;
+        if (_hasLineBreak || !TryMatchLiteral(text, terminator, wholeData: false, out ReadOnlySpan<byte> literal, out LiteralKind kind, out length))
+        {
+            length = 0;
+            return false;
+        }
+
+        if (!TryDecodeLiteral(literal, kind, destination, out written))
+        {
+            length = 0;
+            return false;
+        }
+
+        return true;
+    }
+
     private bool TryMatch(ReadOnlySpan<byte> data, ReadOnlySpan<byte> terminator, bool wholeData, [NotNullWhen(true)] out string? text, out int length)
     {
         text = null;
+        if (!TryMatchLiteral(data, terminator, wholeData, out ReadOnlySpan<byte> literal, out LiteralKind kind, out length) || !TryDecodeLiteral(literal, kind, out text))
+        {
+            text = null;
+            length = 0;
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>Matches the data against the template; on a match, gives the content's string literal (quotes included) and what it holds.</summary>
+    private bool TryMatchLiteral(ReadOnlySpan<byte> data, ReadOnlySpan<byte> terminator, bool wholeData, out ReadOnlySpan<byte> literal, out LiteralKind contentKind, out int length)
+    {
+        literal = default;
+        contentKind = LiteralKind.Ascii;
         length = 0;
         if (_length == 0)
         {
@@ -122,7 +159,6 @@ internal sealed class ChatChunkTemplate : IDisposable
         int dataPos = 0;
         int templatePos = 0;
         ReadOnlySpan<byte> content = default;
-        LiteralKind contentKind = LiteralKind.Ascii;
 
         // Holes in order of position: the content literal (captured) and the optional obfuscation literal (ignored).
         bool skipFirst = _skipStart >= 0 && _skipStart < _contentStart;
@@ -164,11 +200,12 @@ internal sealed class ChatChunkTemplate : IDisposable
         bool matched = wholeData
             ? rest.SequenceEqual(suffix)
             : rest.StartsWith(suffix) && rest[suffix.Length..].StartsWith(terminator);
-        if (!matched || !TryDecodeLiteral(content, contentKind, out text))
+        if (!matched)
         {
             return false;
         }
 
+        literal = content;
         length = dataPos + suffix.Length;
         return true;
     }
@@ -291,6 +328,39 @@ internal sealed class ChatChunkTemplate : IDisposable
         catch (Exception ex) when (ex is JsonException or InvalidOperationException)
         {
             text = string.Empty;
+            return false;
+        }
+    }
+
+    /// <summary>Decodes a string literal (quotes included) into <paramref name="destination"/>; false when it does not fit or is not valid.</summary>
+    private static bool TryDecodeLiteral(ReadOnlySpan<byte> literal, LiteralKind kind, Span<char> destination, out int written)
+    {
+        ReadOnlySpan<byte> inner = literal[1..^1];
+        written = 0;
+        if (inner.Length > destination.Length)
+        {
+            return false; // an unescaped literal has at least as many bytes as chars; an escaped one too
+        }
+
+        if (kind == LiteralKind.Ascii)
+        {
+            return System.Text.Ascii.ToUtf16(inner, destination, out written) == OperationStatus.Done;
+        }
+
+        if (kind == LiteralKind.Utf8)
+        {
+            return Utf8.ToUtf16(inner, destination, out _, out written, replaceInvalidSequences: false) == OperationStatus.Done;
+        }
+
+        try
+        {
+            var reader = new Utf8JsonReader(literal);
+            reader.Read();
+            written = reader.CopyString(destination);
+            return true;
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException or ArgumentException)
+        {
             return false;
         }
     }

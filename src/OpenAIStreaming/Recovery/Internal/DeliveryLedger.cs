@@ -24,7 +24,10 @@ internal sealed class DeliveryLedger
     public ChoiceLedger? Choice(int index) => _choices.GetValueOrDefault(index);
 
     /// <summary>Records an update handed to the consumer. Returns whether it carried content (text, refusal, tool call or a finish).</summary>
-    public bool Record(in ChatCompletionUpdate update)
+    public bool Record(in ChatCompletionUpdate update) => Record(update, update.Text);
+
+    /// <summary>Records <paramref name="update"/> with <paramref name="text"/> as its text (decoded without making a string).</summary>
+    public bool Record(in ChatCompletionUpdate update, ReadOnlySpan<char> text)
     {
         ResponseId ??= update.Id;
         if (update.ChoiceIndex < 0)
@@ -45,7 +48,7 @@ internal sealed class DeliveryLedger
             _last = choice;
         }
 
-        bool content = choice.Record(update);
+        bool content = choice.Record(update, text);
         if (content)
         {
             ContentUpdates++;
@@ -96,13 +99,15 @@ internal sealed class ChoiceLedger
 
     public string? FinishReason { get; private set; }
 
-    public bool Record(in ChatCompletionUpdate update)
+    public bool Record(in ChatCompletionUpdate update) => Record(update, update.Text);
+
+    public bool Record(in ChatCompletionUpdate update, ReadOnlySpan<char> text)
     {
         bool content = false;
         RoleDelivered |= update.Role is not null;
-        if (!string.IsNullOrEmpty(update.Text))
+        if (!text.IsEmpty)
         {
-            Content.Append(update.Text);
+            Content.Append(text);
             content = true;
         }
 

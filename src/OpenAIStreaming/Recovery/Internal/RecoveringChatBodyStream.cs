@@ -33,6 +33,8 @@ internal sealed class RecoveringChatBodyStream : Stream
 
     private static ReadOnlySpan<byte> Done => "data: [DONE]\n\n"u8;
 
+    private const int MaxFramedChars = 512; // the longest text the fused path decodes on the stack; longer goes the general way
+
     private readonly CallContext _call;
     private readonly Func<bool, (IReadOnlyList<PrefetchedEvent> Events, Stream Body)> _open;
     private readonly ServerSentEventReaderOptions _readerOptions;
@@ -47,9 +49,11 @@ internal sealed class RecoveringChatBodyStream : Stream
     private ReplayVerifier? _verifier;
     private string? _requestId;
     private int _outOffset;
+    private char[]? _framedChars;
     private bool _ended;
     private bool _done;
     private Exception? _failure; // thrown by the next read once the error event is out
+    private Exception? _pendingFailure; // a break the fast path met after it had bytes to hand out: handled by the next read
     private Exception? _break;
     private (long, ulong)? _malformed;
     private bool _disposed;
@@ -86,13 +90,73 @@ internal sealed class RecoveringChatBodyStream : Stream
             return _plain.ReadAsync(buffer, cancellationToken);
         }
 
-        int pending = _out.WrittenCount - _outOffset;
-        if (pending > 0 && buffer.Length > 0)
+        if (_pendingFailure is { } failure)
         {
-            return new ValueTask<int>(TakePending(buffer.Span));
+            _pendingFailure = null;
+            return FailThenReadAsync(failure, buffer, cancellationToken);
         }
 
-        return ReadSlowAsync(buffer, cancellationToken);
+        int taken = 0;
+        if (_out.WrittenCount > _outOffset && buffer.Length > 0)
+        {
+            taken = TakePending(buffer.Span); // the rest of an event that did not fit the last read
+        }
+
+        // The usual read of a live stream: the next events are (or come at once) of the previous chunk's shape, and are
+        // passed on without a state machine step.
+        if (_events is { } events && taken < buffer.Length && _failure is null && !_ended && _verifier is null && !cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                if (TryForwardAtOnce(events, buffer.Length - taken, cancellationToken))
+                {
+                    taken += TakePending(buffer.Span[taken..]);
+                }
+            }
+            catch (Exception ex)
+            {
+                if (taken > 0)
+                {
+                    _pendingFailure = ex; // handled by the next read: these bytes go out first
+                    return new ValueTask<int>(taken);
+                }
+
+                return FailThenReadAsync(ex, buffer, cancellationToken);
+            }
+        }
+
+        return taken > 0 ? new ValueTask<int>(taken) : ReadSlowAsync(buffer, cancellationToken);
+    }
+
+    /// <summary>Forwards the events that are there at once (reading on while the stream has bytes at once) that fit in <paramref name="room"/>; false when none was.</summary>
+    private bool TryForwardAtOnce(SseEventReader events, int room, CancellationToken cancellationToken)
+    {
+        bool any = false;
+        while (_out.WrittenCount < room)
+        {
+            if (TryForwardDataLine(events))
+            {
+                any = true;
+            }
+            else if (any || events.TryReadMoreAtOnce(cancellationToken) != MoreBytes.Read)
+            {
+                break; // what arrived in one read goes out in one read
+            }
+        }
+
+        return any;
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<int> FailThenReadAsync(Exception failure, Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        if (failure is OperationCanceledException && cancellationToken.IsCancellationRequested)
+        {
+            ExceptionDispatchInfo.Throw(failure); // the reader's own cancellation: no verdict, nothing written
+        }
+
+        await OnFailureAsync(failure, cancellationToken).ConfigureAwait(false);
+        return await ReadSlowAsync(buffer, cancellationToken).ConfigureAwait(false);
     }
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
@@ -219,7 +283,26 @@ internal sealed class RecoveringChatBodyStream : Stream
         try
         {
             SseEventReader events = _events!;
-            if (!TryForwardDataLine(events))
+            bool forwarded = TryForwardDataLine(events);
+            while (!forwarded && _verifier is null && !_ended)
+            {
+                // The next event has not fully arrived: wait for more bytes and try the fused path again, rather than
+                // framing it apart once it has (a live stream's every event comes after a read that waited).
+                MoreBytes more = events.TryReadMoreAtOnce(cancellationToken);
+                if (more == MoreBytes.NotNeeded)
+                {
+                    break;
+                }
+
+                if (more == MoreBytes.Pending)
+                {
+                    await events.ReadMoreAsync().ConfigureAwait(false);
+                }
+
+                forwarded = TryForwardDataLine(events);
+            }
+
+            if (!forwarded)
             {
                 if (!await events.MoveNextAsync(cancellationToken).ConfigureAwait(false))
                 {
@@ -259,14 +342,16 @@ internal sealed class RecoveringChatBodyStream : Stream
     /// </summary>
     private bool TryForwardDataLine(SseEventReader events)
     {
+        Span<char> text = _framedChars ??= new char[MaxFramedChars]; // not on the stack: it would be cleared on every call
         if (_verifier is not null
             || !events.TryPeekDataLine(out ReadOnlySpan<byte> rest)
-            || !_decoder.TryDecodeLine(rest, SseEventReader.DataLineEnd, out string? text, out int length))
+            || !_decoder.TryDecodeLine(rest, SseEventReader.DataLineEnd, text, out int written, out int length))
         {
             return false;
         }
 
-        _ledger.Record(_decoder.FramedUpdate(text)); // its choice and finish reason are the previous chunk's, already seen
+        // Its choice and finish reason are the previous chunk's, already seen; its text is only accounted for, never made a string.
+        _ledger.Record(_decoder.TemplateUpdate, text[..written]);
         _out.Write(DataPrefix);
         _out.Write(rest[..length]);
         _out.Write(SseEventReader.DataLineEnd);

@@ -130,15 +130,21 @@ internal sealed class SseEventReader : IAsyncDisposable
 
     /// <summary>
     /// For a caller of the fused fast path whose next event has not fully arrived: when the rest of the buffer is only the
-    /// start of a line and the pipe has more bytes at once, releases what was framed, takes them in and returns true (peek
-    /// again). Otherwise returns false, and a read it started stays pending for <see cref="MoveNextAsync"/>.
+    /// start of a line, releases what was framed and reads on. <see cref="MoreBytes.Read"/>: the bytes were there at once and
+    /// are taken in (peek again); <see cref="MoreBytes.Pending"/>: the read waits (<see cref="ReadMoreAsync"/> takes it in,
+    /// or <see cref="MoveNextAsync"/>); <see cref="MoreBytes.NotNeeded"/>: something can be framed from what is held, or the
+    /// stream has ended (<see cref="MoveNextAsync"/> goes on).
     /// </summary>
-    public bool TryReadMoreAtOnce(CancellationToken cancellationToken)
+    public MoreBytes TryReadMoreAtOnce(CancellationToken cancellationToken)
     {
-        if (!_inSegment || !_segmentIsWhole || _isFinalBlock || _pendingRead is not null
-            || !_framer.TryMarkIncompleteLine(_segment.Span[_segmentOffset..]))
+        if (_pendingRead is not null)
         {
-            return false;
+            return MoreBytes.Pending;
+        }
+
+        if (!_inSegment || !_segmentIsWhole || _isFinalBlock || !_framer.TryMarkIncompleteLine(_segment.Span[_segmentOffset..]))
+        {
+            return MoreBytes.NotNeeded;
         }
 
         ReleaseHeld();
@@ -147,18 +153,31 @@ internal sealed class SseEventReader : IAsyncDisposable
         if (!read.IsCompletedSuccessfully)
         {
             _pendingRead = read;
-            return false;
+            return MoreBytes.Pending;
         }
 
         ReadResult result = read.Result;
         if (result.IsCanceled)
         {
-            _pendingRead = new ValueTask<ReadResult>(result); // thrown by MoveNextAsync, as a cancelled read is
-            return false;
+            _pendingRead = new ValueTask<ReadResult>(result); // thrown by MoveNextAsync or ReadMoreAsync, as a cancelled read is
+            return MoreBytes.Pending;
         }
 
         Accept(result);
-        return true;
+        return MoreBytes.Read;
+    }
+
+    /// <summary>Gets whether a read <see cref="TryReadMoreAtOnce"/> started is waiting for bytes.</summary>
+    public bool HasPendingRead => _pendingRead is not null;
+
+    /// <summary>Waits for the read <see cref="TryReadMoreAtOnce"/> left pending and takes its bytes in, framing nothing.</summary>
+    public async ValueTask ReadMoreAsync()
+    {
+        if (_pendingRead is { } pending)
+        {
+            _pendingRead = null;
+            Accept(await pending.ConfigureAwait(false));
+        }
     }
 
     /// <summary>Gets what ends the value of a one-line event for <see cref="ConsumeDataLine"/>: its LF and the blank line's LF.</summary>
@@ -296,4 +315,17 @@ internal sealed class SseEventReader : IAsyncDisposable
             }
         }
     }
+}
+
+/// <summary>What <see cref="SseEventReader.TryReadMoreAtOnce"/> did.</summary>
+internal enum MoreBytes
+{
+    /// <summary>Nothing: an event can be framed from what is held, or the stream has ended.</summary>
+    NotNeeded,
+
+    /// <summary>More bytes were there at once and are taken in.</summary>
+    Read,
+
+    /// <summary>A read is waiting for bytes.</summary>
+    Pending,
 }

@@ -1,0 +1,59 @@
+using System.Net.Http.Headers;
+using System.Text;
+using OpenAIStreaming.Tests.Support;
+
+namespace OpenAIStreaming.Tests.Recovery;
+
+/// <summary>
+/// A reader of the raw bytes (as the official SDK is) through the handler gets the server's events exactly as they were
+/// sent, however the body arrives (whole, byte by byte, in random pieces, synchronously or not) and whatever its own read
+/// size: the fused path that passes a chunk on while accounting for its text holds for every read pattern.
+/// </summary>
+public sealed class ByteBodyChunkingTests
+{
+    private static readonly string[] Texts = ["Hello", " world", "", "\\n", "a\\\"b", "\\u00e9t\\u00e9", "\\ud83d\\ude00", "日本語", "🙂 café", "data: x"];
+
+    public static TheoryData<Chunking, int> Cases
+    {
+        get
+        {
+            var data = new TheoryData<Chunking, int>();
+            foreach (Chunking chunking in Chunkings.Standard)
+            {
+                foreach (int readSize in new[] { 1, 100, 4096 })
+                {
+                    data.Add(chunking, readSize);
+                }
+            }
+
+            return data;
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public async Task ReadAsync_ThroughTheHandler_ReturnsTheEventsAsSent(Chunking chunking, int readSize)
+    {
+        string body = SseBody.Chat([.. Texts.Select(t => SseBody.Chunk($$"""{"content":"{{t}}"}""")), SseBody.Chunk("{}", "\"stop\"")]);
+        using var http = new HttpClient(new OpenAIStreamingHandler(new OpenAIStreamingOptions()) { InnerHandler = StubOpenAIHandler.Sse(body, chunking) })
+        {
+            BaseAddress = StubOpenAIHandler.BaseAddress,
+        };
+        using var request = new HttpRequestMessage(HttpMethod.Post, "chat/completions")
+        {
+            Content = new StringContent("""{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}],"stream":true}""", Encoding.UTF8, new MediaTypeHeaderValue("application/json")),
+        };
+
+        using HttpResponseMessage response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        await using Stream stream = await response.Content.ReadAsStreamAsync();
+        var received = new MemoryStream();
+        byte[] buffer = new byte[readSize];
+        int read;
+        while ((read = await stream.ReadAsync(buffer)) > 0)
+        {
+            received.Write(buffer, 0, read);
+        }
+
+        Encoding.UTF8.GetString(received.ToArray()).Should().Be(body);
+    }
+}
