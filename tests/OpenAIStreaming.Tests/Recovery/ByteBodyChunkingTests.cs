@@ -56,4 +56,40 @@ public sealed class ByteBodyChunkingTests
 
         Encoding.UTF8.GetString(received.ToArray()).Should().Be(body);
     }
+    [Theory]
+    [InlineData(7)]
+    [InlineData(100)]
+    public async Task ReadAsync_EachReadWithItsOwnTokenCancelledAfterIt_ReturnsTheEventsAsSent(int readSize)
+    {
+        // The official SDK reads with a new linked token per read and cancels it once the read is done: a read must never
+        // outlive the call that started it, or that cancellation would break the stream.
+        string body = SseBody.Chat([.. Texts.Select(t => SseBody.Chunk($$"""{"content":"{{t}}"}""")), SseBody.Chunk("{}", "\"stop\"")]);
+        using var http = new HttpClient(new OpenAIStreamingHandler(new OpenAIStreamingOptions()) { InnerHandler = StubOpenAIHandler.Sse(body, Chunking.Fixed(64, asyncReads: true)) })
+        {
+            BaseAddress = StubOpenAIHandler.BaseAddress,
+        };
+        using var request = new HttpRequestMessage(HttpMethod.Post, "chat/completions")
+        {
+            Content = new StringContent("""{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}],"stream":true}""", Encoding.UTF8, new MediaTypeHeaderValue("application/json")),
+        };
+
+        using HttpResponseMessage response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        await using Stream stream = await response.Content.ReadAsStreamAsync();
+        var received = new MemoryStream();
+        byte[] buffer = new byte[readSize];
+        while (true)
+        {
+            using var perRead = new CancellationTokenSource();
+            int read = await stream.ReadAsync(buffer, perRead.Token);
+            await perRead.CancelAsync();
+            if (read == 0)
+            {
+                break;
+            }
+
+            received.Write(buffer, 0, read);
+        }
+
+        Encoding.UTF8.GetString(received.ToArray()).Should().Be(body);
+    }
 }

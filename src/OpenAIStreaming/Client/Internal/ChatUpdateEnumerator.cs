@@ -301,6 +301,7 @@ internal sealed class ChatUpdateEnumerator : IAsyncEnumerator<ChatCompletionUpda
                         await events.ReadMoreAsync().ConfigureAwait(false);
                     }
 
+                    tryFramed = true; // the bytes that came are for the fused path first
                     continue;
                 }
             }

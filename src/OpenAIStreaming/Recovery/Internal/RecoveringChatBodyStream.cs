@@ -33,7 +33,7 @@ internal sealed class RecoveringChatBodyStream : Stream
 
     private static ReadOnlySpan<byte> Done => "data: [DONE]\n\n"u8;
 
-    private const int MaxFramedChars = 512; // the longest text the fused path decodes on the stack; longer goes the general way
+    private const int MaxFramedChars = 512; // the longest text the fused path decodes; longer goes the general way
 
     private readonly CallContext _call;
     private readonly Func<bool, (IReadOnlyList<PrefetchedEvent> Events, Stream Body)> _open;
@@ -108,7 +108,7 @@ internal sealed class RecoveringChatBodyStream : Stream
         {
             try
             {
-                if (TryForwardAtOnce(events, buffer.Length - taken, cancellationToken))
+                if (TryForwardAtOnce(events, buffer.Length - taken, mayRead: taken == 0, cancellationToken))
                 {
                     taken += TakePending(buffer.Span[taken..]);
                 }
@@ -128,8 +128,12 @@ internal sealed class RecoveringChatBodyStream : Stream
         return taken > 0 ? new ValueTask<int>(taken) : ReadSlowAsync(buffer, cancellationToken);
     }
 
-    /// <summary>Forwards the events that are there at once (reading on while the stream has bytes at once) that fit in <paramref name="room"/>; false when none was.</summary>
-    private bool TryForwardAtOnce(SseEventReader events, int room, CancellationToken cancellationToken)
+    /// <summary>
+    /// Forwards the events that are there at once that fit in <paramref name="room"/>, reading on (when
+    /// <paramref name="mayRead"/>) while the stream has bytes at once; false when none was. A read it starts that has to wait
+    /// is left for this same call's slow path, so no read outlives the call (and the token) that started it.
+    /// </summary>
+    private bool TryForwardAtOnce(SseEventReader events, int room, bool mayRead, CancellationToken cancellationToken)
     {
         bool any = false;
         while (_out.WrittenCount < room)
@@ -138,7 +142,7 @@ internal sealed class RecoveringChatBodyStream : Stream
             {
                 any = true;
             }
-            else if (any || events.TryReadMoreAtOnce(cancellationToken) != MoreBytes.Read)
+            else if (any || !mayRead || events.TryReadMoreAtOnce(cancellationToken) != MoreBytes.Read)
             {
                 break; // what arrived in one read goes out in one read
             }
@@ -350,12 +354,13 @@ internal sealed class RecoveringChatBodyStream : Stream
             return false;
         }
 
+        events.ConsumeDataLine(length); // first: its size check may refuse it, and then nothing of it goes out
+
         // Its choice and finish reason are the previous chunk's, already seen; its text is only accounted for, never made a string.
         _ledger.Record(_decoder.TemplateUpdate, text[..written]);
         _out.Write(DataPrefix);
         _out.Write(rest[..length]);
         _out.Write(SseEventReader.DataLineEnd);
-        events.ConsumeDataLine(length);
         return true;
     }
 

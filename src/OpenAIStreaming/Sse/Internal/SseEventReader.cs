@@ -171,6 +171,7 @@ internal sealed class SseEventReader : IAsyncDisposable
     public bool HasPendingRead => _pendingRead is not null;
 
     /// <summary>Waits for the read <see cref="TryReadMoreAtOnce"/> left pending and takes its bytes in, framing nothing.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask ReadMoreAsync()
     {
         if (_pendingRead is { } pending)

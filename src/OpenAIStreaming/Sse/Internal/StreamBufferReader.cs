@@ -15,7 +15,9 @@ namespace OpenAIStreaming.Sse.Internal;
 /// <para>When nothing is buffered, a read first waits for data with a zero-byte read, and gives the buffer back to the pool
 /// before it waits: a stream that is idle between tokens holds no buffer.</para>
 /// <para><see cref="CancelPendingRead"/> makes the next read (or the one that ends next) return
-/// <see cref="ReadResult.IsCanceled"/>; it does not interrupt a read the stream has in progress.</para>
+/// <see cref="ReadResult.IsCanceled"/>; it does not interrupt a read the stream has in progress. <see cref="TryRead"/>
+/// returns only bytes not yet examined. Like every <see cref="PipeReader"/>, it is not for concurrent use; a completion
+/// that races a read of the stream leaves the buffer that read writes into to the collector rather than to the pool.</para>
 /// </remarks>
 internal sealed class StreamBufferReader : PipeReader
 {
@@ -72,9 +74,21 @@ internal sealed class StreamBufferReader : PipeReader
             _ = wait.Result;
         }
 
-        ValueTask<int> read = _stream.ReadAsync(Room(), cancellationToken);
+        Volatile.Write(ref _inFlight, true);
+        ValueTask<int> read;
+        try
+        {
+            read = _stream.ReadAsync(Room(), cancellationToken);
+        }
+        catch
+        {
+            Volatile.Write(ref _inFlight, false);
+            throw;
+        }
+
         if (read.IsCompletedSuccessfully)
         {
+            Volatile.Write(ref _inFlight, false);
             Filled(read.Result);
             return new ValueTask<ReadResult>(Result());
         }
@@ -198,16 +212,16 @@ internal sealed class StreamBufferReader : PipeReader
     {
         ReturnBuffer();
         await wait.ConfigureAwait(false);
-        ThrowIfCompleted();
-        _inFlight = true;
+        Volatile.Write(ref _inFlight, true);
         int count;
         try
         {
+            ThrowIfCompleted();
             count = await _stream.ReadAsync(Room(), cancellationToken).ConfigureAwait(false);
         }
         finally
         {
-            _inFlight = false;
+            Volatile.Write(ref _inFlight, false);
         }
 
         return Finish(count);
@@ -216,15 +230,14 @@ internal sealed class StreamBufferReader : PipeReader
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<ReadResult> AwaitReadAsync(ValueTask<int> read)
     {
-        _inFlight = true;
         int count;
         try
         {
-            count = await read.ConfigureAwait(false);
+            count = await read.ConfigureAwait(false); // in flight since it was started
         }
         finally
         {
-            _inFlight = false;
+            Volatile.Write(ref _inFlight, false);
         }
 
         return Finish(count);
@@ -251,7 +264,7 @@ internal sealed class StreamBufferReader : PipeReader
         }
 
         _completed = true;
-        if (_inFlight)
+        if (Volatile.Read(ref _inFlight))
         {
             _buffer = null; // completed during a read: the stream may still write into it, so it is left to the collector
         }

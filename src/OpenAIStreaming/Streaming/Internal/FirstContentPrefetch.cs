@@ -58,7 +58,8 @@ internal sealed class FirstContentPrefetch
         Stream source = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
         using var framer = new SseFramer(maxEventSize, StreamingResponse.RequestIdOf(response));
         var events = new List<PrefetchedEvent>(2);
-        byte[] buffer = new byte[InitialBufferSize];
+        // Read into a pooled buffer; what is kept for the life of the stream is an exact copy of the few hundred bytes read.
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(InitialBufferSize);
         int length = 0;
         int framed = 0;
         try
@@ -69,16 +70,19 @@ internal sealed class FirstContentPrefetch
                 {
                     if (length >= maxBytes)
                     {
-                        return new FirstContentPrefetch(source, buffer, length, framed, events, PrefetchEnd.Bound);
+                        return Kept(source, buffer, length, framed, events, PrefetchEnd.Bound);
                     }
 
-                    Array.Resize(ref buffer, Math.Min(buffer.Length * 2, maxBytes));
+                    byte[] larger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, maxBytes));
+                    buffer.AsSpan(0, length).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
                 }
 
                 int read = await source.ReadAsync(buffer.AsMemory(length), cancellationToken).ConfigureAwait(false);
                 if (read == 0)
                 {
-                    return new FirstContentPrefetch(source, buffer, length, framed, events, PrefetchEnd.Ended);
+                    return Kept(source, buffer, length, framed, events, PrefetchEnd.Ended);
                 }
 
                 length += read;
@@ -90,7 +94,7 @@ internal sealed class FirstContentPrefetch
                     switch (ContentDetector.Classify(sse.Data.Span))
                     {
                         case EventContent.Content:
-                            return new FirstContentPrefetch(source, buffer, length, framed, events, PrefetchEnd.Content);
+                            return Kept(source, buffer, length, framed, events, PrefetchEnd.Content);
                         case EventContent.Malformed:
                             throw new OpenAIStreamProtocolException(
                                 $"Event {events.Count - 1} of the stream is not a JSON object, before any content arrived.",
@@ -115,7 +119,14 @@ internal sealed class FirstContentPrefetch
             source.Dispose();
             throw;
         }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
+
+    private static FirstContentPrefetch Kept(Stream source, byte[] buffer, int length, int framed, List<PrefetchedEvent> events, PrefetchEnd end) =>
+        new(source, buffer.AsSpan(0, length).ToArray(), length, framed, events, end);
 }
 
 /// <summary>Why a <see cref="FirstContentPrefetch"/> stopped.</summary>
