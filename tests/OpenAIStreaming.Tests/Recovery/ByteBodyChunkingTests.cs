@@ -34,17 +34,8 @@ public sealed class ByteBodyChunkingTests
     [MemberData(nameof(Cases))]
     public async Task ReadAsync_ThroughTheHandler_ReturnsTheEventsAsSent(Chunking chunking, int readSize)
     {
-        string body = SseBody.Chat([.. Texts.Select(t => SseBody.Chunk($$"""{"content":"{{t}}"}""")), SseBody.Chunk("{}", "\"stop\"")]);
-        using var http = new HttpClient(new OpenAIStreamingHandler(new OpenAIStreamingOptions()) { InnerHandler = StubOpenAIHandler.Sse(body, chunking) })
-        {
-            BaseAddress = StubOpenAIHandler.BaseAddress,
-        };
-        using var request = new HttpRequestMessage(HttpMethod.Post, "chat/completions")
-        {
-            Content = new StringContent("""{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}],"stream":true}""", Encoding.UTF8, new MediaTypeHeaderValue("application/json")),
-        };
-
-        using HttpResponseMessage response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        using var http = ThroughHandler(chunking);
+        using HttpResponseMessage response = await SendAsync(http);
         await using Stream stream = await response.Content.ReadAsStreamAsync();
         var received = new MemoryStream();
         byte[] buffer = new byte[readSize];
@@ -54,8 +45,9 @@ public sealed class ByteBodyChunkingTests
             received.Write(buffer, 0, read);
         }
 
-        Encoding.UTF8.GetString(received.ToArray()).Should().Be(body);
+        Encoding.UTF8.GetString(received.ToArray()).Should().Be(Body);
     }
+
     [Theory]
     [InlineData(7)]
     [InlineData(100)]
@@ -63,17 +55,8 @@ public sealed class ByteBodyChunkingTests
     {
         // The official SDK reads with a new linked token per read and cancels it once the read is done: a read must never
         // outlive the call that started it, or that cancellation would break the stream.
-        string body = SseBody.Chat([.. Texts.Select(t => SseBody.Chunk($$"""{"content":"{{t}}"}""")), SseBody.Chunk("{}", "\"stop\"")]);
-        using var http = new HttpClient(new OpenAIStreamingHandler(new OpenAIStreamingOptions()) { InnerHandler = StubOpenAIHandler.Sse(body, Chunking.Fixed(64, asyncReads: true)) })
-        {
-            BaseAddress = StubOpenAIHandler.BaseAddress,
-        };
-        using var request = new HttpRequestMessage(HttpMethod.Post, "chat/completions")
-        {
-            Content = new StringContent("""{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}],"stream":true}""", Encoding.UTF8, new MediaTypeHeaderValue("application/json")),
-        };
-
-        using HttpResponseMessage response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        using var http = ThroughHandler(Chunking.Fixed(64, asyncReads: true));
+        using HttpResponseMessage response = await SendAsync(http);
         await using Stream stream = await response.Content.ReadAsStreamAsync();
         var received = new MemoryStream();
         byte[] buffer = new byte[readSize];
@@ -90,6 +73,24 @@ public sealed class ByteBodyChunkingTests
             received.Write(buffer, 0, read);
         }
 
-        Encoding.UTF8.GetString(received.ToArray()).Should().Be(body);
+        Encoding.UTF8.GetString(received.ToArray()).Should().Be(Body);
+    }
+
+    private static string Body => SseBody.Chat([.. Texts.Select(t => SseBody.Chunk($$"""{"content":"{{t}}"}""")), SseBody.Chunk("{}", "\"stop\"")]);
+
+    private static HttpClient ThroughHandler(Chunking chunking) =>
+        new(new OpenAIStreamingHandler(new OpenAIStreamingOptions()) { InnerHandler = StubOpenAIHandler.Sse(Body, chunking) })
+        {
+            BaseAddress = StubOpenAIHandler.BaseAddress,
+        };
+
+    private static async Task<HttpResponseMessage> SendAsync(HttpClient http)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "chat/completions")
+        {
+            Content = new StringContent("""{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}],"stream":true}""", Encoding.UTF8, new MediaTypeHeaderValue("application/json")),
+        };
+
+        return await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
     }
 }
