@@ -8,9 +8,11 @@ namespace OpenAIStreaming.Tests.Streaming;
 public sealed class CallBodyStreamTests
 {
     [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public async Task ReadAsync_ManyReadsWithACancellableToken_AllocateNothingPerRead(bool eventStreamLimits)
+    [InlineData(true, true)]
+    [InlineData(false, true)]
+    [InlineData(true, false)]
+    [InlineData(false, false)]
+    public async Task ReadAsync_ManyReads_AllocateNothingPerRead(bool eventStreamLimits, bool cancellableToken)
     {
         // One event per read, as a client that keeps up with a live stream reads: the idle timer is re-armed on one timer
         // and the consumer's token linked by a registration, so no CancellationTokenSource (or task) is made per read.
@@ -28,21 +30,30 @@ public sealed class CallBodyStreamTests
         var limits = new BodyLimits(long.MaxValue, long.MaxValue, eventStreamLimits ? options.MaxEventSize : null);
         using var stream = new CallBodyStream(new MemoryStream(body), prefix: null, 0, 0, options.IdleTimeout, call, limits, requestId: null, statusCode: 200, reportsEnd: true);
         using var consumer = new CancellationTokenSource();
+        CancellationToken token = cancellableToken ? consumer.Token : CancellationToken.None;
         byte[] buffer = new byte[chunk.Length];
         for (int i = 0; i < 100; i++)
         {
-            (await stream.ReadAsync(buffer, consumer.Token)).Should().Be(chunk.Length); // warm up
+            (await stream.ReadAsync(buffer, token)).Should().Be(chunk.Length); // warm up
         }
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
+        // Three rounds, the least counted: a one-time allocation of the runtime on this thread (a pool or a tier-up while
+        // other tests run beside this one) is not a per-read cost, and does not recur in every round.
+        const int ReadsPerRound = (Reads - 100) / 3;
+        long least = long.MaxValue;
         long total = 0;
-        for (int i = 100; i < Reads; i++)
+        for (int round = 0; round < 3; round++)
         {
-            total += await stream.ReadAsync(buffer, consumer.Token);
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < ReadsPerRound; i++)
+            {
+                total += await stream.ReadAsync(buffer, token);
+            }
+
+            least = Math.Min(least, GC.GetAllocatedBytesForCurrentThread() - before);
         }
 
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        total.Should().Be((long)chunk.Length * (Reads - 100));
-        allocated.Should().BeLessThan(Reads / 10, "a read allocates nothing (a few bytes in all, from the runtime, are tolerated)");
+        total.Should().Be((long)chunk.Length * ReadsPerRound * 3);
+        least.Should().BeLessThan(ReadsPerRound / 10, "a read allocates nothing (a few bytes in all, from the runtime, are tolerated)");
     }
 }
