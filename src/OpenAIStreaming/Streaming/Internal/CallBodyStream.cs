@@ -84,13 +84,13 @@ internal sealed class CallBodyStream : Stream
 
     public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        if (cancellationToken.CanBeCanceled || _prefixOffset < _prefixLength)
+        if (_prefixOffset < _prefixLength || cancellationToken.IsCancellationRequested)
         {
             return ReadWithRegistrationAsync(buffer, cancellationToken);
         }
 
-        // The usual read of a live body, with a token that cannot be cancelled: when the source completes it at once (the
-        // bytes had arrived), it completes here at once too, without a state machine.
+        // The usual read of a live body: when the source completes it at once (the bytes had arrived), it completes here at
+        // once too, without a state machine, a registration on the reader's token or the idle timer.
         int allowed;
         try
         {
@@ -120,10 +120,12 @@ internal sealed class CallBodyStream : Stream
 
         if (!read.IsCompletedSuccessfully)
         {
-            // Only a read that waits can go idle: the idle timer watches it from here (a moment after it started). A read
-            // that completed at once never touches the timer or the clock.
+            // Only a read that waits can go idle or be worth cancelling: the idle timer watches it, and the reader's token
+            // is linked to it, from here (a moment after it started; a token cancelled meanwhile cancels it at once). A
+            // read that completed at once never touches the timer, the clock or the token.
+            CancellationTokenRegistration consumer = cancellationToken.CanBeCanceled ? cancellationToken.UnsafeRegister(CancelRead, _read) : default;
             ArmIdle();
-            return AwaitSourceAsync(read, buffer, cancellationToken);
+            return AwaitSourceAsync(read, buffer, consumer, cancellationToken);
         }
 
         int count = read.Result;
@@ -138,7 +140,7 @@ internal sealed class CallBodyStream : Stream
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<int> AwaitSourceAsync(ValueTask<int> read, Memory<byte> buffer, CancellationToken cancellationToken)
+    private async ValueTask<int> AwaitSourceAsync(ValueTask<int> read, Memory<byte> buffer, CancellationTokenRegistration consumer, CancellationToken cancellationToken)
     {
         int count;
         try
@@ -152,6 +154,7 @@ internal sealed class CallBodyStream : Stream
         finally
         {
             DisarmIdle();
+            consumer.Dispose();
         }
 
         return Deliver(buffer.Span[..count], requested: buffer.Length);
