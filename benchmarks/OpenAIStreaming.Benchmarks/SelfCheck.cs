@@ -27,11 +27,14 @@ public static class SelfCheck
             }
         }
 
-        foreach (var pattern in Enum.GetValues<Live.ReadPattern>())
+        foreach (var shape in Enum.GetValues<ChunkShape>())
         {
-            var live = new Live.LiveStreamBenchmarks { Pattern = pattern };
-            live.Setup();
-            ok &= await live.CheckAsync(output);
+            foreach (var pattern in Enum.GetValues<Live.ReadPattern>())
+            {
+                var live = new Live.LiveStreamBenchmarks { Shape = shape, Pattern = pattern };
+                live.Setup();
+                ok &= await live.CheckAsync(output);
+            }
         }
 
         output.WriteLine(ok ? "Self-check passed: all readers return the identical text." : "SELF-CHECK FAILED: the readers do not agree (see above).");

@@ -7,10 +7,10 @@ using OpenAIStreaming.Benchmarks.Readers;
 namespace OpenAIStreaming.Benchmarks.Live;
 
 /// <summary>
-/// The same 20,000-chunk chat stream as <see cref="ChatStreamBenchmarks"/>, read the way users read it: in large reads and
+/// The same 20,000-chunk chat streams (both shapes) as <see cref="ChatStreamBenchmarks"/>, read the way users read them: in large reads and
 /// as a live stream (one event per read, or each event split across two reads), directly and through
 /// <see cref="OpenAIStreamingHandler"/> (default options: timeouts armed, recovery on), beside the runtime's
-/// <see cref="SseParser"/> and the official SDK, in one run.
+/// <see cref="SseParser"/>, the naive reader and the official SDK, in one run.
 /// </summary>
 [MemoryDiagnoser]
 public class LiveStreamBenchmarks
@@ -23,13 +23,16 @@ public class LiveStreamBenchmarks
     private OfficialSdkReader _sdk = null!;
     private OfficialSdkReader _sdkHandler = null!;
 
+    [Params(ChunkShape.Current2025, ChunkShape.Recorded2024)]
+    public ChunkShape Shape { get; set; }
+
     [Params(ReadPattern.Reads4KiB, ReadPattern.EventPerRead, ReadPattern.EventSplitInTwo, ReadPattern.Reads100B)]
     public ReadPattern Pattern { get; set; }
 
     [GlobalSetup]
     public void Setup()
     {
-        _data = ChatStreamGenerator.Generate(ChunkShape.Current2025);
+        _data = ChatStreamGenerator.Generate(Shape);
         _ends = PatternStream.ReadEnds(_data.Body, Pattern);
         _sseParser = new PatternReader(this);
         _typed = new OpenAIStreamingReader(new PatternHandler(this));
@@ -40,6 +43,9 @@ public class LiveStreamBenchmarks
 
     [Benchmark(Baseline = true, Description = "SseParser+Utf8JsonReader")]
     public Task<int> SseParser() => _sseParser.ReadAsync();
+
+    [Benchmark(Description = "Naive ReadLine+JsonDocument")]
+    public Task<int> Naive() => NaiveReader.ReadAsync(Open(), sink: null);
 
     [Benchmark(Description = "OpenAIStreaming typed")]
     public Task<int> Typed() => _typed.ReadAsync(sink: null);
@@ -57,9 +63,9 @@ public class LiveStreamBenchmarks
     public async Task<bool> CheckAsync(TextWriter output)
     {
         int expected = _data.ExpectedText.Length;
-        int[] got = [await SseParser(), await Typed(), await TypedThroughHandler(), await Sdk(), await SdkThroughHandler()];
+        int[] got = [await SseParser(), await Naive(), await Typed(), await TypedThroughHandler(), await Sdk(), await SdkThroughHandler()];
         bool ok = got.All(n => n == expected);
-        output.WriteLine($"live {Pattern}: {(ok ? "all readers agree" : "MISMATCH " + string.Join(", ", got) + " vs " + expected)}");
+        output.WriteLine($"live {Shape} {Pattern}: {(ok ? "all readers agree" : "MISMATCH " + string.Join(", ", got) + " vs " + expected)}");
         return ok;
     }
 

@@ -12,10 +12,13 @@ public sealed class NaiveReader : IChatTextReader
 
     public string Name => "Naive";
 
-    public async Task<int> ReadAsync(StringBuilder? sink)
+    public Task<int> ReadAsync(StringBuilder? sink) => ReadAsync(_data.Open(), sink);
+
+    /// <summary>Reads the chat stream <paramref name="body"/> (and disposes it), returning the number of text characters.</summary>
+    public static async Task<int> ReadAsync(Stream body, StringBuilder? sink)
     {
         int total = 0;
-        using var reader = new StreamReader(_data.Open());
+        using var reader = new StreamReader(body);
         string? line;
         while ((line = await reader.ReadLineAsync()) is not null)
         {
