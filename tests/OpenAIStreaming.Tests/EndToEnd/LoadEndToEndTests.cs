@@ -42,8 +42,18 @@ public sealed class LoadEndToEndTests
 
         Task<string>[] streams = [.. Enumerable.Range(0, Streams).Select(_ => Task.Run(() => ReadAsync(http, guard.Token)))];
         await WaitAsync(() => server.Requests.Count == Streams, guard.Token);
-        serverClock.Advance(TimeSpan.FromSeconds(1)); // every first token at once
-        string[] answers = await Task.WhenAll(streams).WaitAsync(LoadLimit);
+
+        // Every first token at once. The server logs a request a moment before it starts waiting for the first token, so
+        // the clock moves on again until every stream has ended, in case a wait began after the first move. Only the
+        // server's clock moves: the handler's stays still, so none of its timers can fire.
+        Task<string[]> all = Task.WhenAll(streams);
+        do
+        {
+            serverClock.Advance(TimeSpan.FromSeconds(1));
+        }
+        while (await Task.WhenAny(all, Task.Delay(50, guard.Token)) != all);
+
+        string[] answers = await all.WaitAsync(LoadLimit);
 
         answers.Should().AllBe(server.GetExpectedText("gpt-4o-mini", Messages), "every stream completed with the whole answer");
         server.Requests.Should().HaveCount(Streams).And.OnlyContain(r => r.Attempt == 1, "nothing was retried or hedged");

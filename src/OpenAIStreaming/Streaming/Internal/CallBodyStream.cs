@@ -84,9 +84,14 @@ internal sealed class CallBodyStream : Stream
 
     public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        if (_prefixOffset < _prefixLength || cancellationToken.IsCancellationRequested)
+        if (cancellationToken.IsCancellationRequested)
         {
-            return ReadWithRegistrationAsync(buffer, cancellationToken);
+            return ValueTask.FromCanceled<int>(cancellationToken);
+        }
+
+        if (TryReadPrefix(buffer.Span, out int copied))
+        {
+            return new ValueTask<int>(copied); // the bytes read before the commit point, from memory
         }
 
         // The usual read of a live body: when the source completes it at once (the bytes had arrived), it completes here at
@@ -171,43 +176,6 @@ internal sealed class CallBodyStream : Stream
         {
             return rethrown;
         }
-    }
-
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<int> ReadWithRegistrationAsync(Memory<byte> buffer, CancellationToken cancellationToken)
-    {
-        cancellationToken.ThrowIfCancellationRequested();
-        if (TryReadPrefix(buffer.Span, out int copied))
-        {
-            return copied;
-        }
-
-        ThrowIfEnded(inner: null, cancellationToken);
-        int allowed = Allowance(buffer.Length);
-        if (allowed < 0)
-        {
-            return 0; // an error body cut at MaxErrorBodyBytes
-        }
-
-        buffer = buffer[..allowed];
-        CancellationTokenRegistration consumer = cancellationToken.CanBeCanceled ? cancellationToken.UnsafeRegister(CancelRead, _read) : default;
-        ArmIdle();
-        int read;
-        try
-        {
-            read = await _source.ReadAsync(buffer, _read.Token).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is not OpenAIStreamException)
-        {
-            throw Failure(ex, cancellationToken);
-        }
-        finally
-        {
-            DisarmIdle();
-            consumer.Dispose();
-        }
-
-        return Deliver(buffer.Span[..read], requested: buffer.Length);
     }
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
