@@ -133,7 +133,8 @@ internal sealed class SseEventReader : IAsyncDisposable
     /// start of a line, releases what was framed and reads on. <see cref="MoreBytes.Read"/>: the bytes were there at once and
     /// are taken in (peek again); <see cref="MoreBytes.Pending"/>: the read waits (<see cref="ReadMoreAsync"/> takes it in,
     /// or <see cref="MoveNextAsync"/>); <see cref="MoreBytes.NotNeeded"/>: something can be framed from what is held, or the
-    /// stream has ended (<see cref="MoveNextAsync"/> goes on).
+    /// stream has ended (<see cref="MoveNextAsync"/> goes on). Once it has read, the data of <see cref="Current"/> is no
+    /// longer valid, as after <see cref="MoveNextAsync"/>.
     /// </summary>
     public MoreBytes TryReadMoreAtOnce(CancellationToken cancellationToken)
     {
