@@ -89,9 +89,16 @@ internal sealed class CallBodyStream : Stream
             return ValueTask.FromCanceled<int>(cancellationToken);
         }
 
-        if (TryReadPrefix(buffer.Span, out int copied))
+        try
         {
-            return new ValueTask<int>(copied); // the bytes read before the commit point, from memory
+            if (TryReadPrefix(buffer.Span, out int copied))
+            {
+                return new ValueTask<int>(copied); // the bytes read before the commit point, from memory
+            }
+        }
+        catch (Exception ex)
+        {
+            return ValueTask.FromException<int>(ex);
         }
 
         // The usual read of a live body: when the source completes it at once (the bytes had arrived), it completes here at
@@ -160,6 +167,11 @@ internal sealed class CallBodyStream : Stream
         {
             DisarmIdle();
             consumer.Dispose();
+        }
+
+        if (cancellationToken.IsCancellationRequested && _read.IsCancellationRequested)
+        {
+            _consumerCancelled = true; // cancelled as the read completed: the next read reports the cancellation, not a stall
         }
 
         return Deliver(buffer.Span[..count], requested: buffer.Length);

@@ -62,24 +62,37 @@ internal sealed class FirstContentPrefetch
         byte[] buffer = ArrayPool<byte>.Shared.Rent(InitialBufferSize);
         int length = 0;
         int framed = 0;
+        bool readFailed = false;
         try
         {
             while (true)
             {
+                if (length >= maxBytes)
+                {
+                    return Kept(source, buffer, length, framed, events, PrefetchEnd.Bound);
+                }
+
                 if (length == buffer.Length)
                 {
-                    if (length >= maxBytes)
-                    {
-                        return Kept(source, buffer, length, framed, events, PrefetchEnd.Bound);
-                    }
-
                     byte[] larger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, maxBytes));
                     buffer.AsSpan(0, length).CopyTo(larger);
                     ArrayPool<byte>.Shared.Return(buffer);
                     buffer = larger;
                 }
 
-                int read = await source.ReadAsync(buffer.AsMemory(length), cancellationToken).ConfigureAwait(false);
+                // A pooled array may be longer than asked for: never read past the bound.
+                Memory<byte> room = buffer.AsMemory(length, Math.Min(buffer.Length, maxBytes) - length);
+                int read;
+                try
+                {
+                    read = await source.ReadAsync(room, cancellationToken).ConfigureAwait(false);
+                }
+                catch
+                {
+                    readFailed = true; // a read that failed or was cancelled may still write into the buffer later
+                    throw;
+                }
+
                 if (read == 0)
                 {
                     return Kept(source, buffer, length, framed, events, PrefetchEnd.Ended);
@@ -121,7 +134,10 @@ internal sealed class FirstContentPrefetch
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            if (!readFailed)
+            {
+                ArrayPool<byte>.Shared.Return(buffer); // else left to the collector
+            }
         }
     }
 
