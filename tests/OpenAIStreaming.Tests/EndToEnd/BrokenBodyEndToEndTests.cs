@@ -38,17 +38,32 @@ public sealed class BrokenBodyEndToEndTests
         SdkResponsesThroughHandler,
     }
 
-    public static TheoryData<Reader, int, bool> Cases
+    /// <summary>How the body breaks off.</summary>
+    public enum Break
+    {
+        /// <summary>The server closes the connection (FIN) after the events.</summary>
+        Cut,
+
+        /// <summary>The server is silent for a moment, then closes.</summary>
+        StallThenClose,
+
+        /// <summary>The server resets the connection (RST) after the events.</summary>
+        Reset,
+    }
+
+    public static TheoryData<Reader, int, Break> Cases
     {
         get
         {
-            var data = new TheoryData<Reader, int, bool>();
+            var data = new TheoryData<Reader, int, Break>();
             foreach (Reader reader in Enum.GetValues<Reader>())
             {
                 foreach (int k in new[] { 0, 1, 3, 6 })
                 {
-                    data.Add(reader, k, false);
-                    data.Add(reader, k, true);
+                    foreach (Break how in Enum.GetValues<Break>())
+                    {
+                        data.Add(reader, k, how);
+                    }
                 }
             }
 
@@ -58,10 +73,15 @@ public sealed class BrokenBodyEndToEndTests
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public async Task Stream_ConnectionClosedAfterKEvents_ThrowsTypedRetryableProtocolError(Reader reader, int k, bool stallFirst)
+    public async Task Stream_ConnectionClosedAfterKEvents_ThrowsTypedRetryableProtocolError(Reader reader, int k, Break how)
     {
         await using FakeOpenAIServer server = await FakeOpenAIServer.StartAsync();
-        server.AddRule(new FaultRule(stallFirst ? Fault.StallAfterEvents(k, ShortStall) : Fault.CutAfterEvents(k)));
+        server.AddRule(new FaultRule(how switch
+        {
+            Break.StallThenClose => Fault.StallAfterEvents(k, ShortStall),
+            Break.Reset => Fault.ResetAfterEvents(k),
+            _ => Fault.CutAfterEvents(k),
+        }));
         using CancellationTokenSource guard = HangGuard.Start();
         var delivered = new List<string>();
 
@@ -152,12 +172,14 @@ public sealed class BrokenBodyEndToEndTests
     }
 
     [Theory]
-    [InlineData(0)]
-    [InlineData(1)]
-    public async Task Stream_ThroughTheHandlerWithRetries_ABreakBeforeTheFirstContentIsRetriedAndTheAnswerIsComplete(int k)
+    [InlineData(0, false)]
+    [InlineData(1, false)]
+    [InlineData(0, true)]
+    [InlineData(1, true)] // a role chunk, then a reset
+    public async Task Stream_ThroughTheHandlerWithRetries_ABreakBeforeTheFirstContentIsRetriedAndTheAnswerIsComplete(int k, bool reset)
     {
         await using FakeOpenAIServer server = await FakeOpenAIServer.StartAsync();
-        server.AddRule(new FaultRule(Fault.CutAfterEvents(k)) { Attempts = AttemptSet.Only(1) });
+        server.AddRule(new FaultRule(reset ? Fault.ResetAfterEvents(k) : Fault.CutAfterEvents(k)) { Attempts = AttemptSet.Only(1) });
         using var http = new HttpClient(new OpenAIStreamingHandler(new OpenAIStreamingOptions { RetryBaseDelay = TimeSpan.FromMilliseconds(1) }) { InnerHandler = new SocketsHttpHandler() })
         {
             BaseAddress = server.BaseAddress,

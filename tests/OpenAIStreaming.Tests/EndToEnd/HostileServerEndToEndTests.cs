@@ -181,6 +181,38 @@ public sealed class HostileServerEndToEndTests
         error.Should().BeOfType<OpenAIStreamProtocolException>().Which.EventIndex.Should().Be(0);
     }
 
+    [Fact]
+    public async Task ChoiceAtTheLastIndexBegunAndNeverFinished_IsATruncationOnRealSockets()
+    {
+        // Index 1023 is the last one tracked: its finish is checked like choice 0's, so a body that ends without it fails.
+        string chunk = """{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":1023,"delta":{"content":"x"},"finish_reason":null}]}""";
+        await using FakeOpenAIServer server = await FakeOpenAIServer.StartAsync();
+        server.AddRule(new FaultRule(Fault.ReplayBody(Encoding.UTF8.GetBytes($"data: {chunk}\n\n"))));
+        using HttpClient http = DirectClient(server);
+
+        Exception? error = await Record(() => DrainAsync(http.StreamChatCompletionAsync(ChatRequest)));
+
+        error.Should().BeOfType<OpenAIStreamProtocolException>().Which.Message.Should().Contain("finish reason");
+    }
+
+    [Theory]
+    [InlineData("id")]
+    [InlineData("model")]
+    public async Task InvalidUtf8InAnIdentifier_IsATypedErrorOnRealSockets(string field)
+    {
+        // The same bytes that fail the stream in "content" fail it in the identifiers too, rather than becoming U+FFFD.
+        byte[] head = Encoding.UTF8.GetBytes($$"""data: {"{{field}}":"a""");
+        byte[] tail = Encoding.UTF8.GetBytes("\",\"object\":\"chat.completion.chunk\",\"created\":1,\"choices\":[{\"index\":0,\"delta\":{\"content\":\"x\"},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n");
+        byte[] body = [.. head, 0xFF, 0xFE, .. tail];
+        await using FakeOpenAIServer server = await FakeOpenAIServer.StartAsync();
+        server.AddRule(new FaultRule(Fault.ReplayBody(body)));
+        using HttpClient http = DirectClient(server);
+
+        Exception? error = await Record(() => DrainAsync(http.StreamChatCompletionAsync(ChatRequest)));
+
+        error.Should().BeOfType<OpenAIStreamProtocolException>().Which.EventIndex.Should().Be(0);
+    }
+
     // 4. and 5. What the handler bounds for every reader, and white space forever
 
     [Fact]

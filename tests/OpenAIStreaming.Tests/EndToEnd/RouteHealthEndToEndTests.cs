@@ -46,7 +46,7 @@ public sealed class RouteHealthEndToEndTests
         await using var h = await RouteHarness.StartAsync(options);
         h.Server.AddRule(new FaultRule(Fault.NeverAnswer()) { Model = ModelA });
 
-        for (int i = 0; i < 6; i++)
+        for (int i = 0; i < 30; i++)
         {
             int before = h.Server.Requests.Count;
             Task<string> silent = h.StreamAsync(ModelA);
