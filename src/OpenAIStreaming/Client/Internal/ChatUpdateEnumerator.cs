@@ -293,14 +293,8 @@ internal sealed class ChatUpdateEnumerator : IAsyncEnumerator<ChatCompletionUpda
 
                 // The next event has not fully arrived: wait for more bytes and try the fused path again, rather than
                 // framing it apart once it has (a live stream's every event comes after a read that waited).
-                MoreBytes more = events.TryReadMoreAtOnce(_cancellationToken);
-                if (more != MoreBytes.NotNeeded)
+                if (await events.ReadMoreAsync(_cancellationToken).ConfigureAwait(false))
                 {
-                    if (more == MoreBytes.Pending)
-                    {
-                        await events.ReadMoreAsync().ConfigureAwait(false);
-                    }
-
                     tryFramed = true; // the bytes that came are for the fused path first
                     continue;
                 }

@@ -81,7 +81,10 @@ internal sealed class ChatChunkDecoder : IDisposable
     public bool TryDecodeLine(ReadOnlySpan<byte> text, ReadOnlySpan<byte> terminator, Span<char> destination, out int written, out int length) =>
         _template.TryMatchLine(text, terminator, destination, out written, out length);
 
-    /// <summary>The choice index of the chunks <see cref="TryDecodeLine(ReadOnlySpan{byte}, ReadOnlySpan{byte}, Span{char}, out int, out int)"/> decodes.</summary>
+    /// <summary>
+    /// The update of the chunks <see cref="TryDecodeLine(ReadOnlySpan{byte}, ReadOnlySpan{byte}, Span{char}, out int, out int)"/>
+    /// decodes, without their text: their choice, role and finish reason are its.
+    /// </summary>
     public ChatCompletionUpdate TemplateUpdate => _template.WithContent(string.Empty);
 
     /// <summary>The update of a chunk decoded by <c>TryDecodeLine</c>, valid until the next decode.</summary>

@@ -288,21 +288,11 @@ internal sealed class RecoveringChatBodyStream : Stream
         {
             SseEventReader events = _events!;
             bool forwarded = TryForwardDataLine(events);
-            while (!forwarded && _verifier is null && !_ended)
+
+            // The next event has not fully arrived: wait for more bytes and try the fused path again, rather than framing
+            // it apart once it has (a live stream's every event comes after a read that waited).
+            while (!forwarded && _verifier is null && !_ended && await events.ReadMoreAsync(cancellationToken).ConfigureAwait(false))
             {
-                // The next event has not fully arrived: wait for more bytes and try the fused path again, rather than
-                // framing it apart once it has (a live stream's every event comes after a read that waited).
-                MoreBytes more = events.TryReadMoreAtOnce(cancellationToken);
-                if (more == MoreBytes.NotNeeded)
-                {
-                    break;
-                }
-
-                if (more == MoreBytes.Pending)
-                {
-                    await events.ReadMoreAsync().ConfigureAwait(false);
-                }
-
                 forwarded = TryForwardDataLine(events);
             }
 

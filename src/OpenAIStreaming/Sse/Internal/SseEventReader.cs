@@ -131,8 +131,8 @@ internal sealed class SseEventReader : IAsyncDisposable
     /// <summary>
     /// For a caller of the fused fast path whose next event has not fully arrived: when the rest of the buffer is only the
     /// start of a line, releases what was framed and reads on. <see cref="MoreBytes.Read"/>: the bytes were there at once and
-    /// are taken in (peek again); <see cref="MoreBytes.Pending"/>: the read waits (<see cref="ReadMoreAsync"/> takes it in,
-    /// or <see cref="MoveNextAsync"/>); <see cref="MoreBytes.NotNeeded"/>: something can be framed from what is held, or the
+    /// are taken in (peek again); <see cref="MoreBytes.Pending"/>: the read waits (<see cref="ReadMoreAsync"/> or
+    /// <see cref="MoveNextAsync"/> takes it in); <see cref="MoreBytes.NotNeeded"/>: something can be framed from what is held, or the
     /// stream has ended (<see cref="MoveNextAsync"/> goes on). Once it has read, the data of <see cref="Current"/> is no
     /// longer valid, as after <see cref="MoveNextAsync"/>.
     /// </summary>
@@ -171,15 +171,24 @@ internal sealed class SseEventReader : IAsyncDisposable
     /// <summary>Gets whether a read <see cref="TryReadMoreAtOnce"/> started is waiting for bytes.</summary>
     public bool HasPendingRead => _pendingRead is not null;
 
-    /// <summary>Waits for the read <see cref="TryReadMoreAtOnce"/> left pending and takes its bytes in, framing nothing.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    public async ValueTask ReadMoreAsync()
+    /// <summary>
+    /// <see cref="TryReadMoreAtOnce"/>, waiting for the bytes when the read has to: true when more bytes were taken in (peek
+    /// again), false when none were needed (<see cref="MoveNextAsync"/> goes on).
+    /// </summary>
+    public ValueTask<bool> ReadMoreAsync(CancellationToken cancellationToken) => TryReadMoreAtOnce(cancellationToken) switch
     {
-        if (_pendingRead is { } pending)
-        {
-            _pendingRead = null;
-            Accept(await pending.ConfigureAwait(false));
-        }
+        MoreBytes.Read => new ValueTask<bool>(true),
+        MoreBytes.Pending => AcceptPendingAsync(),
+        _ => new ValueTask<bool>(false),
+    };
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> AcceptPendingAsync()
+    {
+        ValueTask<ReadResult> pending = _pendingRead!.Value;
+        _pendingRead = null;
+        Accept(await pending.ConfigureAwait(false));
+        return true;
     }
 
     /// <summary>Gets what ends the value of a one-line event for <see cref="ConsumeDataLine"/>: its LF and the blank line's LF.</summary>
