@@ -170,6 +170,10 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
                 {
                     int target = outcome.Target.Index;
                     call.EnableRecovery(_options.Recovery, cancellation => ReplayAsync(call, targets, target, cancellation));
+                    if (body.IsBackground && IsResponses(request.RequestUri))
+                    {
+                        call.EnableResume((responseId, after, cancellation) => ResumeAsync(call, targets[target], targets, responseId, after, cancellation));
+                    }
                 }
             }
 
@@ -177,7 +181,8 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
             // that streams regardless), which would otherwise be an unbounded body.
             bool isEventStream = response.IsSuccessStatusCode && (body.IsStream || IsEventStream(response));
             bool isChatStream = isEventStream && committed && body.IsStream && IsChatCompletions(request.RequestUri);
-            CallContent.Install(response, outcome.Prefetch, isEventStream, call, _options, isChatStream);
+            bool isResponsesStream = isEventStream && committed && body.IsStream && IsResponses(request.RequestUri);
+            CallContent.Install(response, outcome.Prefetch, isEventStream, call, _options, isChatStream, isResponsesStream);
             return response;
         }
         catch
@@ -193,6 +198,9 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
 
     private static bool IsChatCompletions(Uri? uri) =>
         uri is not null && uri.AbsolutePath.EndsWith("/chat/completions", StringComparison.Ordinal);
+
+    private static bool IsResponses(Uri? uri) =>
+        uri is not null && uri.AbsolutePath.TrimEnd('/').EndsWith("/responses", StringComparison.Ordinal);
 
     /// <summary>
     /// A stream's verdict waits for its body: a break after the commit point (cut, stalled, malformed) is a failure of the
@@ -256,17 +264,7 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
             handedOver = outcome;
             WaitForTheBodysVerdict(call, outcome);
             string? requestId = Client.Internal.StreamingResponse.RequestIdOf(response);
-            var remainder = new CallBodyStream(
-                prefetch.Source,
-                prefetch.Buffer,
-                prefetch.CommittedLength,
-                prefetch.Length,
-                call.Settings.IdleTimeout,
-                call,
-                BodyLimits.For(response, isEventStream: true, _options) with { MaxEventSize = null },
-                requestId,
-                (int)response.StatusCode,
-                reportsEnd: false);
+            CallBodyStream remainder = Remainder(call, response, prefetch.Source, prefetch.Buffer, prefetch.CommittedLength, prefetch.Length, requestId);
             return new ReplayedBody(response, prefetch.Events, remainder, requestId);
         }
         finally
@@ -274,6 +272,71 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
             runner.DisposeAttempts(keep: handedOver);
         }
     }
+
+    /// <summary>
+    /// Streams a broken background response again from the event after sequence number <paramref name="after"/>, from the
+    /// target that was streaming it (<c>GET …/responses/{id}?stream=true&amp;starting_after=N</c>): the server sends the
+    /// stored events with their own sequence numbers, and nothing is generated again. The wait for its headers is bounded by
+    /// the first-token timeout, its body by the idle timeout, and it draws on the retry budget. Throws a typed error when the
+    /// server does not stream it (a stored response expires after some minutes).
+    /// </summary>
+    private async ValueTask<ReplayedBody> ResumeAsync(CallContext call, Fallback.Internal.Target target, TargetChain targets, string responseId, long after, CancellationToken cancellationToken)
+    {
+        if (!_state.Budget.TryWithdraw())
+        {
+            HandlerLog.RetryBudgetExhausted(_logger, call.ClientRequestId ?? string.Empty);
+            throw new OpenAIStreamException("The stream broke and could not be resumed: the retry budget is spent.");
+        }
+
+        HttpRequestMessage request = targets.CreateResumeRequest(target, responseId, after);
+        call.Own(request);
+        using var firstToken = new CancellationTokenSource(call.Settings.FirstTokenTimeout, _timeProvider);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, call.Token, firstToken.Token);
+        HttpResponseMessage? response = null;
+        try
+        {
+            response = await _sendInner(request, linked.Token).ConfigureAwait(false);
+            string? requestId = Client.Internal.StreamingResponse.RequestIdOf(response);
+            if (!Internal.Origin.Same(request.RequestUri, response.RequestMessage?.RequestUri))
+            {
+                throw Client.Internal.StreamingResponse.RedirectedAway(response.RequestMessage!.RequestUri!, response);
+            }
+
+            if (!response.IsSuccessStatusCode)
+            {
+                byte[] error = await Client.Internal.StreamingResponse.ReadBoundedAsync(response.Content, Client.Internal.StreamingResponse.MaxErrorBodyBytes, linked.Token).ConfigureAwait(false);
+                throw Client.Internal.StreamingResponse.ErrorFromBody(response, error, requestId);
+            }
+
+            Stream source = await response.Content.ReadAsStreamAsync(linked.Token).ConfigureAwait(false);
+            CallBodyStream remainder = Remainder(call, response, source, prefix: null, prefixStart: 0, prefixLength: 0, requestId);
+            HttpResponseMessage resumed = response;
+            response = null;
+            return new ReplayedBody(resumed, [], remainder, requestId);
+        }
+        catch (Exception ex) when (firstToken.IsCancellationRequested && !call.Token.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw call.Timeout(OpenAIStreamTimeoutKind.FirstToken, call.Settings.FirstTokenTimeout, requestId: null, ex);
+        }
+        finally
+        {
+            response?.Dispose();
+        }
+    }
+
+    /// <summary>The body of a recovery's response (after <paramref name="prefixStart"/> of what was prefetched), under the idle and total timeouts; its reader frames it and reports how it ended.</summary>
+    private CallBodyStream Remainder(CallContext call, HttpResponseMessage response, Stream source, byte[]? prefix, int prefixStart, int prefixLength, string? requestId) =>
+        new(
+            source,
+            prefix,
+            prefixStart,
+            prefixLength,
+            call.Settings.IdleTimeout,
+            call,
+            BodyLimits.For(response, isEventStream: true, _options) with { MaxEventSize = null },
+            requestId,
+            (int)response.StatusCode,
+            reportsEnd: false);
 
     /// <inheritdoc/>
     protected override void Dispose(bool disposing)

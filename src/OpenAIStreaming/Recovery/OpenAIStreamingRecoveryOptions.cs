@@ -7,7 +7,9 @@ namespace OpenAIStreaming;
 /// an idle timeout, a retryable error event from the server (<c>server_error</c>, <c>overloaded</c>, 5xx codes), a
 /// malformed event, or an end without a finish reason. The request is sent again (to the same target, or the next of its
 /// chain), the regenerated answer is checked against what was already delivered (its length and a stable hash per choice),
-/// what was delivered is skipped, and the stream goes on: nothing is lost or repeated.
+/// what was delivered is skipped, and the stream goes on: nothing is lost or repeated. A background Responses stream
+/// (<c>"background": true</c>) that breaks is resumed instead: the server streams the stored response again from the event
+/// after the last one delivered (<c>starting_after</c>), and nothing is generated again.
 /// </summary>
 /// <remarks>
 /// <para>Recoveries draw from the retry budget and end with the total timeout. A replay of a request with a

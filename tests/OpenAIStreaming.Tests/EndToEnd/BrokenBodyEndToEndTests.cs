@@ -102,9 +102,9 @@ public sealed class BrokenBodyEndToEndTests
         // Through the handler or the wrapper, events before the first content are held back until the stream commits; a
         // break before it delivers nothing (and, with retries, would be retried).
         bool beforeContent = !IsDirect(reader) && k < (IsResponses(reader) ? 5 : 2);
-        // The official SDK also passes on the error event that ends a chat body it reads through the handler, as an empty
-        // update, before the next read throws.
-        int errorEvent = reader == Reader.SdkChatThroughHandler && !beforeContent ? 1 : 0;
+        // The official SDK also passes on the error event that ends a body it reads through the handler (an empty chat
+        // update, or a Responses error update) before the next read throws.
+        int errorEvent = reader is Reader.SdkChatThroughHandler or Reader.SdkResponsesThroughHandler && !beforeContent ? 1 : 0;
         delivered.Should().HaveCount((beforeContent ? 0 : k) + errorEvent, "every event after the commit point and before the break was delivered, one update each");
         if (reader is Reader.ChatDirect or Reader.ChatThroughHandler or Reader.ChatThroughWrapper)
         {

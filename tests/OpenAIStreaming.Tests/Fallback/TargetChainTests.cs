@@ -46,4 +46,11 @@ public sealed class TargetChainTests
     [InlineData("https://a.test/v1/chat/completions?key=secret", "https://a.test/v2/", "https://a.test/v2/chat/completions?key=secret")]
     public void Rebase_MovesTheOperationPathUnderTheFallbackEndpointAndCarriesOnlyOperationParametersToAnotherOrigin(string original, string endpoint, string expected) =>
         TargetChain.Rebase(new Uri(original), new Uri(endpoint)).Should().Be(new Uri(expected));
+
+    [Theory]
+    [InlineData("https://api.openai.com/v1/responses", "resp_1", 9, "https://api.openai.com/v1/responses/resp_1?stream=true&starting_after=9")]
+    [InlineData("https://x.openai.azure.com/openai/v1/responses/?api-version=preview", "resp_2", 0, "https://x.openai.azure.com/openai/v1/responses/resp_2?api-version=preview&stream=true&starting_after=0")]
+    [InlineData("http://127.0.0.1:5000/v1/responses", "../../admin?x=1", 3, "http://127.0.0.1:5000/v1/responses/..%2F..%2Fadmin%3Fx%3D1?stream=true&starting_after=3")]
+    public void ResumeUri_NamesTheStoredResponseUnderTheOperationAndKeepsItsQuery(string operation, string id, long after, string expected) =>
+        TargetChain.ResumeUri(new Uri(operation), id, after).AbsoluteUri.Should().Be(expected);
 }

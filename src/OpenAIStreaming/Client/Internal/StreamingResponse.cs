@@ -197,7 +197,7 @@ internal static class StreamingResponse
         return -1;
     }
 
-    private static OpenAIStreamException ErrorFromBody(HttpResponseMessage response, byte[] body, string? requestId)
+    internal static OpenAIStreamException ErrorFromBody(HttpResponseMessage response, byte[] body, string? requestId)
     {
         int status = (int)response.StatusCode;
         if (status is >= 300 and < 400)

@@ -44,9 +44,9 @@ internal static class TypedStreamReader
                 throw BrokenBody.AfterEvents(ex, typed?.EventIndex ?? 0, ResponsesTruncated, typed?.StatusCode, typed?.RequestId);
             }
 
-            await using (events.ConfigureAwait(false))
+            var cursor = new ResponsesCursor(events, response, requestId, call);
+            await using (cursor.ConfigureAwait(false))
             {
-                var cursor = new ResponsesCursor(events, response, requestId);
                 while (true)
                 {
                     ResponseStreamEvent? next;
@@ -77,19 +77,60 @@ internal static class TypedStreamReader
         }
     }
 
-    /// <summary>Reads a Responses stream event by event; throws a typed error for a stream that breaks off or ends before its terminal event.</summary>
-    private sealed class ResponsesCursor(SseEventReader events, HttpResponseMessage response, string? requestId)
+    /// <summary>
+    /// Reads a Responses stream event by event; throws a typed error for a stream that breaks off or ends before its terminal
+    /// event. A background response that breaks (through the handler, with recovery on) is streamed again from the event
+    /// after the last one delivered, by its sequence number: nothing is generated again, and no event comes twice.
+    /// </summary>
+    private sealed class ResponsesCursor(SseEventReader events, HttpResponseMessage response, string? requestId, CallContext? call) : IAsyncDisposable
     {
         private readonly ResponseEventDecoder _decoder = new();
+        private SseEventReader _events = events;
+        private string? _requestId = requestId;
+        private string? _responseId;
+        private long? _lastSequence;
         private bool _terminal;
+        private bool _resumed;
 
         /// <summary>The next event, or null when the stream ended with its terminal event.</summary>
         public async ValueTask<ResponseStreamEvent?> NextAsync(CancellationToken cancellationToken)
         {
-            while (!_terminal && await NextEventAsync(events, response, requestId, cancellationToken).ConfigureAwait(false))
+            while (true)
+            {
+                ResponseStreamEvent? next;
+                try
+                {
+                    next = await NextCoreAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (MayResume(ex, cancellationToken))
+                {
+                    await ResumeAsync(ex, cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
+
+                if (next is { } responseEvent)
+                {
+                    if (_resumed && responseEvent.SequenceNumber <= _lastSequence)
+                    {
+                        continue; // delivered before the break
+                    }
+
+                    _lastSequence = responseEvent.SequenceNumber ?? _lastSequence;
+                    _responseId ??= responseEvent.ResponseId;
+                }
+
+                return next;
+            }
+        }
+
+        public ValueTask DisposeAsync() => _events.DisposeAsync();
+
+        private async ValueTask<ResponseStreamEvent?> NextCoreAsync(CancellationToken cancellationToken)
+        {
+            while (!_terminal && await NextEventAsync(_events, response, _requestId, cancellationToken).ConfigureAwait(false))
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                ReadOnlyMemory<byte> data = events.Current.Data;
+                ReadOnlyMemory<byte> data = _events.Current.Data;
                 if (IsBlank(data.Span))
                 {
                     continue;
@@ -100,17 +141,48 @@ internal static class TypedStreamReader
                     break;
                 }
 
-                ResponseStreamEvent responseEvent = _decoder.Decode(data.Span, events.Current.EventType, events.CurrentIndex, requestId);
+                ResponseStreamEvent responseEvent = _decoder.Decode(data.Span, _events.Current.EventType, _events.CurrentIndex, _requestId);
                 _terminal = responseEvent.IsTerminal;
                 return responseEvent;
             }
 
             if (!_terminal)
             {
-                throw Truncated(events, response, requestId, "without a terminal event (response.completed or response.incomplete)");
+                throw Truncated(_events, response, _requestId, "without a terminal event (response.completed or response.incomplete)");
             }
 
             return null;
+        }
+
+        private bool MayResume(Exception failure, CancellationToken cancellationToken) =>
+            call is { CanResume: true }
+            && _responseId is not null
+            && _lastSequence is not null
+            && !_terminal
+            && !cancellationToken.IsCancellationRequested
+            && Recovery.Internal.RecoveryRules.IsRecoverable(failure);
+
+        /// <summary>Streams the stored response again after the last event delivered; when that fails, the break is what the caller sees.</summary>
+        private async ValueTask ResumeAsync(Exception failure, CancellationToken cancellationToken)
+        {
+            ReplayedBody resumed;
+            try
+            {
+                resumed = await call!.ResumeAsync(_responseId!, _lastSequence!.Value, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                call!.Metrics?.Recovery("failed");
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
+                throw;
+            }
+
+            call.Metrics?.Recovery("resumed");
+            SseEventReader old = _events;
+            _events = new SseEventReader(PipeReaders.Create(resumed.Remainder, leaveOpen: false), options: null, resumed.RequestId, resumed.Events);
+            await old.DisposeAsync().ConfigureAwait(false);
+            _requestId = resumed.RequestId ?? _requestId;
+            _resumed = true;
         }
     }
 

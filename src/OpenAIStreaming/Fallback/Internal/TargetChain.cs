@@ -111,35 +111,74 @@ internal sealed class TargetChain
                 request.Content = content;
             }
 
-            foreach (KeyValuePair<string, string[]> header in _headers)
-            {
-                if (!target.ForeignOrigin || MayCrossOrigin(header.Key))
-                {
-                    request.Headers.TryAddWithoutValidation(header.Key, header.Value);
-                }
-            }
-
-            foreach (KeyValuePair<string, object?> option in _requestOptions)
-            {
-                ((IDictionary<string, object?>)request.Options)[option.Key] = option.Value;
-            }
+            CopyHeadersAndOptions(request, target);
         }
 
-        if (target.Fallback is { } fallback)
-        {
-            if (fallback.ApiKey is { } apiKey)
-            {
-                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
-            }
+        AddFallbackCredentials(request, target);
+        return request;
+    }
 
-            foreach (KeyValuePair<string, string> header in fallback.Headers)
+    /// <summary>
+    /// The request that streams the stored (background) response <paramref name="responseId"/> again from the event after
+    /// sequence number <paramref name="after"/>, on <paramref name="target"/> (the one that was streaming it):
+    /// <c>GET {operation}/{id}?stream=true&amp;starting_after={after}</c> with the target's headers and no body.
+    /// </summary>
+    public HttpRequestMessage CreateResumeRequest(Target target, string responseId, long after)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, ResumeUri(target.Uri!, responseId, after))
+        {
+            Version = _original.Version,
+            VersionPolicy = _original.VersionPolicy,
+        };
+        CopyHeadersAndOptions(request, target);
+        AddFallbackCredentials(request, target);
+        return request;
+    }
+
+    /// <summary>
+    /// <c>{operation}/{id}?stream=true&amp;starting_after={after}</c>, keeping the operation's own query (an Azure
+    /// <c>api-version</c>); the id is escaped, so it can only name a response under the operation.
+    /// </summary>
+    internal static Uri ResumeUri(Uri operation, string responseId, long after)
+    {
+        string parameters = "stream=true&starting_after=" + after.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        string query = operation.Query.Length > 1 ? operation.Query + "&" + parameters : "?" + parameters;
+        return new Uri(operation.GetLeftPart(UriPartial.Path).TrimEnd('/') + "/" + Uri.EscapeDataString(responseId) + query);
+    }
+
+    private void CopyHeadersAndOptions(HttpRequestMessage request, Target target)
+    {
+        foreach (KeyValuePair<string, string[]> header in _headers)
+        {
+            if (!target.ForeignOrigin || MayCrossOrigin(header.Key))
             {
-                request.Headers.Remove(header.Key);
                 request.Headers.TryAddWithoutValidation(header.Key, header.Value);
             }
         }
 
-        return request;
+        foreach (KeyValuePair<string, object?> option in _requestOptions)
+        {
+            ((IDictionary<string, object?>)request.Options)[option.Key] = option.Value;
+        }
+    }
+
+    private static void AddFallbackCredentials(HttpRequestMessage request, Target target)
+    {
+        if (target.Fallback is not { } fallback)
+        {
+            return;
+        }
+
+        if (fallback.ApiKey is { } apiKey)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
+        }
+
+        foreach (KeyValuePair<string, string> header in fallback.Headers)
+        {
+            request.Headers.Remove(header.Key);
+            request.Headers.TryAddWithoutValidation(header.Key, header.Value);
+        }
     }
 
     /// <summary>The fallbacks of a call: the request's own list when it sets one, else those of its model followed by those for every request.</summary>

@@ -17,11 +17,23 @@ internal sealed class ResponseEventDecoder
     /// <param name="sseEventType">The SSE <c>event:</c> name, used when the JSON has no <c>type</c>.</param>
     /// <param name="eventIndex">The index of the event in the stream.</param>
     /// <param name="requestId">The server's request id, for errors.</param>
-    public ResponseStreamEvent Decode(ReadOnlySpan<byte> data, string sseEventType, long eventIndex, string? requestId)
+    public ResponseStreamEvent Decode(ReadOnlySpan<byte> data, string sseEventType, long eventIndex, string? requestId) =>
+        Decode(data, sseEventType, eventIndex, requestId, withText: true);
+
+    /// <summary>
+    /// Checks one event as <see cref="Decode(ReadOnlySpan{byte}, string, long, string?)"/> does (the same errors for a
+    /// malformed event, an <c>error</c> or <c>response.failed</c>) and reads its kind, sequence number and response id, but
+    /// not its text (<see cref="ResponseStreamEvent.Delta"/>, <see cref="ResponseStreamEvent.Text"/> and
+    /// <see cref="ResponseStreamEvent.Json"/> stay null): for passing events on without a string per event.
+    /// </summary>
+    public ResponseStreamEvent Scan(ReadOnlySpan<byte> data, string sseEventType, long eventIndex, string? requestId) =>
+        Decode(data, sseEventType, eventIndex, requestId, withText: false);
+
+    private ResponseStreamEvent Decode(ReadOnlySpan<byte> data, string sseEventType, long eventIndex, string? requestId, bool withText)
     {
         try
         {
-            return DecodeCore(data, sseEventType, eventIndex, requestId);
+            return DecodeCore(data, sseEventType, eventIndex, requestId, withText);
         }
         catch (Exception ex) when (ex is JsonException or InvalidOperationException)
         {
@@ -56,7 +68,7 @@ internal sealed class ResponseEventDecoder
         _ => ResponseStreamEventKind.Other,
     };
 
-    private ResponseStreamEvent DecodeCore(ReadOnlySpan<byte> data, string sseEventType, long eventIndex, string? requestId)
+    private ResponseStreamEvent DecodeCore(ReadOnlySpan<byte> data, string sseEventType, long eventIndex, string? requestId, bool withText)
     {
         var reader = new Utf8JsonReader(data);
         if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
@@ -79,6 +91,11 @@ internal sealed class ResponseEventDecoder
             {
                 reader.Read();
                 sequenceNumber = JsonReading.GetInt64OrNull(ref reader);
+            }
+            else if (!withText && (JsonReading.NameIs(ref reader, "delta"u8) || JsonReading.NameIs(ref reader, "text"u8) || JsonReading.NameIs(ref reader, "arguments"u8) || JsonReading.NameIs(ref reader, "refusal"u8)))
+            {
+                reader.Read();
+                reader.Skip();
             }
             else if (JsonReading.NameIs(ref reader, "delta"u8))
             {
@@ -146,7 +163,7 @@ internal sealed class ResponseEventDecoder
             text,
             response.IncompleteReason,
             response.Usage,
-            isDelta ? null : Encoding.UTF8.GetString(data));
+            isDelta || !withText ? null : Encoding.UTF8.GetString(data));
     }
 
     private ResponseObject ReadResponse(ref Utf8JsonReader reader, ReadOnlySpan<byte> data)

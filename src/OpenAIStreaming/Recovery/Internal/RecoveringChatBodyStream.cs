@@ -27,67 +27,32 @@ namespace OpenAIStreaming.Recovery.Internal;
 /// once every choice has its finish reason. Synchronous reads get the body as it is, under the same timeouts and limits,
 /// without recovery.
 /// </remarks>
-internal sealed class RecoveringChatBodyStream : Stream
+internal sealed class RecoveringChatBodyStream(CallContext call, Func<bool, (IReadOnlyList<PrefetchedEvent> Events, Stream Body)> open, int maxEventSize, string? requestId, int statusCode)
+    : RecoveringBodyStream(call, open, maxEventSize, requestId, statusCode)
 {
-    private static ReadOnlySpan<byte> DataPrefix => "data: "u8;
+    private static ReadOnlySpan<byte> DataPrefix => EventOutput.DataPrefix;
 
     private static ReadOnlySpan<byte> Done => "data: [DONE]\n\n"u8;
 
     private const int MaxFramedChars = 512; // the longest text the fused path decodes; longer goes the general way
 
-    private readonly CallContext _call;
-    private readonly Func<bool, (IReadOnlyList<PrefetchedEvent> Events, Stream Body)> _open;
-    private readonly ServerSentEventReaderOptions _readerOptions;
-    private readonly int _statusCode;
     private readonly DeliveryLedger _ledger = new();
-    private readonly ArrayBufferWriter<byte> _out = new(512);
     private readonly List<ChatCompletionUpdate> _emits = new(1);
-    private Stream? _plain; // the body as it is, for synchronous reads
-    private SseEventReader? _events;
     private ChatChunkDecoder _decoder = new();
     private readonly ChoiceFinishTracker _choices = new();
     private ReplayVerifier? _verifier;
-    private string? _requestId;
-    private int _outOffset;
     private char[]? _framedChars;
-    private bool _ended;
     private bool _done;
-    private Exception? _failure; // thrown by the next read once the error event is out
     private Exception? _pendingFailure; // a break the fast path met after it had bytes to hand out: handled by the next read
     private Exception? _break;
     private (long, ulong)? _malformed;
-    private bool _disposed;
-
-    /// <param name="call">The call whose body this is; it sends the request again and hears how the body ended.</param>
-    /// <param name="open">Opens the body: framed (true: the events read before the commit point and a stream of the rest) or as it is (false).</param>
-    /// <param name="maxEventSize">The largest event accepted.</param>
-    /// <param name="requestId">The server's request id of the response.</param>
-    /// <param name="statusCode">The response's status.</param>
-    public RecoveringChatBodyStream(CallContext call, Func<bool, (IReadOnlyList<PrefetchedEvent> Events, Stream Body)> open, int maxEventSize, string? requestId, int statusCode)
-    {
-        _call = call;
-        _open = open;
-        _readerOptions = new ServerSentEventReaderOptions { MaxEventSize = maxEventSize };
-        _requestId = requestId;
-        _statusCode = statusCode;
-    }
-
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
     public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        if (_plain is not null)
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        if (Plain is { } plain)
         {
-            return _plain.ReadAsync(buffer, cancellationToken);
+            return plain.ReadAsync(buffer, cancellationToken);
         }
 
         if (_pendingFailure is { } failure)
@@ -97,14 +62,14 @@ internal sealed class RecoveringChatBodyStream : Stream
         }
 
         int taken = 0;
-        if (_out.WrittenCount > _outOffset && buffer.Length > 0)
+        if (HasPending && buffer.Length > 0)
         {
             taken = TakePending(buffer.Span); // the rest of an event that did not fit the last read
         }
 
         // The usual read of a live stream: the next events are (or come at once) of the previous chunk's shape, and are
         // passed on without a state machine step.
-        if (_events is { } events && taken < buffer.Length && _failure is null && !_ended && _verifier is null && !cancellationToken.IsCancellationRequested)
+        if (Events is { } events && taken < buffer.Length && Failure is null && !Ended && _verifier is null && !cancellationToken.IsCancellationRequested)
         {
             try
             {
@@ -136,7 +101,7 @@ internal sealed class RecoveringChatBodyStream : Stream
     private bool TryForwardAtOnce(SseEventReader events, int room, bool mayRead, CancellationToken cancellationToken)
     {
         bool any = false;
-        while (_out.WrittenCount < room)
+        while (Out.WrittenCount < room)
         {
             if (TryForwardDataLine(events))
             {
@@ -163,135 +128,22 @@ internal sealed class RecoveringChatBodyStream : Stream
         return await ReadSlowAsync(buffer, cancellationToken).ConfigureAwait(false);
     }
 
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
-    public override int Read(Span<byte> buffer)
-    {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        if (_plain is null)
-        {
-            if (_events is not null)
-            {
-                throw new NotSupportedException("This response body is being read asynchronously; a synchronous read cannot follow.");
-            }
-
-            _plain = _open(false).Body;
-        }
-
-        return _plain.Read(buffer);
-    }
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing && !_disposed)
-        {
-            _disposed = true;
-            _decoder.Dispose();
-            if (_events is { } events)
-            {
-                _events = null;
-                events.Dispose();
-            }
-
-            _plain?.Dispose();
-        }
-
-        base.Dispose(disposing);
-    }
-
-    public override async ValueTask DisposeAsync()
-    {
-        if (!_disposed)
-        {
-            _disposed = true;
-            _decoder.Dispose();
-            if (_events is { } events)
-            {
-                _events = null;
-                await events.DisposeAsync().ConfigureAwait(false);
-            }
-
-            if (_plain is not null)
-            {
-                await _plain.DisposeAsync().ConfigureAwait(false);
-            }
-        }
-
-        await base.DisposeAsync().ConfigureAwait(false);
-    }
-
-    private int TakePending(Span<byte> buffer)
-    {
-        ReadOnlySpan<byte> pending = _out.WrittenSpan[_outOffset..];
-        int n = Math.Min(pending.Length, buffer.Length);
-        pending[..n].CopyTo(buffer);
-        _outOffset += n;
-        if (_outOffset == _out.WrittenCount)
-        {
-            _out.ResetWrittenCount();
-            _outOffset = 0;
-        }
-
-        return n;
-    }
-
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<int> ReadSlowAsync(Memory<byte> buffer, CancellationToken cancellationToken)
-    {
-        if (_events is null)
-        {
-            (IReadOnlyList<PrefetchedEvent> events, Stream body) = _open(true);
-            _events = new SseEventReader(PipeReaders.Create(body, leaveOpen: false), _readerOptions, _requestId, events);
-        }
-
-        while (true)
-        {
-            if (_out.WrittenCount > _outOffset)
-            {
-                return buffer.Length == 0 ? 0 : TakePending(buffer.Span);
-            }
-
-            if (_failure is { } failure)
-            {
-                ExceptionDispatchInfo.Throw(failure);
-            }
-
-            if (_ended || buffer.Length == 0)
-            {
-                return 0;
-            }
-
-            await StepAsync(buffer.Length, cancellationToken).ConfigureAwait(false);
-        }
-    }
+    protected override void ReleaseOwn() => _decoder.Dispose();
 
     /// <summary>
     /// Takes the next event of the stream, and those after it already buffered while they fit in <paramref name="room"/>
     /// bytes, and writes what of them goes to the reader (perhaps nothing): a reader gets in one read what arrived in one.
     /// </summary>
-    private async ValueTask StepAsync(int room, CancellationToken cancellationToken)
+    protected override async ValueTask StepAsync(int room, CancellationToken cancellationToken)
     {
         try
         {
-            SseEventReader events = _events!;
+            SseEventReader events = Events!;
             bool forwarded = TryForwardDataLine(events);
 
             // The next event has not fully arrived: wait for more bytes and try the fused path again, rather than framing
             // it apart once it has (a live stream's every event comes after a read that waited).
-            while (!forwarded && _verifier is null && !_ended && await events.ReadMoreAsync(cancellationToken).ConfigureAwait(false))
+            while (!forwarded && _verifier is null && !Ended && await events.ReadMoreAsync(cancellationToken).ConfigureAwait(false))
             {
                 forwarded = TryForwardDataLine(events);
             }
@@ -307,7 +159,7 @@ internal sealed class RecoveringChatBodyStream : Stream
                 Process(events);
             }
 
-            while (!_ended && _out.WrittenCount < room)
+            while (!Ended && Out.WrittenCount < room)
             {
                 if (!TryForwardDataLine(events))
                 {
@@ -348,9 +200,9 @@ internal sealed class RecoveringChatBodyStream : Stream
 
         // Its choice and finish reason are the previous chunk's, already seen; its text is only accounted for, never made a string.
         _ledger.Record(_decoder.TemplateUpdate, text[..written]);
-        _out.Write(DataPrefix);
-        _out.Write(rest[..length]);
-        _out.Write(SseEventReader.DataLineEnd);
+        Out.Write(DataPrefix);
+        Out.Write(rest[..length]);
+        Out.Write(SseEventReader.DataLineEnd);
         return true;
     }
 
@@ -382,14 +234,14 @@ internal sealed class RecoveringChatBodyStream : Stream
     {
         try
         {
-            return _decoder.Decode(data, events.CurrentIndex, _requestId);
+            return _decoder.Decode(data, events.CurrentIndex, RequestId);
         }
         catch (OpenAIStreamProtocolException)
         {
             (long, ulong) malformed = RecoveryRules.MalformedIdentity(events.CurrentIndex, data);
             if (_verifier is not null && _malformed == malformed && _verifier.CaughtUp && RecoveryRules.CarriesNothing(data))
             {
-                _call.Metrics?.Recovery("malformed_event_skipped");
+                Call.Metrics?.Recovery("malformed_event_skipped");
                 return null;
             }
 
@@ -409,11 +261,11 @@ internal sealed class RecoveringChatBodyStream : Stream
         if (!_done && !_choices.AllFinished)
         {
             throw new OpenAIStreamProtocolException(
-                $"The stream ended after {_events!.EventCount} events without [DONE] and before every choice had a finish reason ({_choices.Progress}): the answer is truncated.",
-                _events.EventCount,
+                $"The stream ended after {Events!.EventCount} events without [DONE] and before every choice had a finish reason ({_choices.Progress}): the answer is truncated.",
+                Events.EventCount,
                 isRetryable: true,
-                statusCode: _statusCode,
-                requestId: _requestId);
+                statusCode: StatusCode,
+                requestId: RequestId);
         }
 
         Complete();
@@ -421,9 +273,9 @@ internal sealed class RecoveringChatBodyStream : Stream
 
     private void Complete()
     {
-        _out.Write(Done);
-        _ended = true;
-        _call.ReportReaderEnd(error: null);
+        Out.Write(Done);
+        Ended = true;
+        Call.ReportReaderEnd(error: null);
     }
 
     /// <summary>Passes an event on: whole while nothing was replayed; after a replay, only what the verifier lets through.</summary>
@@ -491,11 +343,11 @@ internal sealed class RecoveringChatBodyStream : Stream
 
     private OpenAIStreamDivergedException Diverged()
     {
-        _call.Metrics?.Recovery("diverged");
+        Call.Metrics?.Recovery("diverged");
         return new OpenAIStreamDivergedException(
             $"The stream broke and was sent again, but the new answer differs from the one delivered ({_verifier!.Divergence ?? "it ended before it reached the delivered text"}).",
-            _ledger.Snapshot(_call.Route),
-            _requestId,
+            _ledger.Snapshot(Call.Route),
+            RequestId,
             _break);
     }
 
@@ -507,26 +359,23 @@ internal sealed class RecoveringChatBodyStream : Stream
             return;
         }
 
-        if (_call.CanRecover && RecoveryRules.IsRecoverable(failure))
+        if (Call.CanRecover && RecoveryRules.IsRecoverable(failure))
         {
             _break ??= failure;
             ReplayedBody replay;
             try
             {
-                replay = await _call.ReplayAsync(cancellationToken).ConfigureAwait(false);
+                replay = await Call.ReplayAsync(cancellationToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
-                _call.Metrics?.Recovery("failed");
+                Call.Metrics?.Recovery("failed");
                 Fail(failure);
                 return;
             }
 
-            _call.Metrics?.Recovery("replayed");
-            SseEventReader old = _events!;
-            _events = new SseEventReader(PipeReaders.Create(replay.Remainder, leaveOpen: false), _readerOptions, replay.RequestId, replay.Events);
-            await old.DisposeAsync().ConfigureAwait(false);
-            _requestId = replay.RequestId ?? _requestId;
+            Call.Metrics?.Recovery("replayed");
+            await ReadFromAsync(replay).ConfigureAwait(false);
             _decoder.Dispose();
             _decoder = new ChatChunkDecoder();
             _done = false;
@@ -546,72 +395,24 @@ internal sealed class RecoveringChatBodyStream : Stream
             var typed = failure as OpenAIStreamException;
             error = BrokenBody.AfterEvents(
                 failure,
-                _events?.EventCount ?? 0,
+                Events?.EventCount ?? 0,
                 $"before [DONE] and before every choice had a finish reason ({_choices.Progress}): the answer is truncated",
-                typed?.StatusCode ?? _statusCode,
-                _requestId ?? typed?.RequestId);
+                typed?.StatusCode ?? StatusCode,
+                RequestId ?? typed?.RequestId);
         }
 
         WriteError(error);
-        _failure = error;
-        _call.ReportReaderEnd(error);
+        Failure = error;
+        Call.ReportReaderEnd(error);
     }
 
-    /// <summary>Writes an event as it came (<c>event:</c> when named, one <c>data:</c> line per line of data); a replayed one carries the first response's id.</summary>
-    private void WriteEvent(in ServerSentEvent current, string? replaceId)
-    {
-        if (current.EventType != ServerSentEvent.DefaultEventType)
-        {
-            _out.Write("event: "u8);
-            WriteUtf8(current.EventType);
-            _out.Write("\n"u8);
-        }
-
-        ReadOnlySpan<byte> data = current.Data.Span;
-        if (replaceId is not null && TryFindId(data, out int start, out int end))
-        {
-            _out.Write(DataPrefix);
-            _out.Write(data[..start]);
-            WriteUtf8(replaceId);
-            data = data[end..];
-        }
-        else
-        {
-            _out.Write(DataPrefix);
-        }
-
-        while (data.IndexOf((byte)'\n') is var newline and >= 0)
-        {
-            _out.Write(data[..(newline + 1)]);
-            _out.Write(DataPrefix);
-            data = data[(newline + 1)..];
-        }
-
-        _out.Write(data);
-        _out.Write("\n\n"u8);
-    }
-
-    /// <summary>Finds the value of the top-level <c>"id"</c> string (between its quotes), as OpenAI writes it first.</summary>
-    private static bool TryFindId(ReadOnlySpan<byte> data, out int start, out int end)
-    {
-        start = end = 0;
-        int at = data.IndexOf("\"id\":\""u8);
-        if (at < 0)
-        {
-            return false;
-        }
-
-        start = at + 6;
-        int length = data[start..].IndexOf((byte)'"');
-        end = start + length;
-        return length >= 0 && data[start..end].IndexOf((byte)'\\') < 0;
-    }
+    private void WriteEvent(in ServerSentEvent current, string? replaceId) => EventOutput.WriteEvent(Out, current, replaceId);
 
     /// <summary>Writes one update as a chat completion chunk of the first response: for an update the replay had to trim.</summary>
     private void WriteChunk(in ChatCompletionUpdate update)
     {
-        _out.Write(DataPrefix);
-        using (var json = new Utf8JsonWriter(_out))
+        Out.Write(DataPrefix);
+        using (var json = new Utf8JsonWriter(Out))
         {
             json.WriteStartObject();
             json.WriteString("id", _ledger.ResponseId ?? update.Id);
@@ -639,7 +440,7 @@ internal sealed class RecoveringChatBodyStream : Stream
             json.WriteEndObject();
         }
 
-        _out.Write("\n\n"u8);
+        Out.Write("\n\n"u8);
     }
 
     private static void WriteChoice(Utf8JsonWriter json, in ChatCompletionUpdate update)
@@ -710,34 +511,20 @@ internal sealed class RecoveringChatBodyStream : Stream
     /// <summary>The error event that ends a stream that could not be completed, in the shape OpenAI sends mid-stream.</summary>
     private void WriteError(Exception error)
     {
-        var typed = error as OpenAIStreamException;
-        string code = typed?.ErrorCode ?? error switch
-        {
-            OpenAIStreamDivergedException => "stream_diverged",
-            OpenAIStreamTimeoutException => "stream_timeout",
-            OpenAIStreamProtocolException => "stream_broken",
-            _ => "stream_error",
-        };
-
-        _out.Write(DataPrefix);
-        using (var json = new Utf8JsonWriter(_out))
+        string code = EventOutput.ErrorCode(error);
+        Out.Write(DataPrefix);
+        using (var json = new Utf8JsonWriter(Out))
         {
             json.WriteStartObject();
             json.WriteStartObject("error");
             json.WriteString("message", error.Message);
-            json.WriteString("type", typed?.ErrorType ?? "server_error");
+            json.WriteString("type", EventOutput.ErrorType(error));
             json.WriteNull("param");
             json.WriteString("code", code);
             json.WriteEndObject();
             json.WriteEndObject();
         }
 
-        _out.Write("\n\n"u8);
-    }
-
-    private void WriteUtf8(string text)
-    {
-        Span<byte> target = _out.GetSpan(System.Text.Encoding.UTF8.GetMaxByteCount(text.Length));
-        _out.Advance(System.Text.Encoding.UTF8.GetBytes(text, target));
+        Out.Write("\n\n"u8);
     }
 }

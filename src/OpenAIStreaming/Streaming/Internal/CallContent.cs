@@ -18,13 +18,15 @@ internal sealed class CallContent : HttpContent, IVouchedContent
     private readonly string? _requestId;
     private readonly int _statusCode;
     private readonly bool _isChatStream;
+    private readonly bool _isResponsesStream;
     private CallBodyStream? _stream;
     private Stream? _reader; // what a reader of the bytes gets: _stream, or a chat stream's recovering body over it
     private bool _disposed;
 
-    private CallContent(HttpContent inner, FirstContentPrefetch? prefetch, CallContext call, TimeSpan idleTimeout, BodyLimits limits, string? requestId, int statusCode, bool isChatStream)
+    private CallContent(HttpContent inner, FirstContentPrefetch? prefetch, CallContext call, TimeSpan idleTimeout, BodyLimits limits, string? requestId, int statusCode, bool isChatStream, bool isResponsesStream)
     {
         _isChatStream = isChatStream;
+        _isResponsesStream = isResponsesStream;
         _inner = inner;
         _prefetch = prefetch;
         Call = call;
@@ -51,9 +53,11 @@ internal sealed class CallContent : HttpContent, IVouchedContent
     /// <paramref name="prefetch"/> and then serves the live body under the idle timeout (event streams only) and the call's
     /// total timeout, within the <see cref="BodyLimits"/> of <paramref name="options"/>. The new content owns the call.
     /// A committed chat stream (<paramref name="isChatStream"/>) is read by the bytes' readers event by event, recovered
-    /// when it breaks (<see cref="Recovery.Internal.RecoveringChatBodyStream"/>).
+    /// when it breaks (<see cref="Recovery.Internal.RecoveringChatBodyStream"/>); a committed Responses stream
+    /// (<paramref name="isResponsesStream"/>) is checked event by event, ends only with its terminal event, and is resumed
+    /// when it is a background response (<see cref="Recovery.Internal.RecoveringResponsesBodyStream"/>).
     /// </summary>
-    public static void Install(HttpResponseMessage response, FirstContentPrefetch? prefetch, bool isEventStream, CallContext call, OpenAIStreamingOptions options, bool isChatStream = false) =>
+    public static void Install(HttpResponseMessage response, FirstContentPrefetch? prefetch, bool isEventStream, CallContext call, OpenAIStreamingOptions options, bool isChatStream = false, bool isResponsesStream = false) =>
         response.Content = new CallContent(
             response.Content,
             prefetch,
@@ -62,7 +66,8 @@ internal sealed class CallContent : HttpContent, IVouchedContent
             BodyLimits.For(response, isEventStream, options),
             Client.Internal.StreamingResponse.RequestIdOf(response),
             (int)response.StatusCode,
-            isChatStream);
+            isChatStream,
+            isResponsesStream);
 
     /// <summary>
     /// For this library's reader: the events read before the commit point, already framed, and a stream of what follows
@@ -137,6 +142,17 @@ internal sealed class CallContent : HttpContent, IVouchedContent
                 Call,
                 framed => framed ? FramedBody(source) : (Array.Empty<PrefetchedEvent>(), PlainBody(source)),
                 maxEventSize,
+                _requestId,
+                _statusCode);
+            return _reader;
+        }
+
+        if (_isResponsesStream && _limits.MaxEventSize is int maxResponsesEventSize)
+        {
+            _reader = new Recovery.Internal.RecoveringResponsesBodyStream(
+                Call,
+                framed => framed ? FramedBody(source) : (Array.Empty<PrefetchedEvent>(), PlainBody(source)),
+                maxResponsesEventSize,
                 _requestId,
                 _statusCode);
             return _reader;

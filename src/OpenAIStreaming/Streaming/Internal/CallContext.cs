@@ -19,6 +19,7 @@ internal sealed class CallContext : IDisposable
     private readonly List<HttpRequestMessage> _ownedRequests = [];
     private Action<bool?>? _onBodyEnd;
     private Func<CancellationToken, ValueTask<ReplayedBody>>? _replay;
+    private Func<string, long, CancellationToken, ValueTask<ReplayedBody>>? _resume;
     private HttpResponseMessage? _replayResponse;
     private int _ended;
     private int _attempts;
@@ -94,6 +95,28 @@ internal sealed class CallContext : IDisposable
     {
         Recovery = options;
         _replay = replay;
+    }
+
+    /// <summary>Gets a value indicating whether the stream is a background response the server keeps, so a break can be resumed where it stopped (<see cref="ResumeAsync"/>).</summary>
+    public bool CanResume => _resume is not null && CanRecover;
+
+    /// <summary>Lets a broken background response of this call be streamed again from where it broke, by <paramref name="resume"/>.</summary>
+    public void EnableResume(Func<string, long, CancellationToken, ValueTask<ReplayedBody>> resume) => _resume = resume;
+
+    /// <summary>
+    /// The stream of a background response broke after its commit point: reports the break to its route, then asks the
+    /// server for the stored response's events after sequence number <paramref name="after"/> — nothing is generated again.
+    /// The resumed response is the call's to release. Throws a typed error when the server does not stream it (expired,
+    /// unknown, refused).
+    /// </summary>
+    public async ValueTask<ReplayedBody> ResumeAsync(string responseId, long after, CancellationToken cancellationToken)
+    {
+        Recoveries++;
+        ReportBodyEnd(failed: true);
+        ReleaseReplay();
+        ReplayedBody body = await _resume!(responseId, after, cancellationToken).ConfigureAwait(false);
+        _replayResponse = body.Response;
+        return body;
     }
 
     /// <summary>

@@ -10,9 +10,10 @@ internal static class RequestBodyBuffer
 {
     /// <summary>
     /// The outcome of <see cref="PrepareAsync"/>: whether the body can be sent again, whether it asks for a stream, the
-    /// buffered bytes (empty when there is no body or it was too large to buffer) and its top-level <c>model</c>.
+    /// buffered bytes (empty when there is no body or it was too large to buffer), its top-level <c>model</c>, and whether it
+    /// asks for a background response (<c>"background": true</c>, which the server keeps and can stream again).
     /// </summary>
-    public readonly record struct Result(bool IsReplayable, bool IsStream, ReadOnlyMemory<byte> Body = default, string? Model = null);
+    public readonly record struct Result(bool IsReplayable, bool IsStream, ReadOnlyMemory<byte> Body = default, string? Model = null, bool IsBackground = false);
 
     public static async ValueTask<Result> PrepareAsync(HttpRequestMessage request, int maxBytes, CancellationToken cancellationToken)
     {
@@ -72,37 +73,43 @@ internal static class RequestBodyBuffer
 
         request.Content = replacement;
         content.Dispose();
-        (bool isStream, string? model) = Inspect(buffer.AsSpan(0, length));
-        return new Result(IsReplayable: true, isStream, buffer.AsMemory(0, length), model);
+        (bool isStream, string? model, bool isBackground) = Inspect(buffer.AsSpan(0, length));
+        return new Result(IsReplayable: true, isStream, buffer.AsMemory(0, length), model, isBackground);
     }
 
     /// <summary>Whether the body is a JSON object whose top-level <c>stream</c> property is <c>true</c>.</summary>
     public static bool AsksForStream(ReadOnlySpan<byte> json) => Inspect(json).IsStream;
 
     /// <summary>
-    /// Reads the top level of a JSON object body in one pass: whether its <c>stream</c> property is <c>true</c> and its
-    /// <c>model</c> (the last occurrence of each wins, as in most JSON parsers); false and null when it is not a JSON object.
+    /// Reads the top level of a JSON object body in one pass: whether its <c>stream</c> property is <c>true</c>, its
+    /// <c>model</c>, and whether its <c>background</c> property is <c>true</c> (the last occurrence of each wins, as in most
+    /// JSON parsers); false and null when it is not a JSON object.
     /// </summary>
-    public static (bool IsStream, string? Model) Inspect(ReadOnlySpan<byte> json)
+    public static (bool IsStream, string? Model, bool IsBackground) Inspect(ReadOnlySpan<byte> json)
     {
         try
         {
             var reader = new Utf8JsonReader(json, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
             {
-                return (false, null);
+                return (false, null, false);
             }
 
-            bool isStream = false;
+            bool isStream = false, isBackground = false;
             string? model = null;
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
                 bool isStreamProperty = reader.ValueTextEquals("stream"u8);
                 bool isModelProperty = !isStreamProperty && reader.ValueTextEquals("model"u8);
+                bool isBackgroundProperty = !isStreamProperty && !isModelProperty && reader.ValueTextEquals("background"u8);
                 reader.Read();
                 if (isStreamProperty)
                 {
                     isStream = reader.TokenType == JsonTokenType.True;
+                }
+                else if (isBackgroundProperty)
+                {
+                    isBackground = reader.TokenType == JsonTokenType.True;
                 }
                 else if (isModelProperty)
                 {
@@ -112,11 +119,11 @@ internal static class RequestBodyBuffer
                 reader.Skip();
             }
 
-            return (isStream, model);
+            return (isStream, model, isBackground);
         }
         catch (Exception ex) when (ex is JsonException or InvalidOperationException)
         {
-            return (false, null);
+            return (false, null, false);
         }
     }
 }

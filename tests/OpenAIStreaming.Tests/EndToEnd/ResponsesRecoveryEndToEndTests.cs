@@ -1,0 +1,369 @@
+using System.ClientModel;
+using System.ClientModel.Primitives;
+using System.Text;
+using OpenAI.Responses;
+using OpenAIStreaming.Protocol;
+using OpenAIStreaming.Testing;
+using OpenAIStreaming.Tests.Support;
+
+namespace OpenAIStreaming.Tests.EndToEnd;
+
+/// <summary>
+/// A background Responses stream (<c>"background": true</c>) that breaks after the commit point — cut, reset, stalled, a
+/// retryable error event, a malformed event — is resumed through the handler from the event after the last one delivered
+/// (<c>GET /v1/responses/{id}?stream=true&amp;starting_after=N</c>): the typed reader and the official SDK reading the bytes
+/// through the handler get every event once, over real sockets, and the server's log shows one generation. A stream that
+/// cannot be resumed ends with a typed error — on the byte path after an <c>error</c> event — never as a short success.
+/// </summary>
+public sealed class ResponsesRecoveryEndToEndTests
+{
+    private const string Model = "gpt-4o-mini";
+    private const string Prompt = "Say hello";
+    private const int Tokens = 60;
+
+    // A background stream's events: created, queued, in_progress, output_item.added, content_part.added, 60 deltas,
+    // output_text.done, content_part.done, output_item.done, completed. The first delta (event 6) is the commit point.
+    private const int EventsBeforeContent = 5;
+    private const int AllEvents = EventsBeforeContent + Tokens + 4;
+    private const string BackgroundRequest = $$"""{"model":"{{Model}}","input":"{{Prompt}}","stream":true,"background":true}""";
+    private const string ForegroundRequest = $$"""{"model":"{{Model}}","input":"{{Prompt}}","stream":true}""";
+    private static readonly FakeMessage[] Messages = [new("user", Prompt)];
+
+    public enum Reader
+    {
+        Typed,
+        Sdk,
+    }
+
+    public enum Break
+    {
+        Cut,
+        Reset,
+        ServerErrorEvent,
+        MalformedEvent,
+    }
+
+    public enum Bytes
+    {
+        ByteByByte,
+        SplitCharacters,
+        CrlfLineEndings,
+    }
+
+    public static TheoryData<Reader, int> EveryCutPosition
+    {
+        get
+        {
+            var data = new TheoryData<Reader, int>();
+            foreach (Reader reader in Enum.GetValues<Reader>())
+            {
+                for (int k = EventsBeforeContent + 1; k < AllEvents; k++)
+                {
+                    data.Add(reader, k);
+                }
+            }
+
+            return data;
+        }
+    }
+
+    public static TheoryData<Reader, Break, int> BreaksAtK
+    {
+        get
+        {
+            var data = new TheoryData<Reader, Break, int>();
+            foreach (Reader reader in Enum.GetValues<Reader>())
+            {
+                foreach (Break kind in Enum.GetValues<Break>())
+                {
+                    foreach (int k in new[] { 6, 7, 30, 64, 68 })
+                    {
+                        data.Add(reader, kind, k);
+                    }
+                }
+            }
+
+            return data;
+        }
+    }
+
+    public static TheoryData<Reader, Bytes, Break> BytesAndBreaks
+    {
+        get
+        {
+            var data = new TheoryData<Reader, Bytes, Break>();
+            foreach (Reader reader in Enum.GetValues<Reader>())
+            {
+                foreach (Bytes bytes in Enum.GetValues<Bytes>())
+                {
+                    foreach (Break kind in Enum.GetValues<Break>())
+                    {
+                        data.Add(reader, bytes, kind);
+                    }
+                }
+            }
+
+            return data;
+        }
+    }
+
+    public static TheoryData<Reader> Readers => [.. Enum.GetValues<Reader>()];
+
+    [Theory]
+    [MemberData(nameof(EveryCutPosition))]
+    public async Task Stream_BackgroundCutAfterKEvents_ResumesAfterTheLastEventWithoutASecondGeneration(Reader reader, int k)
+    {
+        await using FakeOpenAIServer server = await StartServerAsync();
+        server.AddRule(new FaultRule(Fault.CutAfterEvents(k)) { Attempts = AttemptSet.Only(1) });
+        using HttpClient http = Client(server);
+
+        Reading result = await ReadAsync(http, reader);
+
+        ShouldBeTheWholeAnswerOnce(server, result);
+        ShouldHaveResumedOnce(server, startingAfter: k - 1);
+    }
+
+    [Theory]
+    [MemberData(nameof(BreaksAtK))]
+    public async Task Stream_BackgroundBrokenAtK_IsResumedWithEveryEventOnce(Reader reader, Break kind, int k)
+    {
+        await using FakeOpenAIServer server = await StartServerAsync();
+        server.AddRule(new FaultRule(FaultFor(kind, k)) { Attempts = AttemptSet.Only(1) });
+        using HttpClient http = Client(server);
+
+        Reading result = await ReadAsync(http, reader);
+
+        ShouldBeTheWholeAnswerOnce(server, result);
+        ShouldHaveResumedOnce(server, startingAfter: k - 1, kind);
+    }
+
+    [Theory]
+    [MemberData(nameof(BytesAndBreaks))]
+    public async Task Stream_BackgroundBrokenWhileTheBytesArriveAwkwardly_IsResumedWithEveryEventOnce(Reader reader, Bytes bytes, Break kind)
+    {
+        await using FakeOpenAIServer server = await StartServerAsync();
+        server.AddRule(new FaultRule(bytes switch
+        {
+            Bytes.ByteByByte => Fault.ByteByByte(),
+            Bytes.SplitCharacters => Fault.SplitMultiByteCharacters(),
+            _ => Fault.CrlfLineEndings(),
+        }));
+        server.AddRule(new FaultRule(FaultFor(kind, 20)) { Attempts = AttemptSet.Only(1) });
+        using HttpClient http = Client(server);
+
+        Reading result = await ReadAsync(http, reader);
+
+        ShouldBeTheWholeAnswerOnce(server, result);
+        ShouldHaveResumedOnce(server, startingAfter: 19, kind);
+    }
+
+    [Theory]
+    [MemberData(nameof(Readers))]
+    public async Task Stream_BackgroundStalledAfterTheCommitPoint_IsResumedWhenTheIdleTimeoutFires(Reader reader)
+    {
+        var clock = new ManualTimeProvider();
+        TimeSpan idle = new OpenAIStreamingOptions().IdleTimeout;
+        await using FakeOpenAIServer server = await StartServerAsync(clock);
+        server.AddRule(new FaultRule(Fault.StallAfterEvents(30, TimeSpan.FromMinutes(10))) { Attempts = AttemptSet.Only(1) });
+        using HttpClient http = Client(server, clock: clock);
+
+        Task<Reading> run = Task.Run(() => ReadAsync(http, reader));
+        await ManualTimeProvider.WaitUntilAsync(
+            () => clock.PendingDueTimes().Contains(idle) && server.Requests.Count == 1,
+            $"the reader to wait after the stall (timers {string.Join(", ", clock.PendingDueTimes())})");
+        clock.Advance(idle);
+
+        Reading result = await run.WaitAsync(ManualTimeProvider.SafetyTimeout);
+        ShouldBeTheWholeAnswerOnce(server, result);
+        ShouldHaveResumedOnce(server, startingAfter: 29);
+        clock.Elapsed.Should().Be(idle, "the resume starts the moment the idle timeout fires");
+    }
+
+    [Theory]
+    [MemberData(nameof(Readers))]
+    public async Task Stream_BackgroundBreakingOnEveryAttempt_FailsTypedOnceTheRecoveriesAreSpent(Reader reader)
+    {
+        await using FakeOpenAIServer server = await StartServerAsync();
+        server.AddRule(new FaultRule(Fault.CutAfterEvents(8))); // every resumed stream breaks after 8 events too
+        using HttpClient http = Client(server, new OpenAIStreamingRecoveryOptions { MaxRecoveries = 2 });
+
+        Reading result = await ReadAsync(http, reader);
+
+        result.Error.Should().BeOfType<OpenAIStreamProtocolException>().Which.IsRetryable.Should().BeTrue();
+        server.Requests.Should().HaveCount(3, "the first attempt and two resumes");
+        server.Requests.Count(r => r.Method == "POST").Should().Be(1);
+        result.Sequences.Should().Equal(Enumerable.Range(0, 8 + 8 + 8).Select(i => (long)i), "every event delivered once, in order, up to the last break");
+    }
+
+    [Theory]
+    [MemberData(nameof(Readers))]
+    public async Task Stream_BackgroundResponseNoLongerStored_TheBreakIsTheTypedError(Reader reader)
+    {
+        await using FakeOpenAIServer server = await StartServerAsync();
+        server.AddRule(new FaultRule(Fault.CutAfterEvents(20)) { Attempts = AttemptSet.Only(1) });
+        server.AddRule(new FaultRule(Fault.Status(404)) { Attempts = AttemptSet.From(2) }); // expired, as stored responses do after minutes
+
+        using HttpClient http = Client(server);
+        Reading result = await ReadAsync(http, reader);
+
+        result.Error.Should().BeOfType<OpenAIStreamProtocolException>("the break is what the caller sees, not the 404 of the resume");
+        result.Sequences.Should().Equal(Enumerable.Range(0, 20).Select(i => (long)i));
+        server.Requests.Should().HaveCount(2);
+    }
+
+    [Theory]
+    [MemberData(nameof(Readers))]
+    public async Task Stream_ForegroundCut_IsATypedErrorOnBothPaths_NeverAShortSuccess(Reader reader)
+    {
+        // A response that is not a background one is not stored: nothing can resume it, and it ends with the typed error.
+        await using FakeOpenAIServer server = await StartServerAsync();
+        server.AddRule(new FaultRule(Fault.CutAfterEvents(20)) { Attempts = AttemptSet.Only(1) });
+        using HttpClient http = Client(server);
+
+        Reading result = await ReadAsync(http, reader, background: false);
+
+        OpenAIStreamProtocolException error = result.Error.Should().BeOfType<OpenAIStreamProtocolException>().Which;
+        error.Message.Should().Contain("terminal event");
+        result.Sequences.Should().Equal(Enumerable.Range(0, 20).Select(i => (long)i));
+        server.Requests.Should().ContainSingle();
+    }
+
+    [Theory]
+    [MemberData(nameof(Readers))]
+    public async Task Stream_BackgroundWithRecoveryOff_ABreakIsTheTypedError(Reader reader)
+    {
+        await using FakeOpenAIServer server = await StartServerAsync();
+        server.AddRule(new FaultRule(Fault.CutAfterEvents(20)) { Attempts = AttemptSet.Only(1) });
+        using HttpClient http = Client(server, new OpenAIStreamingRecoveryOptions { Enabled = false });
+
+        Reading result = await ReadAsync(http, reader);
+
+        result.Error.Should().BeOfType<OpenAIStreamProtocolException>();
+        server.Requests.Should().ContainSingle();
+    }
+
+    private static void ShouldBeTheWholeAnswerOnce(FakeOpenAIServer server, Reading result)
+    {
+        result.Error.Should().BeNull();
+        result.Text.ToString().Should().Be(server.GetExpectedText(Model, Messages), "nothing lost, nothing repeated");
+        result.Sequences.Should().Equal(Enumerable.Range(0, AllEvents).Select(i => (long)i), "every event once, in order");
+        result.Completed.Should().BeTrue();
+    }
+
+    private static void ShouldHaveResumedOnce(FakeOpenAIServer server, int startingAfter, Break kind = Break.Cut)
+    {
+        server.Requests.Should().HaveCount(2);
+        if (kind == Break.Reset && server.Requests.All(r => r.Method == "POST"))
+        {
+            // A reset makes the client's kernel drop what had arrived and was not read yet: here that reached back before
+            // the first content, so the handler sent the request again before anything was delivered.
+            return;
+        }
+
+        server.Requests.Count(r => r.Method == "POST").Should().Be(1, "the answer was generated once");
+        FakeRequestLogEntry resume = server.Requests.Single(r => r.Method == "GET");
+        resume.Path.Should().StartWith("/v1/responses/resp_");
+        resume.Query.Should().StartWith("?stream=true&starting_after=");
+        long after = long.Parse(resume.Query["?stream=true&starting_after=".Length..], System.Globalization.CultureInfo.InvariantCulture);
+        if (kind == Break.Reset)
+        {
+            // What had arrived but was not read when the reset came is dropped by the client's kernel: the resume starts
+            // after the last event the reader got.
+            after.Should().BeInRange(EventsBeforeContent, startingAfter);
+        }
+        else
+        {
+            after.Should().Be(startingAfter);
+        }
+    }
+
+    private static Fault FaultFor(Break kind, int k) => kind switch
+    {
+        Break.Cut => Fault.CutAfterEvents(k),
+        Break.Reset => Fault.ResetAfterEvents(k),
+        Break.ServerErrorEvent => Fault.MidStreamError(k),
+        _ => Fault.MalformedJson(k + 1), // 1-based: event number k + 1 is malformed, after k good ones
+    };
+
+    private static Task<FakeOpenAIServer> StartServerAsync(TimeProvider? clock = null) =>
+        FakeOpenAIServer.StartAsync(new FakeOpenAIServerOptions { TokenCount = Tokens, TimeProvider = clock ?? TimeProvider.System });
+
+    private static HttpClient Client(FakeOpenAIServer server, OpenAIStreamingRecoveryOptions? recovery = null, TimeProvider? clock = null)
+    {
+        var options = new OpenAIStreamingOptions { RetryBaseDelay = TimeSpan.FromMilliseconds(1) };
+        if (recovery is not null)
+        {
+            options.Recovery = recovery;
+        }
+
+        var handler = new OpenAIStreamingHandler(options, clock ?? TimeProvider.System, loggerFactory: null, new Random(7)) { InnerHandler = new SocketsHttpHandler() };
+        return new HttpClient(handler) { BaseAddress = server.BaseAddress, Timeout = Timeout.InfiniteTimeSpan };
+    }
+
+    private static async Task<Reading> ReadAsync(HttpClient http, Reader reader, bool background = true)
+    {
+        using CancellationTokenSource guard = HangGuard.Start();
+        var result = new Reading();
+        try
+        {
+            if (reader == Reader.Typed)
+            {
+                await foreach (ResponseStreamEvent e in http.StreamResponseAsync(background ? BackgroundRequest : ForegroundRequest, guard.Token))
+                {
+                    result.Sequences.Add(e.SequenceNumber ?? -1);
+                    result.Text.Append(e.Kind == ResponseStreamEventKind.OutputTextDelta ? e.Delta : null);
+                    result.Completed |= e.Kind == ResponseStreamEventKind.Completed;
+                }
+            }
+            else
+            {
+#pragma warning disable OPENAI001 // the Responses client is marked experimental in SDK 2.15
+                var client = new ResponsesClient(new ApiKeyCredential("sk-test"), new ResponsesClientOptions
+                {
+                    Endpoint = http.BaseAddress,
+                    Transport = new HttpClientPipelineTransport(http),
+                    RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
+                    NetworkTimeout = Timeout.InfiniteTimeSpan,
+                });
+                var options = new CreateResponseOptions(Model, [ResponseItem.CreateUserMessageItem(Prompt)]) { StreamingEnabled = true, BackgroundModeEnabled = background ? true : null };
+                await foreach (StreamingResponseUpdate update in await client.CreateResponseStreamingAsync(options, guard.Token))
+                {
+                    if (update is StreamingResponseErrorUpdate)
+                    {
+                        continue; // the error event that ends a stream the handler could not complete: the next read throws
+                    }
+
+                    result.Sequences.Add(update.SequenceNumber);
+                    result.Text.Append((update as StreamingResponseOutputTextDeltaUpdate)?.Delta);
+                    result.Completed |= update is StreamingResponseCompletedUpdate;
+                }
+#pragma warning restore OPENAI001
+            }
+        }
+        catch (OpenAIStreamException ex)
+        {
+            result.Error = ex;
+        }
+
+        guard.IsCancellationRequested.Should().BeFalse("the stream ended by itself");
+        if (result.Error is null)
+        {
+            result.Completed.Should().BeTrue("a stream that ends without an error is complete");
+        }
+
+        return result;
+    }
+
+    private sealed class Reading
+    {
+        public StringBuilder Text { get; } = new();
+
+        public List<long> Sequences { get; } = [];
+
+        public bool Completed { get; set; }
+
+        public Exception? Error { get; set; }
+
+        public override string ToString() => Text.ToString();
+    }
+}
