@@ -16,10 +16,11 @@ public static class RecoveryCommands
         usage: --chaos [--streams 10000] [--seed 1] [--concurrency 128] [--tokens 60]
                  every stream gets random faults from the seed (see ChaosPlan); both readers; exit code 1 unless every
                  stream ends with exactly the canonical text
-               --recovery-time [--streams 400] [--seed 1] [--concurrency 16] [--tokens 60] [--gap-ms 15]
+               --recovery-time [--streams 400] [--seed 1] [--concurrency 16] [--tokens 60] [--gap-ms 15] [--responses]
                  every stream breaks once (cut, reset, error event or malformed event at a random K) on its first attempt;
                  prints p50/p99 of the time from the last token before the break to the next new token, per reader
-                 (default options, with the retry budget opened wide: every stream breaks)
+                 (default options, with the retry budget opened wide: every stream breaks). With --responses the streams
+                 are background Responses streams, which are resumed (starting_after) instead of replayed
         """;
 
     public static async Task<int> RunAsync(IReadOnlyList<string> args, TextWriter output)
@@ -46,7 +47,7 @@ public static class RecoveryCommands
 
         return chaos
             ? await ChaosAsync(server.BaseAddress, streams, seed, concurrency, tokens, Expected, output)
-            : await RecoveryTimeAsync(server.BaseAddress, streams, seed, concurrency, tokens, output);
+            : await RecoveryTimeAsync(server.BaseAddress, streams, seed, concurrency, tokens, args.Contains("--responses"), output);
     }
 
     private static async Task<int> ChaosAsync(Uri baseAddress, int streams, int seed, int concurrency, int tokens, Func<string, string, string> expected, TextWriter output)
@@ -69,8 +70,11 @@ public static class RecoveryCommands
         return all ? 0 : 1;
     }
 
-    private static async Task<int> RecoveryTimeAsync(Uri baseAddress, int streams, int seed, int concurrency, int tokens, TextWriter output)
+    private static async Task<int> RecoveryTimeAsync(Uri baseAddress, int streams, int seed, int concurrency, int tokens, bool responses, TextWriter output)
     {
+        // A background Responses stream has five events before its first delta (created, queued, in_progress, the output
+        // item and the content part); a chat stream one (the role chunk). K counts events, so it falls among the deltas.
+        int before = responses ? 5 : 1;
         string[] kinds = ["cut", "reset-after", "error", "malformed"];
         foreach (ChaosReader reader in Enum.GetValues<ChaosReader>())
         {
@@ -90,7 +94,7 @@ public static class RecoveryCommands
             {
                 var random = new Random(unchecked((seed * 7919) + i));
                 int kind = random.Next(kinds.Length);
-                int at = random.Next(2, tokens + 1);
+                int at = random.Next(before + 1, before + tokens);
                 string fault = kinds[kind] == "malformed" ? $"malformed={at + 1}" : $"{kinds[kind]}={at}";
                 string model = $"fault:{fault};attempts=1";
                 string prompt = $"recovery {i}";
@@ -99,7 +103,7 @@ public static class RecoveryCommands
                 {
                     try
                     {
-                        double? gap = await LongestGapAsync(http, reader, model, prompt);
+                        double? gap = await LongestGapAsync(http, reader, model, prompt, responses);
                         lock (gaps)
                         {
                             if (gap is { } ms)
@@ -121,7 +125,7 @@ public static class RecoveryCommands
 
             await Task.WhenAll(runs);
             List<double> every = [.. gaps.SelectMany(g => g)];
-            output.WriteLine($"{reader,-6} break to next new token: p50 {Percentile(every, 0.50),7:F1} ms  p99 {Percentile(every, 0.99),7:F1} ms  max {every.DefaultIfEmpty().Max(),7:F1} ms  ({every.Count} streams, {failures} failed)");
+            output.WriteLine($"{reader,-6} {(responses ? "background Responses, resumed" : "chat, replayed")}: break to next new token: p50 {Percentile(every, 0.50),7:F1} ms  p99 {Percentile(every, 0.99),7:F1} ms  max {every.DefaultIfEmpty().Max(),7:F1} ms  ({every.Count} streams, {failures} failed)");
             for (int k = 0; k < kinds.Length; k++)
             {
                 output.WriteLine($"         {kinds[k],-12} p50 {Percentile(gaps[k], 0.50),7:F1} ms  p99 {Percentile(gaps[k], 0.99),7:F1} ms  ({gaps[k].Count} streams)");
@@ -132,12 +136,16 @@ public static class RecoveryCommands
     }
 
     /// <summary>Streams one answer and returns the longest time between two updates with text (the break's), or null when the stream failed.</summary>
-    private static async Task<double?> LongestGapAsync(HttpClient http, ChaosReader reader, string model, string prompt)
+    private static async Task<double?> LongestGapAsync(HttpClient http, ChaosReader reader, string model, string prompt, bool responses)
     {
         var arrivals = new List<long>(80);
         try
         {
-            if (reader == ChaosReader.Typed)
+            if (responses)
+            {
+                await ReadResponsesAsync(http, reader, model, prompt, arrivals);
+            }
+            else if (reader == ChaosReader.Typed)
             {
                 string request = $$"""{"model":"{{model}}","messages":[{"role":"user","content":"{{prompt}}"}]}""";
                 await foreach (ChatCompletionUpdate update in http.StreamChatCompletionAsync(request))
@@ -150,14 +158,7 @@ public static class RecoveryCommands
             }
             else
             {
-                var client = new OpenAI.Chat.ChatClient(model, new System.ClientModel.ApiKeyCredential("sk-time"), new OpenAI.OpenAIClientOptions
-                {
-                    Endpoint = http.BaseAddress,
-                    Transport = new System.ClientModel.Primitives.HttpClientPipelineTransport(http),
-                    RetryPolicy = new System.ClientModel.Primitives.ClientRetryPolicy(maxRetries: 0),
-                    NetworkTimeout = Timeout.InfiniteTimeSpan,
-                });
-                await foreach (OpenAI.Chat.StreamingChatCompletionUpdate update in client.CompleteChatStreamingAsync([OpenAI.Chat.ChatMessage.CreateUserMessage(prompt)]))
+                await foreach (OpenAI.Chat.StreamingChatCompletionUpdate update in new OpenAI.Chat.ChatClient(model, Key, SdkOptions<OpenAI.OpenAIClientOptions>(http)).CompleteChatStreamingAsync([OpenAI.Chat.ChatMessage.CreateUserMessage(prompt)]))
                 {
                     if (update.ContentUpdate.Count > 0 && update.ContentUpdate[0].Text.Length > 0)
                     {
@@ -179,6 +180,61 @@ public static class RecoveryCommands
         }
 
         return longest;
+    }
+
+    private static readonly System.ClientModel.ApiKeyCredential Key = new("sk-time");
+
+    private static async Task ReadResponsesAsync(HttpClient http, ChaosReader reader, string model, string prompt, List<long> arrivals)
+    {
+        if (reader == ChaosReader.Typed)
+        {
+            string request = $$"""{"model":"{{model}}","input":"{{prompt}}","stream":true,"background":true}""";
+            await foreach (ResponseStreamEvent e in http.StreamResponseAsync(request))
+            {
+                if (e.Kind == ResponseStreamEventKind.OutputTextDelta && !string.IsNullOrEmpty(e.Delta))
+                {
+                    arrivals.Add(Stopwatch.GetTimestamp());
+                }
+            }
+
+            return;
+        }
+
+#pragma warning disable OPENAI001 // the Responses client is marked experimental in SDK 2.15
+        var client = new OpenAI.Responses.ResponsesClient(Key, SdkOptions<OpenAI.Responses.ResponsesClientOptions>(http));
+        var options = new OpenAI.Responses.CreateResponseOptions(model, [OpenAI.Responses.ResponseItem.CreateUserMessageItem(prompt)]) { StreamingEnabled = true, BackgroundModeEnabled = true };
+        await foreach (OpenAI.Responses.StreamingResponseUpdate update in await client.CreateResponseStreamingAsync(options))
+        {
+            if (update is OpenAI.Responses.StreamingResponseOutputTextDeltaUpdate { Delta.Length: > 0 })
+            {
+                arrivals.Add(Stopwatch.GetTimestamp());
+            }
+        }
+#pragma warning restore OPENAI001
+    }
+
+    private static T SdkOptions<T>(HttpClient http)
+        where T : System.ClientModel.Primitives.ClientPipelineOptions, new()
+    {
+        var options = new T
+        {
+            Transport = new System.ClientModel.Primitives.HttpClientPipelineTransport(http),
+            RetryPolicy = new System.ClientModel.Primitives.ClientRetryPolicy(maxRetries: 0),
+            NetworkTimeout = Timeout.InfiniteTimeSpan,
+        };
+        switch (options)
+        {
+            case OpenAI.OpenAIClientOptions chat:
+                chat.Endpoint = http.BaseAddress;
+                break;
+#pragma warning disable OPENAI001
+            case OpenAI.Responses.ResponsesClientOptions responses:
+#pragma warning restore OPENAI001
+                responses.Endpoint = http.BaseAddress;
+                break;
+        }
+
+        return options;
     }
 
     private static HttpClient Client(Uri baseAddress, OpenAIStreamingOptions options) =>
