@@ -30,4 +30,17 @@ public sealed class ChatChoiceResult
 
     /// <summary>Gets the tool calls, ordered by index, with their arguments assembled.</summary>
     public IReadOnlyList<ChatToolCall> ToolCalls { get; }
+
+    /// <summary>Gets a value indicating whether the content ends inside a Markdown code fence (one was opened and not closed).</summary>
+    public bool InsideCodeFence { get; init; }
+
+    /// <summary>Gets whether the content is valid JSON (<see cref="JsonTextState.NotChecked"/> unless <see cref="ChatCompletionAccumulatorOptions.CheckContentAsJson"/> is set).</summary>
+    public JsonTextState ContentJson { get; init; }
+
+    /// <summary>
+    /// Gets whether the tool calls' arguments are valid JSON, taken together: <see cref="JsonTextState.Invalid"/> if one is
+    /// invalid, <see cref="JsonTextState.ValidPrefix"/> if one is not complete, <see cref="JsonTextState.Complete"/> when all
+    /// are, <see cref="JsonTextState.NotChecked"/> without tool calls.
+    /// </summary>
+    public JsonTextState ToolCallArgumentsJson { get; init; }
 }

@@ -4,7 +4,10 @@ namespace OpenAIStreaming.Protocol;
 
 /// <summary>
 /// Builds the final completion from streamed updates: text and refusal joined per choice, tool calls assembled by index
-/// (id, type and name taken once, arguments joined), finish reasons and the last usage.
+/// (id, type and name taken once, arguments joined), finish reasons and the last usage. As the text grows it follows, per
+/// choice, the Markdown code fences of the content and whether each tool call's arguments (and, with
+/// <see cref="ChatCompletionAccumulatorOptions.CheckContentAsJson"/>, the content) are valid JSON so far
+/// (<see cref="GetProgress"/>): each character is looked at once, nothing is parsed again from the start.
 /// </summary>
 /// <remarks>
 /// Fields that some servers repeat in every chunk (Ollama's <c>role</c>, a tool call's <c>id</c> or <c>name</c>) are taken
@@ -40,6 +43,7 @@ public sealed class ChatCompletionAccumulator
             MaxToolCallsPerChoice = options.MaxToolCallsPerChoice,
             MaxToolCallArgumentCharacters = options.MaxToolCallArgumentCharacters,
             MaxTotalCharacters = options.MaxTotalCharacters,
+            CheckContentAsJson = options.CheckContentAsJson,
         };
     }
 
@@ -103,6 +107,17 @@ public sealed class ChatCompletionAccumulator
         _totalCharacters += characters;
     }
 
+    /// <summary>
+    /// Gets how far choice <paramref name="choiceIndex"/> has come, without building its text: whether its content ends
+    /// inside a code fence, and whether its content (when checked) and its tool calls' arguments are valid JSON so far.
+    /// </summary>
+    /// <param name="choiceIndex">The choice index.</param>
+    /// <returns>The choice's progress; a choice nothing was appended to has the progress of an empty text.</returns>
+    public ChatChoiceProgress GetProgress(int choiceIndex) =>
+        _choices.TryGetValue(choiceIndex, out ChoiceBuilder? choice)
+            ? choice.Progress
+            : new ChatChoiceProgress(false, _options.CheckContentAsJson ? JsonTextState.ValidPrefix : JsonTextState.NotChecked, JsonTextState.NotChecked);
+
     /// <summary>Builds the result from everything appended so far.</summary>
     /// <returns>The assembled completion.</returns>
     public ChatCompletionResult Build()
@@ -134,6 +149,8 @@ public sealed class ChatCompletionAccumulator
     {
         private readonly StringBuilder _content = new();
         private readonly SortedDictionary<int, ToolCallBuilder> _toolCalls = [];
+        private readonly MarkdownFenceTracker _fences = new();
+        private readonly JsonStreamValidator? _contentJson = options.CheckContentAsJson ? new JsonStreamValidator() : null;
         private StringBuilder? _refusal;
         private string? _role;
         private string? _finishReason;
@@ -143,6 +160,8 @@ public sealed class ChatCompletionAccumulator
             CheckBounds(update);
             _role ??= update.Role;
             _content.Append(update.Text);
+            _fences.Append(update.Text);
+            _contentJson?.Append(update.Text);
             if (update.Refusal is not null)
             {
                 (_refusal ??= new StringBuilder()).Append(update.Refusal);
@@ -195,6 +214,34 @@ public sealed class ChatCompletionAccumulator
             }
         }
 
+        public ChatChoiceProgress Progress => new(_fences.IsInsideFence, _contentJson?.State ?? JsonTextState.NotChecked, ToolCallsState());
+
+        /// <summary>The worst state of the tool calls' arguments: invalid if one is, a prefix if one is not complete yet.</summary>
+        private JsonTextState ToolCallsState()
+        {
+            if (_toolCalls.Count == 0)
+            {
+                return JsonTextState.NotChecked;
+            }
+
+            JsonTextState worst = JsonTextState.Complete;
+            foreach (ToolCallBuilder call in _toolCalls.Values)
+            {
+                JsonTextState state = call.ArgumentsJson;
+                if (state == JsonTextState.Invalid)
+                {
+                    return state;
+                }
+
+                if (state == JsonTextState.ValidPrefix)
+                {
+                    worst = state;
+                }
+            }
+
+            return worst;
+        }
+
         public ChatChoiceResult Build(int index)
         {
             var calls = new List<ChatToolCall>(_toolCalls.Count);
@@ -204,16 +251,24 @@ public sealed class ChatCompletionAccumulator
             }
 
             string? refusal = _refusal is { Length: > 0 } ? _refusal.ToString() : null;
-            return new ChatChoiceResult(index, _role, _content.ToString(), refusal, _finishReason, calls);
+            return new ChatChoiceResult(index, _role, _content.ToString(), refusal, _finishReason, calls)
+            {
+                InsideCodeFence = _fences.IsInsideFence,
+                ContentJson = _contentJson?.State ?? JsonTextState.NotChecked,
+                ToolCallArgumentsJson = ToolCallsState(),
+            };
         }
     }
 
     private sealed class ToolCallBuilder
     {
         private readonly StringBuilder _arguments = new();
+        private readonly JsonStreamValidator _argumentsJson = new();
         private string? _id;
 
         public int ArgumentsLength => _arguments.Length;
+
+        public JsonTextState ArgumentsJson => _argumentsJson.State;
         private string? _type;
         private string? _name;
 
@@ -223,6 +278,7 @@ public sealed class ChatCompletionAccumulator
             _type ??= string.IsNullOrEmpty(fragment.Type) ? null : fragment.Type;
             _name ??= string.IsNullOrEmpty(fragment.FunctionName) ? null : fragment.FunctionName;
             _arguments.Append(fragment.ArgumentsDelta);
+            _argumentsJson.Append(fragment.ArgumentsDelta);
         }
 
         public ChatToolCall Build(int index) => new(index, _id, _type, _name, _arguments.ToString());

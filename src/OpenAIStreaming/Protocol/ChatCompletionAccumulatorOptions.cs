@@ -46,6 +46,14 @@ public sealed class ChatCompletionAccumulatorOptions
     /// <value>The default is <see cref="DefaultMaxTotalCharacters"/>.</value>
     public int MaxTotalCharacters { get; set; } = DefaultMaxTotalCharacters;
 
+    /// <summary>
+    /// Gets or sets a value indicating whether each choice's content is checked as JSON as it streams
+    /// (<see cref="ChatChoiceProgress.Content"/>, <see cref="ChatChoiceResult.ContentJson"/>): for JSON mode and structured
+    /// outputs (<c>response_format</c> <c>json_object</c> or <c>json_schema</c>). Tool-call arguments are always checked.
+    /// </summary>
+    /// <value>The default is <see langword="false"/>.</value>
+    public bool CheckContentAsJson { get; set; }
+
     /// <summary>Throws when a bound is not positive.</summary>
     internal void Validate()
     {

@@ -36,6 +36,7 @@ internal sealed class ChatUpdateEnumerator : IAsyncEnumerator<ChatCompletionUpda
     private ChatChunkDecoder? _decoder;
     private ChoiceFinishTracker _choices = new();
     private DeliveryLedger? _ledger; // what was delivered, when the call can recover a broken stream
+    private StructuredOutputCheck? _structured; // the JSON of tool-call arguments (and of the content, when asked for), once one appears
     private ReplayVerifier? _verifier; // while the stream is a replay: checks it against the ledger
     private Queue<ChatCompletionUpdate>? _queued; // a restart and the new answer from its beginning
     private OpenAIStreamCheckpoint? _framedCheckpoint;
@@ -148,6 +149,12 @@ internal sealed class ChatUpdateEnumerator : IAsyncEnumerator<ChatCompletionUpda
 
     private void Yield(in ChatCompletionUpdate update)
     {
+        if (_structured is null && update.ToolCalls.Count > 0)
+        {
+            _structured = new StructuredOutputCheck(contentIsJson: false);
+        }
+
+        _structured?.Observe(update, _events?.CurrentIndex ?? 0, _requestId); // before the finish counts: a choice whose JSON ended invalid is an error, not complete
         _choices.Observe(update.ChoiceIndex, update.FinishReason is not null);
         _framedText = null;
         _current = update;
@@ -159,6 +166,11 @@ internal sealed class ChatUpdateEnumerator : IAsyncEnumerator<ChatCompletionUpda
 
     private void YieldFramed(string text)
     {
+        if (_structured is { ChecksContent: true } structured)
+        {
+            structured.Text(_decoder!.FramedUpdate(text).ChoiceIndex, text);
+        }
+
         _framedText = text;
         _framedCheckpoint = null;
         if (_ledger is not null && _ledger.Record(_decoder!.FramedUpdate(text)) && CheckpointDue(finished: false))
@@ -229,6 +241,7 @@ internal sealed class ChatUpdateEnumerator : IAsyncEnumerator<ChatCompletionUpda
             _request = _stream.CreateRequest();
             (_response, _events, _requestId, _call) = await StreamingResponse.OpenAsync(_stream.Sender, _request, _cancellationToken).ConfigureAwait(false);
             _decoder = new ChatChunkDecoder();
+            _structured = _stream.ContentIsJson ? new StructuredOutputCheck(contentIsJson: true) : null;
             if (_call?.Recovery is not null)
             {
                 _ledger = new DeliveryLedger();

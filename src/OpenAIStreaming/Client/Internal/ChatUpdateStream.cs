@@ -22,6 +22,9 @@ internal sealed class ChatUpdateStream : IAsyncEnumerable<ChatCompletionUpdate>
     /// <summary>Gets whether the enumeration disposes the request it sent (false when the caller owns it).</summary>
     public bool DisposeRequest { get; }
 
+    /// <summary>Gets a value indicating whether the request asks for a JSON answer (<c>response_format</c> <c>json_object</c> or <c>json_schema</c>): its content is checked as JSON.</summary>
+    public bool ContentIsJson { get; init; }
+
     /// <summary>Gets the token of the call, combined with the one given to <see cref="GetAsyncEnumerator"/>.</summary>
     public CancellationToken CancellationToken { get; }
 

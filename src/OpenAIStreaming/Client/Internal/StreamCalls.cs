@@ -21,8 +21,9 @@ internal static class StreamCalls
     /// <exception cref="ArgumentException">The body is not a JSON object.</exception>
     public static IAsyncEnumerable<ChatCompletionUpdate> Chat(StreamSender sender, ReadOnlySpan<byte> utf8RequestJson, CancellationToken cancellationToken)
     {
-        (Uri uri, byte[] body) = Prepare(sender, ChatCompletionsPath, utf8RequestJson);
-        return TypedStreamReader.ReadChatAsync(sender, () => CreateRequest(sender.HttpClient, uri, body), disposeRequest: true, cancellationToken);
+        Uri uri = EndpointUri(sender.HttpClient, ChatCompletionsPath);
+        byte[] body = StreamingRequestBody.ForceStream(utf8RequestJson, nameof(utf8RequestJson), out bool asksForJson);
+        return TypedStreamReader.ReadChatAsync(sender, () => CreateRequest(sender.HttpClient, uri, body), disposeRequest: true, cancellationToken, contentIsJson: asksForJson);
     }
 
     /// <summary>Sends a prepared request as it is and streams its chat completion; the caller keeps ownership of the request.</summary>

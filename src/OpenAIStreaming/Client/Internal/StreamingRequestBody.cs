@@ -8,8 +8,16 @@ internal static class StreamingRequestBody
 {
     /// <summary>Returns the body with <c>"stream"</c> set to true (in place when present, appended otherwise).</summary>
     /// <exception cref="ArgumentException">The body is not a JSON object.</exception>
-    public static byte[] ForceStream(ReadOnlySpan<byte> json, string paramName)
+    public static byte[] ForceStream(ReadOnlySpan<byte> json, string paramName) => ForceStream(json, paramName, out _);
+
+    /// <summary>
+    /// Returns the body with <c>"stream"</c> set to true, and says whether it asks for a JSON answer: a
+    /// <c>response_format</c> whose <c>type</c> is <c>json_object</c> or <c>json_schema</c>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The body is not a JSON object.</exception>
+    public static byte[] ForceStream(ReadOnlySpan<byte> json, string paramName, out bool asksForJson)
     {
+        asksForJson = false;
         try
         {
             var reader = new Utf8JsonReader(json, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
@@ -26,6 +34,7 @@ internal static class StreamingRequestBody
                 while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                 {
                     bool isStream = reader.ValueTextEquals("stream"u8);
+                    bool isFormat = !isStream && reader.ValueTextEquals("response_format"u8);
                     if (reader.ValueIsEscaped)
                     {
                         writer.WritePropertyName(reader.GetString()!);
@@ -45,7 +54,9 @@ internal static class StreamingRequestBody
                     }
                     else
                     {
-                        writer.WriteRawValue(json[start..(int)reader.BytesConsumed], skipInputValidation: true);
+                        ReadOnlySpan<byte> value = json[start..(int)reader.BytesConsumed];
+                        asksForJson |= isFormat && IsJsonFormat(value);
+                        writer.WriteRawValue(value, skipInputValidation: true);
                     }
                 }
 
@@ -68,5 +79,29 @@ internal static class StreamingRequestBody
         {
             throw new ArgumentException($"The request body is not valid JSON: {ex.Message}", paramName, ex);
         }
+    }
+
+    /// <summary>Whether a <c>response_format</c> value is an object whose <c>type</c> is <c>json_object</c> or <c>json_schema</c>.</summary>
+    private static bool IsJsonFormat(ReadOnlySpan<byte> value)
+    {
+        var reader = new Utf8JsonReader(value, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+        {
+            return false;
+        }
+
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            bool isType = reader.ValueTextEquals("type"u8);
+            reader.Read();
+            if (isType && reader.TokenType == JsonTokenType.String)
+            {
+                return reader.ValueTextEquals("json_object"u8) || reader.ValueTextEquals("json_schema"u8);
+            }
+
+            reader.Skip();
+        }
+
+        return false;
     }
 }

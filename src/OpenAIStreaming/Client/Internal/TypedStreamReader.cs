@@ -13,13 +13,14 @@ namespace OpenAIStreaming.Client.Internal;
 /// </summary>
 internal static class TypedStreamReader
 {
-    /// <summary>The chat stream: see <see cref="ChatUpdateEnumerator"/>.</summary>
+    /// <summary>The chat stream: see <see cref="ChatUpdateEnumerator"/>. <paramref name="contentIsJson"/>: the request asks for a JSON answer, whose content must end as valid JSON.</summary>
     public static IAsyncEnumerable<ChatCompletionUpdate> ReadChatAsync(
         StreamSender sender,
         Func<HttpRequestMessage> createRequest,
         bool disposeRequest,
-        CancellationToken cancellationToken) =>
-        new ChatUpdateStream(sender, createRequest, disposeRequest, cancellationToken);
+        CancellationToken cancellationToken,
+        bool contentIsJson = false) =>
+        new ChatUpdateStream(sender, createRequest, disposeRequest, cancellationToken) { ContentIsJson = contentIsJson };
 
     public static async IAsyncEnumerable<ResponseStreamEvent> ReadResponsesAsync(
         StreamSender sender,
