@@ -146,6 +146,12 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
         RequestSettings settings = RequestSettings.For(_options, request.Options);
         OpenAIStreamingOptionsValidator.CheckRequestFallbacks(request.Options);
         RequestBodyBuffer.Result body = await RequestBodyBuffer.PrepareAsync(request, _options.MaxRequestBodyBytes, cancellationToken).ConfigureAwait(false);
+        if (_options.IncludeUsage && body.IsStream && IsChatCompletions(request.RequestUri) && IncludeUsage.Add(body.Body.Span) is { } withUsage)
+        {
+            RequestBodyBuffer.Replace(request, withUsage);
+            body = body with { Body = withUsage };
+        }
+
         string clientRequestId = EnsureClientRequestId(request);
         if (PrimaryOpensHttp2Connections())
         {

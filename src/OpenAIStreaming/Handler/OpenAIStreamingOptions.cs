@@ -118,6 +118,15 @@ public sealed class OpenAIStreamingOptions
     public int RetryBudgetMinRetriesPerSecond { get; set; } = OpenAIStreamingDefaultValues.RetryBudgetMinRetriesPerSecond;
 
     /// <summary>
+    /// Gets or sets a value indicating whether the handler asks every chat stream request it sends for its usage: it adds
+    /// <c>"stream_options":{"include_usage":true}</c> to a body that sets no <c>stream_options</c> of its own, so the last
+    /// chunk carries the tokens of the answer (for readers of the raw body, such as the official SDK). This library's own
+    /// reader (<c>StreamChatCompletionAsync</c>) always asks for it unless the body sets <c>stream_options</c>.
+    /// </summary>
+    /// <value>The default is <see langword="false"/>.</value>
+    public bool IncludeUsage { get; set; }
+
+    /// <summary>
     /// Gets or sets the largest request body the handler buffers so it can send it again. A body with a larger
     /// <c>Content-Length</c> is sent once, without retries and without stream detection; a body of unknown length that turns
     /// out larger fails the request with <see cref="InvalidOperationException"/>.

@@ -34,8 +34,8 @@ public sealed class OpenAIStreamingHandlerFallbackTests
         (await Within(h.StreamTextAsync())).Should().Be("ok");
 
         h.Stub.Attempts.Select(a => a.Attempt).Should().Equal("1", "2", "3", "4");
-        h.Stub.Attempts.Take(3).Should().AllSatisfy(a => a.Body.Should().Be(ChatRequest));
-        h.Stub.Attempts[3].Body.Should().Be(ChatRequest.Replace("\"gpt-4o\"", "\"gpt-4o-mini\"", StringComparison.Ordinal));
+        h.Stub.Attempts.Take(3).Should().AllSatisfy(a => a.Body.Should().Be(HandlerHarness.SentChatRequest));
+        h.Stub.Attempts[3].Body.Should().Be(HandlerHarness.SentChatRequest.Replace("\"gpt-4o\"", "\"gpt-4o-mini\"", StringComparison.Ordinal));
         h.Stub.Attempts[3].Uri.Should().Be(h.Stub.Attempts[0].Uri, "a model-only fallback keeps the endpoint");
         h.Stub.Attempts.Select(a => a.ClientRequestId).Distinct().Should().ContainSingle();
         h.Stub.AllBodiesDisposed.Should().BeTrue();
@@ -94,7 +94,7 @@ public sealed class OpenAIStreamingHandlerFallbackTests
         h.Stub.Attempts[1].Uri.Should().Be(new Uri("http://backup.test/v1/chat/completions"));
         h.Stub.Attempts[1].Authorization.Should().Be("Bearer sk-backup");
         h.Stub.Attempts[1].ApiKey.Should().Be("azure-backup");
-        h.Stub.Attempts[1].Body.Should().Be(ChatRequest, "an endpoint-only fallback keeps the body");
+        h.Stub.Attempts[1].Body.Should().Be(HandlerHarness.SentChatRequest, "an endpoint-only fallback keeps the body");
     }
 
     [Fact]

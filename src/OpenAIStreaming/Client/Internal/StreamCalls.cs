@@ -23,6 +23,7 @@ internal static class StreamCalls
     {
         Uri uri = EndpointUri(sender.HttpClient, ChatCompletionsPath);
         byte[] body = StreamingRequestBody.ForceStream(utf8RequestJson, nameof(utf8RequestJson), out bool asksForJson);
+        body = Streaming.Internal.IncludeUsage.Add(body) ?? body; // the usage of the answer, unless the body says otherwise
         return TypedStreamReader.ReadChatAsync(sender, () => CreateRequest(sender.HttpClient, uri, body), disposeRequest: true, cancellationToken, contentIsJson: asksForJson);
     }
 

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using OpenAIStreaming.Internal;
 
 namespace OpenAIStreaming.Fallback.Internal;
 
@@ -14,55 +15,17 @@ internal static class JsonModelRewriter
     {
         byte[] value = System.Text.Encoding.UTF8.GetBytes($"\"{JsonEncodedText.Encode(model).Value}\"");
         var ranges = new List<(int Start, int End)>(1);
-        int objectStart;
-        try
-        {
-            var reader = new Utf8JsonReader(json, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
-            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
-            {
-                return null;
-            }
-
-            objectStart = (int)reader.TokenStartIndex;
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-            {
-                bool isModel = reader.ValueTextEquals("model"u8);
-                reader.Read();
-                int start = (int)reader.TokenStartIndex;
-                reader.Skip();
-                if (isModel)
-                {
-                    ranges.Add((start, (int)reader.BytesConsumed));
-                }
-            }
-
-            if (reader.TokenType != JsonTokenType.EndObject)
-            {
-                return null;
-            }
-        }
-        catch (JsonException)
+        if (!JsonTopLevel.TryFind(json, "model"u8, ranges, out int objectStart))
         {
             return null;
         }
 
-        var result = new List<byte>(json.Length + value.Length + 9);
         if (ranges.Count == 0)
         {
-            // {"model":"x", then the rest of the object (no comma when the object is empty).
-            ReadOnlySpan<byte> rest = json[(objectStart + 1)..];
-            result.AddRange(json[..(objectStart + 1)]);
-            result.AddRange("\"model\":"u8);
-            result.AddRange(value);
-            if (!rest.TrimStart(" \t\r\n"u8).StartsWith("}"u8))
-            {
-                result.Add((byte)',');
-            }
-
-            result.AddRange(rest);
-            return [.. result];
+            return JsonTopLevel.InsertFirst(json, objectStart, [.. "\"model\":"u8, .. value]);
         }
 
+        var result = new List<byte>(json.Length + value.Length);
         int copied = 0;
         foreach ((int start, int end) in ranges)
         {

@@ -62,7 +62,16 @@ internal static class RequestBodyBuffer
                 $"The request body is larger than MaxRequestBodyBytes ({maxBytes} bytes), so it cannot be buffered for retries.");
         }
 
-        var replacement = new ByteArrayContent(buffer, 0, length);
+        Replace(request, buffer.AsMemory(0, length));
+        (bool isStream, string? model, bool isBackground) = Inspect(buffer.AsSpan(0, length));
+        return new Result(IsReplayable: true, isStream, buffer.AsMemory(0, length), model, isBackground);
+    }
+
+    /// <summary>Makes <paramref name="body"/> the request's content, with the content headers it had (but its own length).</summary>
+    public static void Replace(HttpRequestMessage request, ReadOnlyMemory<byte> body)
+    {
+        HttpContent content = request.Content!;
+        var replacement = new ReadOnlyMemoryContent(body);
         foreach (KeyValuePair<string, IEnumerable<string>> header in content.Headers)
         {
             if (!header.Key.Equals("Content-Length", StringComparison.OrdinalIgnoreCase))
@@ -73,8 +82,6 @@ internal static class RequestBodyBuffer
 
         request.Content = replacement;
         content.Dispose();
-        (bool isStream, string? model, bool isBackground) = Inspect(buffer.AsSpan(0, length));
-        return new Result(IsReplayable: true, isStream, buffer.AsMemory(0, length), model, isBackground);
     }
 
     /// <summary>Whether the body is a JSON object whose top-level <c>stream</c> property is <c>true</c>.</summary>
