@@ -18,13 +18,15 @@ public sealed class OpenAIStreamCheckpoint
     /// <param name="choices">The delivered text of each choice, by index.</param>
     /// <param name="responseId">The response's id (<c>id</c>), when known.</param>
     /// <param name="route">The route that was streaming (endpoint and model), when known.</param>
-    public OpenAIStreamCheckpoint(long updates, IReadOnlyList<OpenAIStreamCheckpointChoice> choices, string? responseId = null, string? route = null)
+    /// <param name="attempts">The attempts that streamed the answer, when it was recovered; empty otherwise.</param>
+    public OpenAIStreamCheckpoint(long updates, IReadOnlyList<OpenAIStreamCheckpointChoice> choices, string? responseId = null, string? route = null, IReadOnlyList<OpenAIStreamAttempt>? attempts = null)
     {
         ArgumentNullException.ThrowIfNull(choices);
         Updates = updates;
         Choices = choices;
         ResponseId = responseId;
         Route = route;
+        Attempts = attempts ?? [];
         ulong hash = StableHash.Empty;
         for (int i = 0; i < choices.Count; i++) // indexed: an interface foreach would allocate an enumerator per checkpoint
         {
@@ -56,6 +58,13 @@ public sealed class OpenAIStreamCheckpoint
 
     /// <summary>Gets the route that was streaming (an endpoint and a model), when known.</summary>
     public string? Route { get; }
+
+    /// <summary>
+    /// Gets the attempts that streamed this answer when the stream was recovered, in order (the broken ones, then the one
+    /// streaming now), so the tokens spent on replays are visible; empty when the first attempt streamed all of it. Not part
+    /// of <see cref="Hash"/>.
+    /// </summary>
+    public IReadOnlyList<OpenAIStreamAttempt> Attempts { get; }
 
     /// <summary>Gets one stable hash of everything delivered (every choice's texts with their lengths, and its finish reason, in index order).</summary>
     public ulong Hash { get; }
@@ -109,6 +118,28 @@ public sealed class OpenAIStreamCheckpoint
             }
 
             writer.WriteEndArray();
+            if (Attempts.Count > 0)
+            {
+                writer.WriteStartArray("attempts");
+                foreach (OpenAIStreamAttempt attempt in Attempts)
+                {
+                    writer.WriteStartObject();
+                    writer.WriteNumber("number", attempt.Number);
+                    writer.WriteString("request_id", attempt.RequestId);
+                    writer.WriteString("route", attempt.Route);
+                    writer.WriteNumber("content_updates", attempt.ContentUpdates);
+                    if (attempt.Usage is { } usage)
+                    {
+                        writer.WritePropertyName("usage");
+                        writer.WriteRawValue(usage.Json);
+                    }
+
+                    writer.WriteEndObject();
+                }
+
+                writer.WriteEndArray();
+            }
+
             writer.WriteEndObject();
         }
 
@@ -143,11 +174,26 @@ public sealed class OpenAIStreamCheckpoint
                     choice.TryGetProperty("finish_reason", out JsonElement finish) ? finish.GetString() : null));
             }
 
+            var attempts = new List<OpenAIStreamAttempt>();
+            if (root.TryGetProperty("attempts", out JsonElement attemptList))
+            {
+                foreach (JsonElement attempt in attemptList.EnumerateArray())
+                {
+                    attempts.Add(new OpenAIStreamAttempt(
+                        attempt.GetProperty("number").GetInt32(),
+                        attempt.GetProperty("request_id").GetString(),
+                        attempt.GetProperty("route").GetString(),
+                        attempt.GetProperty("content_updates").GetInt64(),
+                        attempt.TryGetProperty("usage", out JsonElement usage) ? Protocol.Internal.UsageReader.Parse(usage.GetRawText()) : null));
+                }
+            }
+
             var checkpoint = new OpenAIStreamCheckpoint(
                 root.GetProperty("updates").GetInt64(),
                 choices,
                 root.TryGetProperty("response_id", out JsonElement id) ? id.GetString() : null,
-                root.TryGetProperty("route", out JsonElement route) ? route.GetString() : null);
+                root.TryGetProperty("route", out JsonElement route) ? route.GetString() : null,
+                attempts);
             string hash = root.GetProperty("hash").GetString() ?? string.Empty;
             if (!string.Equals(hash, checkpoint.Hash.ToString("x16", System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal))
             {
@@ -190,6 +236,14 @@ public sealed record OpenAIStreamCheckpointChoice(
     OpenAIStreamCheckpointText Refusal,
     IReadOnlyList<OpenAIStreamCheckpointToolCall> ToolCalls,
     string? FinishReason);
+
+/// <summary>One attempt that streamed part of an answer: the first, or a recovery's replay or resume.</summary>
+/// <param name="Number">Its place among the attempts that streamed the answer (1 for the first).</param>
+/// <param name="RequestId">The server's request id of its response, when known.</param>
+/// <param name="Route">The route it streamed from (endpoint and model), when known.</param>
+/// <param name="ContentUpdates">How many updates with content it streamed — also those a replay regenerated that were already delivered, so they were paid for twice. For most OpenAI models one update is one output token.</param>
+/// <param name="Usage">The usage its server reported, when it sent one (a broken attempt never does).</param>
+public sealed record OpenAIStreamAttempt(int Number, string? RequestId, string? Route, long ContentUpdates, Protocol.OpenAIUsage? Usage);
 
 /// <summary>The delivered arguments of one tool call.</summary>
 /// <param name="Index">The tool call's index.</param>

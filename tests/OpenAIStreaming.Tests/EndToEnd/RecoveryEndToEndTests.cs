@@ -340,6 +340,42 @@ public sealed class RecoveryEndToEndTests
         copy.Choices.Should().BeEquivalentTo(last.Choices);
     }
 
+    [Fact]
+    public async Task Stream_Recovered_TheUsageChunkSaysWhatEveryAttemptStreamed()
+    {
+        await using FakeOpenAIServer server = await StartServerAsync();
+        server.AddRule(new FaultRule(Fault.CutAfterEvents(30)) { Attempts = AttemptSet.Only(1) }); // the role chunk and 29 tokens
+        using HttpClient http = Client(server);
+
+        Reading result = await ReadAsync(http);
+
+        result.Error.Should().BeNull();
+        ChatCompletionUpdate usage = result.Updates.Single(u => u.Usage is not null);
+        IReadOnlyList<OpenAIStreamAttempt> attempts = usage.Checkpoint!.Attempts;
+        attempts.Select(a => a.Number).Should().Equal(1, 2);
+        attempts[0].ContentUpdates.Should().Be(29, "the tokens of the broken attempt");
+        attempts[0].Usage.Should().BeNull("a broken attempt never sends its usage");
+        attempts[1].ContentUpdates.Should().Be(Tokens + 1, "the replay streamed every token again, and the finish");
+        attempts[1].Usage.Should().BeSameAs(usage.Usage);
+        attempts.Select(a => a.RequestId).Should().OnlyHaveUniqueItems().And.AllSatisfy(id => id.Should().StartWith("req_"));
+        OpenAIStreamCheckpoint copy = OpenAIStreamCheckpoint.FromJson(usage.Checkpoint.ToJson());
+        copy.Attempts.Should().HaveCount(2);
+        copy.Attempts[1].Usage!.OutputTokens.Should().Be(usage.Usage!.OutputTokens);
+        copy.Attempts[0].Should().BeEquivalentTo(attempts[0]);
+    }
+
+    [Fact]
+    public async Task Stream_NotRecovered_CheckpointsListNoAttempts()
+    {
+        await using FakeOpenAIServer server = await StartServerAsync();
+        using HttpClient http = Client(server);
+
+        Reading result = await ReadAsync(http);
+
+        result.Updates.Select(u => u.Checkpoint).OfType<OpenAIStreamCheckpoint>().Should().OnlyContain(c => c.Attempts.Count == 0);
+        result.Updates.Single(u => u.Usage is not null).Checkpoint.Should().BeNull();
+    }
+
     private static Task ShouldRecoverWithOneReplayAsync(FakeOpenAIServer server, Reader reader) => ShouldRecoverAsync(server, reader, replays: 1);
 
     private static async Task ShouldRecoverAsync(FakeOpenAIServer server, Reader reader, int replays)

@@ -36,6 +36,9 @@ internal sealed class ChatUpdateEnumerator : IAsyncEnumerator<ChatCompletionUpda
     private ChatChunkDecoder? _decoder;
     private ChoiceFinishTracker _choices = new();
     private DeliveryLedger? _ledger; // what was delivered, when the call can recover a broken stream
+    private List<OpenAIStreamAttempt>? _attempts; // the attempts before the current one, once the stream was recovered
+    private long _attemptContent; // the updates with content the current attempt streamed (also those a replay skipped)
+    private OpenAIUsage? _attemptUsage;
     private StructuredOutputCheck? _structured; // the JSON of tool-call arguments (and of the content, when asked for), once one appears
     private ReplayVerifier? _verifier; // while the stream is a replay: checks it against the ledger
     private Queue<ChatCompletionUpdate>? _queued; // a restart and the new answer from its beginning
@@ -158,10 +161,28 @@ internal sealed class ChatUpdateEnumerator : IAsyncEnumerator<ChatCompletionUpda
         _choices.Observe(update.ChoiceIndex, update.FinishReason is not null);
         _framedText = null;
         _current = update;
-        if (_ledger is not null && _ledger.Record(update) && CheckpointDue(update.FinishReason is not null))
+        _attemptUsage = update.Usage ?? _attemptUsage;
+        if (_ledger is null)
         {
-            _current = update.WithCheckpoint(_ledger.Snapshot(_call!.Route));
+            return;
         }
+
+        if (_ledger.Record(update) ? CheckpointDue(update.FinishReason is not null) : update.Usage is not null && _attempts is not null)
+        {
+            _current = update.WithCheckpoint(Snapshot()); // a recovered stream's usage chunk says what every attempt cost
+        }
+    }
+
+    /// <summary>A checkpoint of what was delivered, with the attempts that streamed it when the stream was recovered.</summary>
+    private OpenAIStreamCheckpoint Snapshot()
+    {
+        if (_attempts is null)
+        {
+            return _ledger!.Snapshot(_call!.Route);
+        }
+
+        List<OpenAIStreamAttempt> attempts = [.. _attempts, new OpenAIStreamAttempt(_attempts.Count + 1, _requestId, _call!.Route, _attemptContent, _attemptUsage)];
+        return _ledger!.Snapshot(_call.Route, attempts);
     }
 
     private void YieldFramed(string text)
@@ -173,9 +194,10 @@ internal sealed class ChatUpdateEnumerator : IAsyncEnumerator<ChatCompletionUpda
 
         _framedText = text;
         _framedCheckpoint = null;
+        _attemptContent++;
         if (_ledger is not null && _ledger.Record(_decoder!.FramedUpdate(text)) && CheckpointDue(finished: false))
         {
-            _framedCheckpoint = _ledger.Snapshot(_call!.Route);
+            _framedCheckpoint = Snapshot();
         }
     }
 
@@ -267,6 +289,11 @@ internal sealed class ChatUpdateEnumerator : IAsyncEnumerator<ChatCompletionUpda
             while (_nextUpdate < updates.Count)
             {
                 ChatCompletionUpdate update = updates[_nextUpdate++];
+                if (update.Text is { Length: > 0 } || update.Refusal is { Length: > 0 } || update.ToolCalls.Count > 0 || update.FinishReason is not null)
+                {
+                    _attemptContent++;
+                }
+
                 if (_verifier is not null)
                 {
                     ReplayStep step = _verifier.Process(update, out ChatCompletionUpdate emit);
@@ -379,8 +406,8 @@ internal sealed class ChatUpdateEnumerator : IAsyncEnumerator<ChatCompletionUpda
     private void Diverged(bool endsAfter)
     {
         ReplayVerifier verifier = _verifier!;
-        OpenAIStreamCheckpoint delivered = _ledger!.Snapshot(_call!.Route);
-        if (_call.Recovery!.OnDivergence == OpenAIStreamingDivergencePolicy.Fail || !verifier.KeptEverything)
+        OpenAIStreamCheckpoint delivered = Snapshot();
+        if (_call!.Recovery!.OnDivergence == OpenAIStreamingDivergencePolicy.Fail || !verifier.KeptEverything)
         {
             _call.Metrics?.Recovery("diverged");
             throw new OpenAIStreamDivergedException(
@@ -392,7 +419,7 @@ internal sealed class ChatUpdateEnumerator : IAsyncEnumerator<ChatCompletionUpda
 
         _call.Metrics?.Recovery("restarted");
         _verifier = null;
-        _ledger.Clear();
+        _ledger!.Clear();
         _choices = new ChoiceFinishTracker();
         _queued = new Queue<ChatCompletionUpdate>(verifier.Consumed.Count + 1);
         _queued.Enqueue(ChatCompletionUpdate.Restart(delivered));
@@ -416,6 +443,9 @@ internal sealed class ChatUpdateEnumerator : IAsyncEnumerator<ChatCompletionUpda
     private async ValueTask<bool> TryRecoverAsync(Exception failure)
     {
         _break ??= failure;
+        (_attempts ??= []).Add(new OpenAIStreamAttempt(_attempts.Count + 1, _requestId, _call!.Route, _attemptContent, _attemptUsage));
+        _attemptContent = 0;
+        _attemptUsage = null;
         ReplayedBody replay;
         try
         {

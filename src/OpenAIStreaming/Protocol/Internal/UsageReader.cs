@@ -6,6 +6,15 @@ namespace OpenAIStreaming.Protocol.Internal;
 /// <summary>Reads a <c>usage</c> object of either API (chat names and Responses names) into <see cref="OpenAIUsage"/>.</summary>
 internal static class UsageReader
 {
+    /// <summary>Reads a usage object from its JSON text.</summary>
+    public static OpenAIUsage? Parse(string json)
+    {
+        byte[] data = Encoding.UTF8.GetBytes(json);
+        var reader = new Utf8JsonReader(data);
+        reader.Read();
+        return Read(ref reader, data);
+    }
+
     /// <summary>Reads the usage object the reader is positioned on (its start token); returns null for a JSON null.</summary>
     public static OpenAIUsage? Read(ref Utf8JsonReader reader, ReadOnlySpan<byte> data)
     {

@@ -66,8 +66,8 @@ internal sealed class DeliveryLedger
         ResponseId = null;
     }
 
-    /// <summary>Takes a checkpoint of what was delivered.</summary>
-    public OpenAIStreamCheckpoint Snapshot(string? route)
+    /// <summary>Takes a checkpoint of what was delivered (and by which <paramref name="attempts"/>, when it was recovered).</summary>
+    public OpenAIStreamCheckpoint Snapshot(string? route, IReadOnlyList<OpenAIStreamAttempt>? attempts = null)
     {
         var choices = new OpenAIStreamCheckpointChoice[_choices.Count];
         if (choices.Length == 1 && _last is not null)
@@ -83,7 +83,7 @@ internal sealed class DeliveryLedger
             }
         }
 
-        return new OpenAIStreamCheckpoint(ContentUpdates, choices, ResponseId, route);
+        return new OpenAIStreamCheckpoint(ContentUpdates, choices, ResponseId, route, attempts);
     }
 }
 
