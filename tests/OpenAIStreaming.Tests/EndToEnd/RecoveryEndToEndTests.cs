@@ -264,6 +264,35 @@ public sealed class RecoveryEndToEndTests
         choice.Content.Utf8Bytes.Should().Be(Encoding.UTF8.GetByteCount(result.Text));
         choice.Content.Hash.Should().Be(StableHash.Append(StableHash.Empty, result.Text));
         server.GetExpectedText(Model, Messages).Should().StartWith(result.Text, "nothing of the divergent replay was delivered");
+        error.PartialResult!.Choices.Single().Content.Should().Be(result.Text, "the exception hands over what was delivered");
+        error.PartialResult.Choices.Single().FinishReason.Should().BeNull();
+    }
+
+    [Fact]
+    public async Task Stream_ADivergentReplayOnTheBytePathUnderFail_CarriesWhatTheSdkWasGiven()
+    {
+        await using FakeOpenAIServer server = await StartServerAsync();
+        server.AddRule(new FaultRule(Fault.CutAfterEvents(30)) { Attempts = AttemptSet.Only(1) });
+        server.AddRule(new FaultRule(Fault.DivergeAfterToken(10)) { Attempts = AttemptSet.From(2) });
+        using HttpClient http = Client(server, recovery: new OpenAIStreamingRecoveryOptions { OnDivergence = OpenAIStreamingDivergencePolicy.Fail });
+
+        Reading result = await ReadAsync(http, Reader.Sdk);
+
+        OpenAIStreamDivergedException error = result.Error.Should().BeOfType<OpenAIStreamDivergedException>().Which;
+        error.PartialResult!.Choices.Single().Content.Should().Be(result.Text);
+    }
+
+    [Fact]
+    public async Task Stream_ADivergentReplayUnderRestartOnTheBytePath_KeepsNoCopyOfTheText()
+    {
+        await using FakeOpenAIServer server = await StartServerAsync();
+        server.AddRule(new FaultRule(Fault.CutAfterEvents(30)) { Attempts = AttemptSet.Only(1) });
+        server.AddRule(new FaultRule(Fault.DivergeAfterToken(10)) { Attempts = AttemptSet.From(2) });
+        using HttpClient http = Client(server);
+
+        Reading result = await ReadAsync(http, Reader.Sdk);
+
+        result.Error.Should().BeOfType<OpenAIStreamDivergedException>().Which.PartialResult.Should().BeNull("only Fail asks for a copy of what was delivered");
     }
 
     [Fact]

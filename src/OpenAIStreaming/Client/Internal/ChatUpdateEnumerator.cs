@@ -266,7 +266,7 @@ internal sealed class ChatUpdateEnumerator : IAsyncEnumerator<ChatCompletionUpda
             _structured = _stream.ContentIsJson ? new StructuredOutputCheck(contentIsJson: true) : null;
             if (_call?.Recovery is not null)
             {
-                _ledger = new DeliveryLedger();
+                _ledger = new DeliveryLedger(keepText: _call.Recovery.OnDivergence == OpenAIStreamingDivergencePolicy.Fail); // Fail hands over what was delivered
             }
         }
 
@@ -414,7 +414,8 @@ internal sealed class ChatUpdateEnumerator : IAsyncEnumerator<ChatCompletionUpda
                 $"The stream broke and was sent again, but the new answer differs from the one delivered ({verifier.Divergence}).",
                 delivered,
                 _requestId,
-                _break);
+                _break,
+                _ledger!.PartialResult());
         }
 
         _call.Metrics?.Recovery("restarted");

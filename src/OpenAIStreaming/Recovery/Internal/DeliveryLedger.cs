@@ -8,9 +8,10 @@ namespace OpenAIStreaming.Recovery.Internal;
 /// refusal, each tool call's arguments), whether the role, a tool call's name and the finish reason went out. Recovery
 /// checks a replayed answer against it; checkpoints are taken from it.
 /// </summary>
-internal sealed class DeliveryLedger
+internal sealed class DeliveryLedger(bool keepText = false)
 {
     private readonly SortedDictionary<int, ChoiceLedger> _choices = [];
+    private readonly DeliveredText? _text = keepText ? new DeliveredText() : null;
     private int _lastIndex = -1; // the choice of the last update: nearly every update's
     private ChoiceLedger? _last;
 
@@ -40,7 +41,7 @@ internal sealed class DeliveryLedger
         {
             if (!_choices.TryGetValue(update.ChoiceIndex, out choice))
             {
-                choice = new ChoiceLedger();
+                choice = new ChoiceLedger(_text);
                 _choices.Add(update.ChoiceIndex, choice);
             }
 
@@ -57,9 +58,30 @@ internal sealed class DeliveryLedger
         return content;
     }
 
+    /// <summary>
+    /// The answer as delivered — text, refusal, tool calls and finish reason per choice — when the ledger keeps the text
+    /// and it stayed within <see cref="Protocol.ChatCompletionAccumulatorOptions.DefaultMaxTotalCharacters"/>; null otherwise.
+    /// </summary>
+    public Protocol.ChatCompletionResult? PartialResult()
+    {
+        if (_text is not { Complete: true })
+        {
+            return null;
+        }
+
+        var choices = new List<Protocol.ChatChoiceResult>(_choices.Count);
+        foreach (KeyValuePair<int, ChoiceLedger> pair in _choices)
+        {
+            choices.Add(pair.Value.Result(pair.Key));
+        }
+
+        return new Protocol.ChatCompletionResult(ResponseId, model: null, systemFingerprint: null, choices, usage: null);
+    }
+
     /// <summary>Forgets everything: the consumer was told to discard what it had (a restart).</summary>
     public void Clear()
     {
+        _text?.Clear();
         _choices.Clear();
         _last = null;
         _lastIndex = -1;
@@ -87,11 +109,46 @@ internal sealed class DeliveryLedger
     }
 }
 
+/// <summary>How much delivered text a ledger that keeps it holds, bounded as an accumulator is.</summary>
+internal sealed class DeliveredText
+{
+    private long _chars;
+
+    /// <summary>Gets a value indicating whether every delivered character is kept (the bound was never reached).</summary>
+    public bool Complete { get; private set; } = true;
+
+    /// <summary>Appends <paramref name="text"/> to <paramref name="target"/> while the bound allows; past it, nothing more is kept.</summary>
+    public void Append(ref System.Text.StringBuilder? target, ReadOnlySpan<char> text)
+    {
+        if (!Complete || text.IsEmpty)
+        {
+            return;
+        }
+
+        _chars += text.Length;
+        if (_chars > Protocol.ChatCompletionAccumulatorOptions.DefaultMaxTotalCharacters)
+        {
+            Complete = false;
+            return;
+        }
+
+        (target ??= new System.Text.StringBuilder()).Append(text);
+    }
+
+    public void Clear()
+    {
+        _chars = 0;
+        Complete = true;
+    }
+}
+
 /// <summary>The delivered state of one choice.</summary>
-internal sealed class ChoiceLedger
+internal sealed class ChoiceLedger(DeliveredText? keep = null)
 {
     public TextLedger Content;
     public TextLedger Refusal;
+    private System.Text.StringBuilder? _contentText;
+    private System.Text.StringBuilder? _refusalText;
 
     public SortedDictionary<int, ToolCallLedger> ToolCalls { get; } = [];
 
@@ -108,12 +165,14 @@ internal sealed class ChoiceLedger
         if (!text.IsEmpty)
         {
             Content.Append(text);
+            keep?.Append(ref _contentText, text);
             content = true;
         }
 
         if (!string.IsNullOrEmpty(update.Refusal))
         {
             Refusal.Append(update.Refusal);
+            keep?.Append(ref _refusalText, update.Refusal);
             content = true;
         }
 
@@ -121,7 +180,7 @@ internal sealed class ChoiceLedger
         {
             if (!ToolCalls.TryGetValue(fragment.Index, out ToolCallLedger? call))
             {
-                call = new ToolCallLedger();
+                call = new ToolCallLedger(keep);
                 ToolCalls.Add(fragment.Index, call);
             }
 
@@ -136,6 +195,18 @@ internal sealed class ChoiceLedger
         }
 
         return content;
+    }
+
+    /// <summary>The choice as delivered (its kept text).</summary>
+    public Protocol.ChatChoiceResult Result(int index)
+    {
+        var calls = new List<Protocol.ChatToolCall>(ToolCalls.Count);
+        foreach (KeyValuePair<int, ToolCallLedger> pair in ToolCalls)
+        {
+            calls.Add(pair.Value.Result(pair.Key));
+        }
+
+        return new Protocol.ChatChoiceResult(index, RoleDelivered ? "assistant" : null, _contentText?.ToString() ?? string.Empty, _refusalText?.ToString(), FinishReason, calls);
     }
 
     public OpenAIStreamCheckpointChoice Snapshot(int index)
@@ -156,9 +227,10 @@ internal sealed class ChoiceLedger
 }
 
 /// <summary>The delivered state of one tool call: whether its id and name went out, and its arguments.</summary>
-internal sealed class ToolCallLedger
+internal sealed class ToolCallLedger(DeliveredText? keep = null)
 {
     public TextLedger Arguments;
+    private System.Text.StringBuilder? _argumentsText;
 
     public string? Id { get; private set; }
 
@@ -171,8 +243,13 @@ internal sealed class ToolCallLedger
         if (!string.IsNullOrEmpty(fragment.ArgumentsDelta))
         {
             Arguments.Append(fragment.ArgumentsDelta);
+            keep?.Append(ref _argumentsText, fragment.ArgumentsDelta);
         }
     }
+
+    /// <summary>The tool call as delivered (its kept arguments).</summary>
+    public Protocol.ChatToolCall Result(int index) =>
+        new(index, Id, Id is null ? null : "function", FunctionName, _argumentsText?.ToString() ?? string.Empty);
 }
 
 /// <summary>An amount of text and its stable hash, appended to piece by piece.</summary>

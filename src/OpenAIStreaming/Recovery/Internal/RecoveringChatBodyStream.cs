@@ -36,7 +36,7 @@ internal sealed class RecoveringChatBodyStream(CallContext call, Func<bool, (IRe
 
     private const int MaxFramedChars = 512; // the longest text the fused path decodes; longer goes the general way
 
-    private readonly DeliveryLedger _ledger = new();
+    private readonly DeliveryLedger _ledger = new(keepText: call.Recovery?.OnDivergence == OpenAIStreamingDivergencePolicy.Fail); // Fail hands over what was delivered
     private readonly List<ChatCompletionUpdate> _emits = new(1);
     private ChatChunkDecoder _decoder = new();
     private readonly ChoiceFinishTracker _choices = new();
@@ -348,7 +348,8 @@ internal sealed class RecoveringChatBodyStream(CallContext call, Func<bool, (IRe
             $"The stream broke and was sent again, but the new answer differs from the one delivered ({_verifier!.Divergence ?? "it ended before it reached the delivered text"}).",
             _ledger.Snapshot(Call.Route),
             RequestId,
-            _break);
+            _break,
+            _ledger.PartialResult());
     }
 
     private async ValueTask OnFailureAsync(Exception failure, CancellationToken cancellationToken)
