@@ -12,8 +12,11 @@ namespace OpenAIStreaming;
 /// <see cref="OpenAIStreamingHttpClientExtensions"/>, with the same request rules, results and errors.
 /// </summary>
 /// <remarks>
-/// <para><b>One attempt.</b> The wrapper sits outside the client's handlers, so it cannot re-send anything: there are no
-/// retries, no <c>Retry-After</c> handling and no fallbacks (use <see cref="OpenAIStreamingHandler"/> for those).</para>
+/// <para><b>One attempt to the first content.</b> The wrapper sits outside the client's handlers: before the first content
+/// there are no retries, no <c>Retry-After</c> handling and no fallbacks (use <see cref="OpenAIStreamingHandler"/> for
+/// those). After it, a stream that breaks is recovered as through the handler (<see cref="OpenAIStreamingOptions.Recovery"/>):
+/// a chat stream is sent again and checked against what was delivered, a background Responses stream is resumed — at most
+/// <see cref="OpenAIStreamingRecoveryOptions.MaxRecoveries"/> times.</para>
 /// <para><b>Timeouts</b> (from <see cref="OpenAIStreamingOptions"/>, or per request from
 /// <see cref="OpenAIStreamingRequestOptions"/> set on a request passed as <see cref="HttpRequestMessage"/>):
 /// <list type="bullet">

@@ -270,7 +270,7 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
             handedOver = outcome;
             WaitForTheBodysVerdict(call, outcome);
             string? requestId = Client.Internal.StreamingResponse.RequestIdOf(response);
-            CallBodyStream remainder = Remainder(call, response, prefetch.Source, prefetch.Buffer, prefetch.CommittedLength, prefetch.Length, requestId);
+            CallBodyStream remainder = CallBodyStream.Remainder(call, response, prefetch.Source, prefetch.Buffer, prefetch.CommittedLength, prefetch.Length, requestId, _options);
             return new ReplayedBody(response, prefetch.Events, remainder, requestId);
         }
         finally
@@ -315,7 +315,7 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
             }
 
             Stream source = await response.Content.ReadAsStreamAsync(linked.Token).ConfigureAwait(false);
-            CallBodyStream remainder = Remainder(call, response, source, prefix: null, prefixStart: 0, prefixLength: 0, requestId);
+            CallBodyStream remainder = CallBodyStream.Remainder(call, response, source, prefix: null, prefixStart: 0, prefixLength: 0, requestId, _options);
             HttpResponseMessage resumed = response;
             response = null;
             return new ReplayedBody(resumed, [], remainder, requestId);
@@ -329,20 +329,6 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
             response?.Dispose();
         }
     }
-
-    /// <summary>The body of a recovery's response (after <paramref name="prefixStart"/> of what was prefetched), under the idle and total timeouts; its reader frames it and reports how it ended.</summary>
-    private CallBodyStream Remainder(CallContext call, HttpResponseMessage response, Stream source, byte[]? prefix, int prefixStart, int prefixLength, string? requestId) =>
-        new(
-            source,
-            prefix,
-            prefixStart,
-            prefixLength,
-            call.Settings.IdleTimeout,
-            call,
-            BodyLimits.For(response, isEventStream: true, _options) with { MaxEventSize = null },
-            requestId,
-            (int)response.StatusCode,
-            reportsEnd: false);
 
     /// <inheritdoc/>
     protected override void Dispose(bool disposing)

@@ -64,7 +64,7 @@ public sealed class ClientEndToEndTests
         await using FakeOpenAIServer server = await FakeOpenAIServer.StartAsync(new FakeOpenAIServerOptions { TimeProvider = clock });
         server.AddRule(new FaultRule(Fault.StallAfterEvents(3, TimeSpan.FromMinutes(10))));
         using var http = new HttpClient(new SocketsHttpHandler()) { BaseAddress = server.BaseAddress };
-        var client = new OpenAIStreamingClient(http, new OpenAIStreamingOptions(), clock);
+        var client = new OpenAIStreamingClient(http, new OpenAIStreamingOptions { Recovery = { Enabled = false } }, clock);
         int delivered = 0;
 
         Task reading = Task.Run(async () =>
@@ -84,6 +84,82 @@ public sealed class ClientEndToEndTests
         error.Timeout.Should().Be(Idle);
         error.RequestId.Should().StartWith("req_");
         delivered.Should().Be(3);
+    }
+
+    [Theory]
+    [InlineData("cut")]
+    [InlineData("reset")]
+    [InlineData("error")]
+    public async Task Wrapper_BrokenAfterTheCommitPoint_IsRecoveredWithTheCanonicalTextOnce(string how)
+    {
+        await using FakeOpenAIServer server = await FakeOpenAIServer.StartAsync();
+        server.AddRule(new FaultRule(how switch
+        {
+            "cut" => Fault.CutAfterEvents(5),
+            "reset" => Fault.ResetAfterEvents(5),
+            _ => Fault.MidStreamError(5),
+        }) { Attempts = AttemptSet.Only(1) });
+        using var http = new HttpClient(new SocketsHttpHandler()) { BaseAddress = server.BaseAddress };
+        var client = new OpenAIStreamingClient(http, new OpenAIStreamingOptions());
+        using CancellationTokenSource guard = HangGuard.Start();
+        var text = new StringBuilder();
+
+        await foreach (ChatCompletionUpdate update in client.StreamChatCompletionAsync(ChatRequest, guard.Token))
+        {
+            text.Append(update.Text);
+        }
+
+        text.ToString().Should().Be(server.GetExpectedText(Model, Messages), "nothing lost, nothing repeated");
+        server.Requests.Should().HaveCount(2, "the stream and its replay; log: {0}", string.Join(" / ", server.Requests.Select(r => $"{r.Method} {r.Attempt} {string.Join(",", r.Faults)}")));
+    }
+
+    [Fact]
+    public async Task Wrapper_StalledOnce_IsRecoveredWhenTheIdleTimeoutFires()
+    {
+        var clock = new ManualTimeProvider();
+        await using FakeOpenAIServer server = await FakeOpenAIServer.StartAsync(new FakeOpenAIServerOptions { TimeProvider = clock });
+        server.AddRule(new FaultRule(Fault.StallAfterEvents(10, TimeSpan.FromMinutes(10))) { Attempts = AttemptSet.Only(1) });
+        using var http = new HttpClient(new SocketsHttpHandler()) { BaseAddress = server.BaseAddress };
+        var client = new OpenAIStreamingClient(http, new OpenAIStreamingOptions(), clock);
+
+        Task<string> reading = Task.Run(async () =>
+        {
+            var text = new StringBuilder();
+            await foreach (ChatCompletionUpdate update in client.StreamChatCompletionAsync(ChatRequest))
+            {
+                text.Append(update.Text);
+            }
+
+            return text.ToString();
+        });
+        await ManualTimeProvider.WaitUntilAsync(() => clock.PendingDueTimes().Contains(Idle) && server.Requests.Count == 1, "the reader to wait after the stall");
+        clock.Advance(Idle);
+
+        (await reading.WaitAsync(ManualTimeProvider.SafetyTimeout)).Should().Be(server.GetExpectedText(Model, Messages));
+        server.Requests.Should().HaveCount(2);
+    }
+
+    [Fact]
+    public async Task Wrapper_BackgroundResponseCut_IsResumedWithoutASecondGeneration()
+    {
+        await using FakeOpenAIServer server = await FakeOpenAIServer.StartAsync();
+        server.AddRule(new FaultRule(Fault.CutAfterEvents(20)) { Attempts = AttemptSet.Only(1) });
+        using var http = new HttpClient(new SocketsHttpHandler()) { BaseAddress = server.BaseAddress };
+        var client = new OpenAIStreamingClient(http, new OpenAIStreamingOptions());
+        using CancellationTokenSource guard = HangGuard.Start();
+        var sequences = new List<long>();
+        var text = new StringBuilder();
+
+        await foreach (ResponseStreamEvent e in client.StreamResponseAsync($$"""{"model":"{{Model}}","input":"Say hello","background":true}""", guard.Token))
+        {
+            sequences.Add(e.SequenceNumber ?? -1);
+            text.Append(e.Kind == ResponseStreamEventKind.OutputTextDelta ? e.Delta : null);
+        }
+
+        text.ToString().Should().Be(server.GetExpectedText(Model, Messages));
+        sequences.Should().Equal(Enumerable.Range(0, sequences.Count).Select(i => (long)i), "every event once, in order");
+        server.Requests.Select(r => r.Method).Should().Equal("POST", "GET");
+        server.Requests[1].Query.Should().Be("?stream=true&starting_after=19");
     }
 
     [Fact]

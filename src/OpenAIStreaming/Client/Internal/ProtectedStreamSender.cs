@@ -1,3 +1,4 @@
+using OpenAIStreaming.Fallback.Internal;
 using OpenAIStreaming.Streaming.Internal;
 
 namespace OpenAIStreaming.Client.Internal;
@@ -7,7 +8,9 @@ namespace OpenAIStreaming.Client.Internal;
 /// <see cref="OpenAIStreamingClient"/>, on a <see cref="CallContext"/> like the handler's: the first-token timeout bounds
 /// sending and the wait for the first content (<see cref="FirstContentPrefetch"/>); then <see cref="CallContent"/> serves the
 /// body (the prefetched events, then the live body with the idle timeout on every read), and the total timeout runs until
-/// the response is disposed. One attempt: nothing is retried, so a first-token miss fails the call.
+/// the response is disposed. One attempt: nothing is retried before the commit point, so a first-token miss fails the call.
+/// After it, a stream that breaks is recovered as through the handler (<see cref="OpenAIStreamingOptions.Recovery"/>): sent
+/// again and checked against what was delivered, or — a background Responses stream — resumed where it broke.
 /// </summary>
 internal sealed class ProtectedStreamSender : StreamSender
 {
@@ -35,23 +38,17 @@ internal sealed class ProtectedStreamSender : StreamSender
         bool handedOver = false;
         try
         {
-            using (var firstToken = new CancellationTokenSource(call.Settings.FirstTokenTimeout, _timeProvider))
-            using (var send = CancellationTokenSource.CreateLinkedTokenSource(call.Token, firstToken.Token))
+            RequestBodyBuffer.Result body = await RequestBodyBuffer.PrepareAsync(request, _options.MaxRequestBodyBytes, call.Token).ConfigureAwait(false);
+            var targets = new TargetChain(request, body.Body, body.Model, [], body.IsReplayable);
+            (response, prefetch) = await SendToFirstContentAsync(call, request).ConfigureAwait(false);
+            if (body.IsStream && body.IsReplayable && _options.Recovery.Enabled && response.IsSuccessStatusCode && prefetch is { Committed: true })
             {
-                try
+                // The same recoveries as through the handler, without its retries, budget and fallbacks: the request is
+                // sent again (and checked against what was delivered), or a background response is resumed.
+                call.EnableRecovery(_options.Recovery, cancellation => ReplayAsync(call, targets.CreateRequest(targets[0], attempt: 2)));
+                if (body.IsBackground)
                 {
-                    Uri? sent = request.RequestUri;
-                    response = await HttpClient.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, send.Token).ConfigureAwait(false);
-                    StreamingResponse.ThrowIfRedirectedAway(sent, response);
-                    if (response.IsSuccessStatusCode && !StreamingResponse.IsJson(response.Content.Headers.ContentType))
-                    {
-                        prefetch = await FirstContentPrefetch.ReadAsync(response, _options.MaxEventSize, send.Token).ConfigureAwait(false);
-                    }
-                }
-                catch (Exception ex) when (ex is not OpenAIStreamException && send.IsCancellationRequested)
-                {
-                    string? requestId = response is null ? null : StreamingResponse.RequestIdOf(response);
-                    throw call.Interruption(ex, requestId) ?? call.Timeout(OpenAIStreamTimeoutKind.FirstToken, call.Settings.FirstTokenTimeout, requestId, ex);
+                    call.EnableResume((responseId, after, cancellation) => ReplayAsync(call, targets.CreateResumeRequest(targets[0], responseId, after)));
                 }
             }
 
@@ -68,6 +65,61 @@ internal sealed class ProtectedStreamSender : StreamSender
                 call.Dispose();
             }
         }
+    }
+
+    /// <summary>
+    /// Sends <paramref name="request"/> and reads its event stream up to the first content, within the first-token timeout:
+    /// the response (any status) and, for a stream, what was read of it.
+    /// </summary>
+    private async Task<(HttpResponseMessage Response, FirstContentPrefetch? Prefetch)> SendToFirstContentAsync(CallContext call, HttpRequestMessage request)
+    {
+        HttpResponseMessage? response = null;
+        using var firstToken = new CancellationTokenSource(call.Settings.FirstTokenTimeout, _timeProvider);
+        using var send = CancellationTokenSource.CreateLinkedTokenSource(call.Token, firstToken.Token);
+        try
+        {
+            Uri? sent = request.RequestUri;
+            response = await HttpClient.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, send.Token).ConfigureAwait(false);
+            StreamingResponse.ThrowIfRedirectedAway(sent, response);
+            FirstContentPrefetch? prefetch = null;
+            if (response.IsSuccessStatusCode && !StreamingResponse.IsJson(response.Content.Headers.ContentType))
+            {
+                prefetch = await FirstContentPrefetch.ReadAsync(response, _options.MaxEventSize, send.Token).ConfigureAwait(false);
+            }
+
+            return (response, prefetch);
+        }
+        catch (Exception ex)
+        {
+            string? requestId = response is null ? null : StreamingResponse.RequestIdOf(response);
+            response?.Dispose();
+            if (ex is not OpenAIStreamException && send.IsCancellationRequested)
+            {
+                throw call.Interruption(ex, requestId) ?? call.Timeout(OpenAIStreamTimeoutKind.FirstToken, call.Settings.FirstTokenTimeout, requestId, ex);
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// A recovery's request (the original sent again, or the resume of a background response): its answer up to the first
+    /// content and the rest of its body; a typed error when it brought none.
+    /// </summary>
+    private async ValueTask<ReplayedBody> ReplayAsync(CallContext call, HttpRequestMessage request)
+    {
+        call.Own(request);
+        (HttpResponseMessage response, FirstContentPrefetch? prefetch) = await SendToFirstContentAsync(call, request).ConfigureAwait(false);
+        string? requestId = StreamingResponse.RequestIdOf(response);
+        if (!response.IsSuccessStatusCode || prefetch is not { Committed: true })
+        {
+            int status = (int)response.StatusCode;
+            prefetch?.Source.Dispose();
+            response.Dispose();
+            throw new OpenAIStreamException($"The stream broke and could not be recovered: the recovery was answered with status {status} and no content.", status, errorType: null, errorCode: null, param: null, requestId, isRetryable: false);
+        }
+
+        return new ReplayedBody(response, prefetch.Events, CallBodyStream.Remainder(call, response, prefetch.Source, prefetch.Buffer, prefetch.CommittedLength, prefetch.Length, requestId, _options), requestId);
     }
 
     /// <summary>Runs <paramref name="operation"/> under the total timeout (used for warming up connections).</summary>

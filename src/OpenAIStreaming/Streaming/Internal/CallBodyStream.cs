@@ -42,6 +42,23 @@ internal sealed class CallBodyStream : Stream
     private int _reading; // 1 while a read of the live body is in progress
     private int _idleTimerArmed; // 1 while the idle timer is set to fire
 
+    /// <summary>
+    /// The body of a recovery's response (after <paramref name="prefixStart"/> of what was prefetched), under the idle and
+    /// total timeouts of <paramref name="call"/>; its reader frames it and reports how it ended.
+    /// </summary>
+    public static CallBodyStream Remainder(CallContext call, HttpResponseMessage response, Stream source, byte[]? prefix, int prefixStart, int prefixLength, string? requestId, OpenAIStreamingOptions options) =>
+        new(
+            source,
+            prefix,
+            prefixStart,
+            prefixLength,
+            call.Settings.IdleTimeout,
+            call,
+            BodyLimits.For(response, isEventStream: true, options) with { MaxEventSize = null },
+            requestId,
+            (int)response.StatusCode,
+            reportsEnd: false);
+
     public CallBodyStream(
         Stream source,
         byte[]? prefix,
