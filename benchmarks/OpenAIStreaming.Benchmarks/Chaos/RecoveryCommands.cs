@@ -16,11 +16,12 @@ public static class RecoveryCommands
         usage: --chaos [--streams 10000] [--seed 1] [--concurrency 128] [--tokens 60]
                  every stream gets random faults from the seed (see ChaosPlan); both readers; exit code 1 unless every
                  stream ends with exactly the canonical text
-               --recovery-time [--streams 400] [--seed 1] [--concurrency 16] [--tokens 60] [--gap-ms 15] [--responses]
+               --recovery-time [--streams 400] [--seed 1] [--concurrency 16] [--tokens 60] [--gap-ms 15] [--responses | --continuation]
                  every stream breaks once (cut, reset, error event or malformed event at a random K) on its first attempt;
                  prints p50/p99 of the time from the last token before the break to the next new token, per reader
                  (default options, with the retry budget opened wide: every stream breaks). With --responses the streams
-                 are background Responses streams, which are resumed (starting_after) instead of replayed
+                 are background Responses streams, which are resumed (starting_after) instead of replayed; with
+                 --continuation chat streams are continued from the delivered text (an assistant prefill) instead
         """;
 
     public static async Task<int> RunAsync(IReadOnlyList<string> args, TextWriter output)
@@ -47,7 +48,7 @@ public static class RecoveryCommands
 
         return chaos
             ? await ChaosAsync(server.BaseAddress, streams, seed, concurrency, tokens, Expected, output)
-            : await RecoveryTimeAsync(server.BaseAddress, streams, seed, concurrency, tokens, args.Contains("--responses"), output);
+            : await RecoveryTimeAsync(server.BaseAddress, streams, seed, concurrency, tokens, args.Contains("--responses"), args.Contains("--continuation"), output);
     }
 
     private static async Task<int> ChaosAsync(Uri baseAddress, int streams, int seed, int concurrency, int tokens, Func<string, string, string> expected, TextWriter output)
@@ -70,7 +71,7 @@ public static class RecoveryCommands
         return all ? 0 : 1;
     }
 
-    private static async Task<int> RecoveryTimeAsync(Uri baseAddress, int streams, int seed, int concurrency, int tokens, bool responses, TextWriter output)
+    private static async Task<int> RecoveryTimeAsync(Uri baseAddress, int streams, int seed, int concurrency, int tokens, bool responses, bool continuation, TextWriter output)
     {
         // A background Responses stream has five events before its first delta (created, queued, in_progress, the output
         // item and the content part); a chat stream one (the role chunk). K counts events, so it falls among the deltas.
@@ -80,7 +81,9 @@ public static class RecoveryCommands
         {
             // Default options, but every stream here breaks: the retry budget (about 20 % of requests plus 10 a second) is
             // opened wide, or most breaks of the burst would end as the typed error instead of a measured recovery.
-            using HttpClient http = Client(baseAddress, new OpenAIStreamingOptions { RetryBudgetRatio = 1.0, RetryBudgetMinRetriesPerSecond = 100_000 });
+            var options = new OpenAIStreamingOptions { RetryBudgetRatio = 1.0, RetryBudgetMinRetriesPerSecond = 100_000 };
+            options.Recovery.ContinueWithAssistantPrefill = continuation;
+            using HttpClient http = Client(baseAddress, options);
             var gaps = new List<double>[kinds.Length];
             for (int k = 0; k < kinds.Length; k++)
             {
@@ -125,7 +128,7 @@ public static class RecoveryCommands
 
             await Task.WhenAll(runs);
             List<double> every = [.. gaps.SelectMany(g => g)];
-            output.WriteLine($"{reader,-6} {(responses ? "background Responses, resumed" : "chat, replayed")}: break to next new token: p50 {Percentile(every, 0.50),7:F1} ms  p99 {Percentile(every, 0.99),7:F1} ms  max {every.DefaultIfEmpty().Max(),7:F1} ms  ({every.Count} streams, {failures} failed)");
+            output.WriteLine($"{reader,-6} {(responses ? "background Responses, resumed" : continuation ? "chat, continued" : "chat, replayed")}: break to next new token: p50 {Percentile(every, 0.50),7:F1} ms  p99 {Percentile(every, 0.99),7:F1} ms  max {every.DefaultIfEmpty().Max(),7:F1} ms  ({every.Count} streams, {failures} failed)");
             for (int k = 0; k < kinds.Length; k++)
             {
                 output.WriteLine($"         {kinds[k],-12} p50 {Percentile(gaps[k], 0.50),7:F1} ms  p99 {Percentile(gaps[k], 0.99),7:F1} ms  ({gaps[k].Count} streams)");

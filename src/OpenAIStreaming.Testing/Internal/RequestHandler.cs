@@ -234,7 +234,10 @@ internal sealed class RequestHandler(FakeOpenAIServerOptions options, long start
             return WriteErrorAsync(call, 400, new OpenAIError("Missing required parameter: 'messages'.", "invalid_request_error", "messages", "missing_required_parameter"), null);
         }
 
-        Answer answer = Generate(call, RequestReader.ForChat(call.Root, call.Request.Model!));
+        AnswerRequest request = RequestReader.ForChat(call.Root, call.Request.Model!);
+        Answer answer = RequestReader.ContinuesFinalMessage(call.Root) && request.Messages.Count > 0
+            ? Continue(Generate(call, request with { Messages = [.. request.Messages.Take(request.Messages.Count - 1)] }), request.Messages[^1].Content)
+            : Generate(call, request);
         if (!call.Request.IsStreaming)
         {
             return WriteJsonAsync(call, ChatRenderer.Complete(NewContext(call, "chatcmpl-"), answer), rateLimits: true);
@@ -345,6 +348,41 @@ internal sealed class RequestHandler(FakeOpenAIServerOptions options, long start
             && int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n >= 1 ? n : options.TokenCount;
         Fault? diverge = StreamFaults.Find(call.Faults, FaultKind.DivergeAfterToken);
         return AnswerGenerator.Generate(request, options.Seed, diverge?.Events, call.Request.Attempt, tokens);
+    }
+
+    /// <summary>
+    /// The answer to a conversation whose last message is the assistant's own beginning (<c>continue_final_message</c>, as
+    /// vLLM has it): what the answer to the conversation without it holds after that beginning. A beginning that is not
+    /// the start of that answer gets the whole answer.
+    /// </summary>
+    private static Answer Continue(Answer answer, string prefill)
+    {
+        var choices = new List<AnswerChoice>(answer.Choices.Count);
+        foreach (AnswerChoice choice in answer.Choices)
+        {
+            if (choice.ToolCalls.Count > 0 || !choice.Text.StartsWith(prefill, StringComparison.Ordinal))
+            {
+                choices.Add(choice);
+                continue;
+            }
+
+            var rest = new List<string>(choice.Tokens.Count);
+            int at = 0;
+            foreach (string token in choice.Tokens)
+            {
+                int end = at + token.Length;
+                if (end > prefill.Length)
+                {
+                    rest.Add(at >= prefill.Length ? token : token[(prefill.Length - at)..]); // a token the beginning ends inside: its rest
+                }
+
+                at = end;
+            }
+
+            choices.Add(choice with { Tokens = rest });
+        }
+
+        return answer with { Choices = choices };
     }
 
     private RenderContext NewContext(Call call, string prefix) =>

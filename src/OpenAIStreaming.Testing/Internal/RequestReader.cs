@@ -44,6 +44,13 @@ internal static class RequestReader
         ParallelToolCalls = Bool(root, "parallel_tool_calls") ?? true,
     };
 
+    /// <summary>
+    /// Whether the request asks for its final assistant message to be continued rather than answered
+    /// (<c>"continue_final_message": true</c>, as vLLM has it) and that message is the last one.
+    /// </summary>
+    public static bool ContinuesFinalMessage(JsonElement root) =>
+        root.ValueKind == JsonValueKind.Object && (Bool(root, "continue_final_message") ?? false) && EndsWithAssistantMessage(root);
+
     /// <summary>Whether the conversation (chat <c>messages</c> or Responses <c>input</c>) ends with an assistant message.</summary>
     public static bool EndsWithAssistantMessage(JsonElement root)
     {

@@ -49,11 +49,18 @@ public sealed class OpenAIStreamingFallback
     /// </summary>
     public bool HasLargerContextWindow { get; set; }
 
+    /// <summary>
+    /// Gets or sets a value indicating whether this target continues a final assistant message (a prefill) instead of
+    /// answering it — vLLM with <c>continue_final_message</c>, Anthropic-compatible endpoints — so a stream from it that
+    /// breaks can be recovered by continuation (<see cref="OpenAIStreamingRecoveryOptions.ContinueWithAssistantPrefill"/>).
+    /// </summary>
+    public bool AcceptsAssistantPrefill { get; set; }
+
     /// <summary>Creates a copy of this fallback.</summary>
     /// <returns>A new instance with the same values and its own copy of <see cref="Headers"/>.</returns>
     public OpenAIStreamingFallback Clone()
     {
-        var copy = new OpenAIStreamingFallback { Model = Model, Endpoint = Endpoint, ApiKey = ApiKey, HasLargerContextWindow = HasLargerContextWindow };
+        var copy = new OpenAIStreamingFallback { Model = Model, Endpoint = Endpoint, ApiKey = ApiKey, HasLargerContextWindow = HasLargerContextWindow, AcceptsAssistantPrefill = AcceptsAssistantPrefill };
         foreach (KeyValuePair<string, string> header in Headers)
         {
             copy.Headers[header.Key] = header.Value;

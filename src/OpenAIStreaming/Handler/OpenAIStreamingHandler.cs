@@ -175,7 +175,8 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
                 if (body.IsReplayable && _options.Recovery.Enabled)
                 {
                     int target = outcome.Target.Index;
-                    call.EnableRecovery(_options.Recovery, cancellation => ReplayAsync(call, targets, target, cancellation));
+                    bool canContinue = IsChatCompletions(request.RequestUri) && AcceptsPrefill(targets[target]) && Recovery.Internal.Continuation.IsEligible(body.Body.Span);
+                    call.EnableRecovery(_options.Recovery, (delivered, cancellation) => ReplayAsync(call, targets, target, delivered, cancellation), canContinue);
                     if (body.IsBackground && IsResponses(request.RequestUri))
                     {
                         call.EnableResume((responseId, after, cancellation) => ResumeAsync(call, targets[target], targets, responseId, after, cancellation));
@@ -239,8 +240,26 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
     /// ordinary retries, hedging and health — and returns the replayed answer up to its first content and the rest of its
     /// body. Throws a typed error when the retry budget is spent or no target answers.
     /// </summary>
-    private async ValueTask<ReplayedBody> ReplayAsync(CallContext call, TargetChain targets, int target, CancellationToken cancellationToken)
+    /// <remarks>
+    /// Given the <paramref name="delivered"/> text of a stream whose target continues an assistant prefill, it first asks
+    /// that target to continue it (<see cref="OpenAIStreamingRecoveryOptions.ContinueWithAssistantPrefill"/>); when the
+    /// target refuses or fails, it replays as usual, and the refusal is not the caller's error.
+    /// </remarks>
+    private async ValueTask<ReplayedBody> ReplayAsync(CallContext call, TargetChain targets, int target, string? delivered, CancellationToken cancellationToken)
     {
+        if (delivered is not null && Recovery.Internal.Continuation.Body(targets[target].Body.Span, delivered) is { } continuation)
+        {
+            try
+            {
+                HttpRequestMessage request = targets.CreateRequest(targets[target], call.NextAttemptNumber(), continuation);
+                return await SendRecoveryAsync(call, request, cancellationToken).ConfigureAwait(false) with { IsContinuation = true };
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException && !call.IsCancelled)
+            {
+                call.Metrics?.Recovery("continuation_refused"); // replayed instead: what the target said is not the caller's error
+            }
+        }
+
         if (!_state.Budget.TryWithdraw())
         {
             HandlerLog.RetryBudgetExhausted(_logger, call.ClientRequestId ?? string.Empty);
@@ -282,23 +301,30 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
     /// <summary>
     /// Streams a broken background response again from the event after sequence number <paramref name="after"/>, from the
     /// target that was streaming it (<c>GET …/responses/{id}?stream=true&amp;starting_after=N</c>): the server sends the
-    /// stored events with their own sequence numbers, and nothing is generated again. The wait for its headers is bounded by
-    /// the first-token timeout, its body by the idle timeout, and it draws on the retry budget. Throws a typed error when the
-    /// server does not stream it (a stored response expires after some minutes).
+    /// stored events with their own sequence numbers, and nothing is generated again. Throws a typed error when the server
+    /// does not stream it (a stored response expires after some minutes).
     /// </summary>
-    private async ValueTask<ReplayedBody> ResumeAsync(CallContext call, Fallback.Internal.Target target, TargetChain targets, string responseId, long after, CancellationToken cancellationToken)
+    private ValueTask<ReplayedBody> ResumeAsync(CallContext call, Fallback.Internal.Target target, TargetChain targets, string responseId, long after, CancellationToken cancellationToken) =>
+        SendRecoveryAsync(call, targets.CreateResumeRequest(target, responseId, after), cancellationToken);
+
+    /// <summary>
+    /// Sends one recovery request (a resume, or a continuation) to the target that was streaming, once — drawing on the
+    /// retry budget, its first content within the first-token timeout, its body under the idle timeout — and returns its
+    /// answer up to the first content and the rest of its body. Throws a typed error when it brings no content.
+    /// </summary>
+    private async ValueTask<ReplayedBody> SendRecoveryAsync(CallContext call, HttpRequestMessage request, CancellationToken cancellationToken)
     {
+        call.Own(request);
         if (!_state.Budget.TryWithdraw())
         {
             HandlerLog.RetryBudgetExhausted(_logger, call.ClientRequestId ?? string.Empty);
-            throw new OpenAIStreamException("The stream broke and could not be resumed: the retry budget is spent.");
+            throw new OpenAIStreamException("The stream broke and could not be recovered: the retry budget is spent.");
         }
 
-        HttpRequestMessage request = targets.CreateResumeRequest(target, responseId, after);
-        call.Own(request);
         using var firstToken = new CancellationTokenSource(call.Settings.FirstTokenTimeout, _timeProvider);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, call.Token, firstToken.Token);
         HttpResponseMessage? response = null;
+        FirstContentPrefetch? prefetch = null;
         try
         {
             response = await _sendInner(request, linked.Token).ConfigureAwait(false);
@@ -314,11 +340,17 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
                 throw Client.Internal.StreamingResponse.ErrorFromBody(response, error, requestId);
             }
 
-            Stream source = await response.Content.ReadAsStreamAsync(linked.Token).ConfigureAwait(false);
-            CallBodyStream remainder = CallBodyStream.Remainder(call, response, source, prefix: null, prefixStart: 0, prefixLength: 0, requestId, _options);
-            HttpResponseMessage resumed = response;
+            prefetch = await FirstContentPrefetch.ReadAsync(response, _options.MaxEventSize, linked.Token).ConfigureAwait(false);
+            if (!prefetch.Committed)
+            {
+                throw new OpenAIStreamProtocolException("The stream broke and its recovery ended before any content.", prefetch.Events.Count, isRetryable: true, statusCode: (int)response.StatusCode, requestId: requestId);
+            }
+
+            CallBodyStream remainder = CallBodyStream.Remainder(call, response, prefetch.Source, prefetch.Buffer, prefetch.CommittedLength, prefetch.Length, requestId, _options);
+            var recovered = new ReplayedBody(response, prefetch.Events, remainder, requestId);
             response = null;
-            return new ReplayedBody(resumed, [], remainder, requestId);
+            prefetch = null;
+            return recovered;
         }
         catch (Exception ex) when (firstToken.IsCancellationRequested && !call.Token.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
@@ -326,9 +358,14 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
         }
         finally
         {
+            prefetch?.Source.Dispose();
             response?.Dispose();
         }
     }
+
+    /// <summary>Whether <paramref name="target"/> continues an assistant prefill: its fallback says so, or the options do for the request's own target.</summary>
+    private bool AcceptsPrefill(Fallback.Internal.Target target) =>
+        target.Fallback?.AcceptsAssistantPrefill ?? _options.Recovery.ContinueWithAssistantPrefill;
 
     /// <inheritdoc/>
     protected override void Dispose(bool disposing)

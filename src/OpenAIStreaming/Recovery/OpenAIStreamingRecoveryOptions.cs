@@ -39,6 +39,18 @@ public sealed class OpenAIStreamingRecoveryOptions
     /// <value>The default is <see cref="OpenAIStreamingDivergencePolicy.Restart"/>.</value>
     public OpenAIStreamingDivergencePolicy OnDivergence { get; set; } = OpenAIStreamingDivergencePolicy.Restart;
 
+    /// <summary>
+    /// Gets or sets a value indicating whether the request's own endpoint continues a final assistant message (a prefill)
+    /// instead of answering it — vLLM with <c>continue_final_message</c>, Anthropic-compatible endpoints. Then a broken chat
+    /// stream (one choice, text only, no tools and no JSON <c>response_format</c>) is recovered by continuation first: the
+    /// request is sent again with the delivered text as a final assistant message (and <c>"continue_final_message": true,
+    /// "add_generation_prompt": false</c>), and only what follows it is streamed — nothing is regenerated or checked. A target
+    /// that refuses it is recovered by replay instead, and its refusal is never the caller's error. For a fallback, set
+    /// <see cref="OpenAIStreamingFallback.AcceptsAssistantPrefill"/>.
+    /// </summary>
+    /// <value>The default is <see langword="false"/>: OpenAI's own API does not continue a prefill.</value>
+    public bool ContinueWithAssistantPrefill { get; set; }
+
     /// <summary>Creates a copy of these options.</summary>
     /// <returns>A new instance with the same values.</returns>
     public OpenAIStreamingRecoveryOptions Clone() => (OpenAIStreamingRecoveryOptions)MemberwiseClone();

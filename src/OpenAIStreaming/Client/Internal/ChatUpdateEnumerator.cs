@@ -266,7 +266,8 @@ internal sealed class ChatUpdateEnumerator : IAsyncEnumerator<ChatCompletionUpda
             _structured = _stream.ContentIsJson ? new StructuredOutputCheck(contentIsJson: true) : null;
             if (_call?.Recovery is not null)
             {
-                _ledger = new DeliveryLedger(keepText: _call.Recovery.OnDivergence == OpenAIStreamingDivergencePolicy.Fail); // Fail hands over what was delivered
+                // Fail hands over what was delivered, and a continuation sends it back as the prefill: only then is it kept.
+                _ledger = new DeliveryLedger(keepText: _call.Recovery.OnDivergence == OpenAIStreamingDivergencePolicy.Fail || _call.CanContinue);
             }
         }
 
@@ -450,7 +451,7 @@ internal sealed class ChatUpdateEnumerator : IAsyncEnumerator<ChatCompletionUpda
         ReplayedBody replay;
         try
         {
-            replay = await _call!.ReplayAsync(_cancellationToken).ConfigureAwait(false);
+            replay = await _call!.ReplayAsync(_cancellationToken, _call.CanContinue ? _ledger!.ContinuationText() : null).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -472,7 +473,9 @@ internal sealed class ChatUpdateEnumerator : IAsyncEnumerator<ChatCompletionUpda
         _decoder = new ChatChunkDecoder();
         _nextUpdate = 0;
         _done = false;
-        _verifier = new ReplayVerifier(_ledger!, _ledger!.Snapshot(route: null).Choices.Sum(static c => c.Content.Chars + c.Refusal.Chars) + MaxRestartChars);
+        _verifier = replay.IsContinuation
+            ? null // it streams only what follows the delivered text: nothing to check or skip
+            : new ReplayVerifier(_ledger!, _ledger!.Snapshot(route: null).Choices.Sum(static c => c.Content.Chars + c.Refusal.Chars) + MaxRestartChars);
         return true;
     }
 

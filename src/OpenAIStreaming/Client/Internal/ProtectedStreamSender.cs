@@ -45,7 +45,7 @@ internal sealed class ProtectedStreamSender : StreamSender
             {
                 // The same recoveries as through the handler, without its retries, budget and fallbacks: the request is
                 // sent again (and checked against what was delivered), or a background response is resumed.
-                call.EnableRecovery(_options.Recovery, cancellation => ReplayAsync(call, targets.CreateRequest(targets[0], attempt: 2)));
+                call.EnableRecovery(_options.Recovery, (_, cancellation) => ReplayAsync(call, targets.CreateRequest(targets[0], attempt: 2)));
                 if (body.IsBackground)
                 {
                     call.EnableResume((responseId, after, cancellation) => ReplayAsync(call, targets.CreateResumeRequest(targets[0], responseId, after)));

@@ -86,10 +86,13 @@ internal sealed class TargetChain
     /// first attempt on the request's own target is the request itself; every other attempt gets a fresh copy built from the
     /// request as it came (so attempts can run side by side), with the target's address, body and headers.
     /// </summary>
-    public HttpRequestMessage CreateRequest(Target target, int attempt)
+    public HttpRequestMessage CreateRequest(Target target, int attempt) => CreateRequest(target, attempt, body: null);
+
+    /// <summary>A fresh request to <paramref name="target"/> as <see cref="CreateRequest(Target, int)"/> builds it, with <paramref name="body"/> as its body.</summary>
+    public HttpRequestMessage CreateRequest(Target target, int attempt, ReadOnlyMemory<byte>? body)
     {
         HttpRequestMessage request;
-        if (attempt == 1 && target.Index == 0)
+        if (attempt == 1 && target.Index == 0 && body is null)
         {
             request = _original;
         }
@@ -102,7 +105,7 @@ internal sealed class TargetChain
             };
             if (_original.Content is not null)
             {
-                var content = new ReadOnlyMemoryContent(target.Body);
+                var content = new ReadOnlyMemoryContent(body ?? target.Body);
                 foreach (KeyValuePair<string, string[]> header in _contentHeaders)
                 {
                     content.Headers.TryAddWithoutValidation(header.Key, header.Value);

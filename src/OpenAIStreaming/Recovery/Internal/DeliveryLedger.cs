@@ -78,6 +78,20 @@ internal sealed class DeliveryLedger(bool keepText = false)
         return new Protocol.ChatCompletionResult(ResponseId, model: null, systemFingerprint: null, choices, usage: null);
     }
 
+    /// <summary>
+    /// The delivered text a continuation would carry as its assistant prefill: the content of the only choice (index 0),
+    /// when nothing else of it was delivered (no refusal, tool call or finish) and the text was kept whole; null otherwise.
+    /// </summary>
+    public string? ContinuationText()
+    {
+        if (_text is not { Complete: true } || _choices.Count != 1 || _last is not { } choice || _lastIndex != 0)
+        {
+            return null;
+        }
+
+        return choice.ContinuationText();
+    }
+
     /// <summary>Forgets everything: the consumer was told to discard what it had (a restart).</summary>
     public void Clear()
     {
@@ -196,6 +210,10 @@ internal sealed class ChoiceLedger(DeliveredText? keep = null)
 
         return content;
     }
+
+    /// <summary>Its content, when that is all it delivered and it was kept; null otherwise.</summary>
+    public string? ContinuationText() =>
+        Refusal.Chars == 0 && ToolCalls.Count == 0 && FinishReason is null && _contentText is { Length: > 0 } text ? text.ToString() : null;
 
     /// <summary>The choice as delivered (its kept text).</summary>
     public Protocol.ChatChoiceResult Result(int index)

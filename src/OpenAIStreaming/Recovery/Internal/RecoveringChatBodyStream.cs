@@ -36,7 +36,9 @@ internal sealed class RecoveringChatBodyStream(CallContext call, Func<bool, (IRe
 
     private const int MaxFramedChars = 512; // the longest text the fused path decodes; longer goes the general way
 
-    private readonly DeliveryLedger _ledger = new(keepText: call.Recovery?.OnDivergence == OpenAIStreamingDivergencePolicy.Fail); // Fail hands over what was delivered
+    // Fail hands over what was delivered, and a continuation sends it back as the prefill: only then is it kept.
+    private readonly DeliveryLedger _ledger = new(keepText: call.Recovery?.OnDivergence == OpenAIStreamingDivergencePolicy.Fail || call.CanContinue);
+    private string? _continuedId; // after a continuation: the first response's id, which every event passed on carries
     private readonly List<ChatCompletionUpdate> _emits = new(1);
     private ChatChunkDecoder _decoder = new();
     private readonly ChoiceFinishTracker _choices = new();
@@ -69,7 +71,7 @@ internal sealed class RecoveringChatBodyStream(CallContext call, Func<bool, (IRe
 
         // The usual read of a live stream: the next events are (or come at once) of the previous chunk's shape, and are
         // passed on without a state machine step.
-        if (Events is { } events && taken < buffer.Length && Failure is null && !Ended && _verifier is null && !cancellationToken.IsCancellationRequested)
+        if (Events is { } events && taken < buffer.Length && Failure is null && !Ended && _verifier is null && _continuedId is null && !cancellationToken.IsCancellationRequested)
         {
             try
             {
@@ -143,7 +145,7 @@ internal sealed class RecoveringChatBodyStream(CallContext call, Func<bool, (IRe
 
             // The next event has not fully arrived: wait for more bytes and try the fused path again, rather than framing
             // it apart once it has (a live stream's every event comes after a read that waited).
-            while (!forwarded && _verifier is null && !Ended && await events.ReadMoreAsync(cancellationToken).ConfigureAwait(false))
+            while (!forwarded && _verifier is null && _continuedId is null && !Ended && await events.ReadMoreAsync(cancellationToken).ConfigureAwait(false))
             {
                 forwarded = TryForwardDataLine(events);
             }
@@ -190,6 +192,7 @@ internal sealed class RecoveringChatBodyStream(CallContext call, Func<bool, (IRe
     {
         Span<char> text = _framedChars ??= new char[MaxFramedChars]; // not on the stack: it would be cleared on every call
         if (_verifier is not null
+            || _continuedId is not null // the id of each event is rewritten: the general way
             || !events.TryPeekDataLine(out ReadOnlySpan<byte> rest)
             || !_decoder.TryDecodeLine(rest, SseEventReader.DataLineEnd, text, out int written, out int length))
         {
@@ -289,7 +292,7 @@ internal sealed class RecoveringChatBodyStream(CallContext call, Func<bool, (IRe
                 Deliver(update);
             }
 
-            WriteEvent(current, replaceId: null);
+            WriteEvent(current, replaceId: _continuedId);
             return;
         }
 
@@ -366,7 +369,7 @@ internal sealed class RecoveringChatBodyStream(CallContext call, Func<bool, (IRe
             ReplayedBody replay;
             try
             {
-                replay = await Call.ReplayAsync(cancellationToken).ConfigureAwait(false);
+                replay = await Call.ReplayAsync(cancellationToken, Call.CanContinue ? _ledger.ContinuationText() : null).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
@@ -380,7 +383,16 @@ internal sealed class RecoveringChatBodyStream(CallContext call, Func<bool, (IRe
             _decoder.Dispose();
             _decoder = new ChatChunkDecoder();
             _done = false;
-            _verifier = new ReplayVerifier(_ledger, maxBufferedChars: 0);
+            if (replay.IsContinuation)
+            {
+                _verifier = null; // it streams only what follows the delivered text
+                _continuedId = _ledger.ResponseId;
+            }
+            else
+            {
+                _verifier = new ReplayVerifier(_ledger, maxBufferedChars: 0);
+            }
+
             return;
         }
 

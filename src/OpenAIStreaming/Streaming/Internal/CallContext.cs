@@ -18,7 +18,7 @@ internal sealed class CallContext : IDisposable
     private readonly CancellationTokenSource _linked;
     private readonly List<HttpRequestMessage> _ownedRequests = [];
     private Action<bool?>? _onBodyEnd;
-    private Func<CancellationToken, ValueTask<ReplayedBody>>? _replay;
+    private Func<string?, CancellationToken, ValueTask<ReplayedBody>>? _replay;
     private Func<string, long, CancellationToken, ValueTask<ReplayedBody>>? _resume;
     private HttpResponseMessage? _replayResponse;
     private int _ended;
@@ -90,11 +90,21 @@ internal sealed class CallContext : IDisposable
     /// <summary>Names the route whose body is being read.</summary>
     public void ReadingFrom(string? route) => Route = route;
 
-    /// <summary>Lets a broken stream of this call be recovered by <paramref name="replay"/>, which sends the request again.</summary>
-    public void EnableRecovery(OpenAIStreamingRecoveryOptions options, Func<CancellationToken, ValueTask<ReplayedBody>> replay)
+    /// <summary>
+    /// Gets a value indicating whether a broken stream of this call may be continued from the delivered text (an assistant
+    /// prefill, <see cref="OpenAIStreamingRecoveryOptions.ContinueWithAssistantPrefill"/>): its readers then keep that text.
+    /// </summary>
+    public bool CanContinue { get; private set; }
+
+    /// <summary>
+    /// Lets a broken stream of this call be recovered by <paramref name="replay"/>, which sends the request again — or, given
+    /// the delivered text and <paramref name="canContinue"/>, asks for its continuation first.
+    /// </summary>
+    public void EnableRecovery(OpenAIStreamingRecoveryOptions options, Func<string?, CancellationToken, ValueTask<ReplayedBody>> replay, bool canContinue = false)
     {
         Recovery = options;
         _replay = replay;
+        CanContinue = canContinue;
     }
 
     /// <summary>Gets a value indicating whether the stream is a background response the server keeps, so a break can be resumed where it stopped (<see cref="ResumeAsync"/>).</summary>
@@ -124,12 +134,14 @@ internal sealed class CallContext : IDisposable
     /// the replayed answer's events (the caller checks them against what was delivered). The replay's response is the
     /// call's to release. Throws the replay's failure (typed) when no answer came.
     /// </summary>
-    public async ValueTask<ReplayedBody> ReplayAsync(CancellationToken cancellationToken)
+    /// <param name="cancellationToken">The reader's token.</param>
+    /// <param name="delivered">The text delivered so far, when the stream may be continued from it (<see cref="CanContinue"/>).</param>
+    public async ValueTask<ReplayedBody> ReplayAsync(CancellationToken cancellationToken, string? delivered = null)
     {
         Recoveries++;
         ReportBodyEnd(failed: true);
         ReleaseReplay();
-        ReplayedBody body = await _replay!(cancellationToken).ConfigureAwait(false);
+        ReplayedBody body = await _replay!(delivered, cancellationToken).ConfigureAwait(false);
         _replayResponse = body.Response;
         return body;
     }
@@ -251,5 +263,12 @@ internal sealed class CallContext : IDisposable
     }
 }
 
-/// <summary>A replayed answer: its response (released by the call), the events read up to its first content, and the rest of its body.</summary>
-internal sealed record ReplayedBody(HttpResponseMessage Response, IReadOnlyList<PrefetchedEvent> Events, Stream Remainder, string? RequestId);
+/// <summary>
+/// A recovery's answer: its response (released by the call), the events read up to its first content, and the rest of its
+/// body. <see cref="IsContinuation"/>: it continues the delivered text (nothing in it was delivered before, nothing to
+/// check); otherwise it is the answer regenerated from its beginning, or a resumed stream.
+/// </summary>
+internal sealed record ReplayedBody(HttpResponseMessage Response, IReadOnlyList<PrefetchedEvent> Events, Stream Remainder, string? RequestId)
+{
+    public bool IsContinuation { get; init; }
+}
