@@ -160,6 +160,18 @@ public sealed class OpenAIStreamingClient
         StreamCalls.Responses(_sender, request, cancellationToken);
 
     /// <summary>
+    /// Streams a background response on from a checkpoint, as
+    /// <see cref="OpenAIStreamingHttpClientExtensions.ResumeResponseAsync(HttpClient, OpenAIStreamCheckpoint, CancellationToken)"/>
+    /// does, under this client's timeouts.
+    /// </summary>
+    /// <param name="checkpoint">A checkpoint of a Responses stream (it has a response id and a sequence number).</param>
+    /// <param name="cancellationToken">Cancels the request and the enumeration.</param>
+    /// <returns>The events after the checkpoint, up to and including the terminal one.</returns>
+    /// <exception cref="ArgumentException">The checkpoint is not of a Responses stream.</exception>
+    public IAsyncEnumerable<ResponseStreamEvent> ResumeResponseAsync(OpenAIStreamCheckpoint checkpoint, CancellationToken cancellationToken = default) =>
+        StreamCalls.ResumeResponse(_sender, checkpoint, cancellationToken);
+
+    /// <summary>
     /// Opens <paramref name="connections"/> pooled connections to the client's base address before the first request, as
     /// <see cref="OpenAIStreamingWarmUpExtensions.WarmUpAsync(HttpClient, int, CancellationToken)"/> does, bounded by
     /// <see cref="OpenAIStreamingOptions.TotalTimeout"/>.

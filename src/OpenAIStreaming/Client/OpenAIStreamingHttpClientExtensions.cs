@@ -110,4 +110,19 @@ public static class OpenAIStreamingHttpClientExtensions
     /// <returns>The events, up to and including the terminal one. Enumerate once: a request message cannot be sent twice.</returns>
     public static IAsyncEnumerable<ResponseStreamEvent> StreamResponseAsync(this HttpClient httpClient, HttpRequestMessage request, CancellationToken cancellationToken = default) =>
         StreamCalls.Responses(new StreamSender(httpClient), request, cancellationToken);
+
+    /// <summary>
+    /// Streams a background response (<c>"background": true</c>) on from a checkpoint — one taken from a
+    /// <see cref="ResponseStreamEvent.Checkpoint"/>, perhaps stored with <see cref="OpenAIStreamCheckpoint.ToJson"/> before
+    /// the application restarted: <c>GET responses/{id}?stream=true&amp;starting_after=N</c> gives the events after the last
+    /// one it delivered, with their own sequence numbers. Nothing is generated again. A stored response expires after some
+    /// minutes; then the server's 404 is an <see cref="OpenAIStreamException"/>.
+    /// </summary>
+    /// <param name="httpClient">The client; its base address is the API root.</param>
+    /// <param name="checkpoint">A checkpoint of a Responses stream (it has a response id and a sequence number).</param>
+    /// <param name="cancellationToken">Cancels the request and the enumeration.</param>
+    /// <returns>The events after the checkpoint, up to and including the terminal one.</returns>
+    /// <exception cref="ArgumentException">The checkpoint is not of a Responses stream.</exception>
+    public static IAsyncEnumerable<ResponseStreamEvent> ResumeResponseAsync(this HttpClient httpClient, OpenAIStreamCheckpoint checkpoint, CancellationToken cancellationToken = default) =>
+        StreamCalls.ResumeResponse(new StreamSender(httpClient), checkpoint, cancellationToken);
 }

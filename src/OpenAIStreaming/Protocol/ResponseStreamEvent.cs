@@ -3,6 +3,8 @@ namespace OpenAIStreaming.Protocol;
 /// <summary>One event of a Responses API stream (<c>POST /responses</c> with <c>"stream": true</c>).</summary>
 public readonly struct ResponseStreamEvent
 {
+    private readonly OpenAIStreamCheckpoint? _checkpoint;
+
     internal ResponseStreamEvent(
         string type,
         ResponseStreamEventKind kind,
@@ -17,8 +19,10 @@ public readonly struct ResponseStreamEvent
         string? text,
         string? incompleteReason,
         OpenAIUsage? usage,
-        string? json)
+        string? json,
+        OpenAIStreamCheckpoint? checkpoint = null)
     {
+        _checkpoint = checkpoint;
         Type = type;
         Kind = kind;
         SequenceNumber = sequenceNumber;
@@ -77,8 +81,21 @@ public readonly struct ResponseStreamEvent
     /// <summary>Gets the event's JSON exactly as sent, for every event except the <c>*.delta</c> events (where it is <see langword="null"/>, to keep the hot path free of copies).</summary>
     public string? Json { get; }
 
+    /// <summary>
+    /// Gets a checkpoint of everything delivered up to and including this event, when this event carries one: through
+    /// <see cref="OpenAIStreamingHandler"/> or <see cref="OpenAIStreamingClient"/> with recovery on, every
+    /// <see cref="OpenAIStreamingRecoveryOptions.CheckpointInterval"/>-th event with a text, refusal or argument delta, and
+    /// the terminal event. Per output item (as a choice, by <c>output_index</c>) it holds the text, refusal and function
+    /// arguments delivered, with the response id and this event's sequence number: store it (<see cref="OpenAIStreamCheckpoint.ToJson"/>)
+    /// to stream a background response on from there later (<c>ResumeResponseAsync</c>).
+    /// </summary>
+    public OpenAIStreamCheckpoint? Checkpoint => _checkpoint;
+
     /// <summary>Gets a value indicating whether this is a terminal event (<c>response.completed</c> or <c>response.incomplete</c>).</summary>
     public bool IsTerminal => Kind is ResponseStreamEventKind.Completed or ResponseStreamEventKind.Incomplete;
+
+    internal ResponseStreamEvent WithCheckpoint(OpenAIStreamCheckpoint checkpoint) =>
+        new(Type, Kind, SequenceNumber, ResponseId, Status, Model, ItemId, OutputIndex, ContentIndex, Delta, Text, IncompleteReason, Usage, Json, checkpoint);
 
     /// <inheritdoc />
     public override string ToString() => $"{SequenceNumber}: {Type} {Delta}";

@@ -19,8 +19,10 @@ public sealed class OpenAIStreamCheckpoint
     /// <param name="responseId">The response's id (<c>id</c>), when known.</param>
     /// <param name="route">The route that was streaming (endpoint and model), when known.</param>
     /// <param name="attempts">The attempts that streamed the answer, when it was recovered; empty otherwise.</param>
-    public OpenAIStreamCheckpoint(long updates, IReadOnlyList<OpenAIStreamCheckpointChoice> choices, string? responseId = null, string? route = null, IReadOnlyList<OpenAIStreamAttempt>? attempts = null)
+    /// <param name="sequenceNumber">The <c>sequence_number</c> of the last event delivered (Responses API), when known.</param>
+    public OpenAIStreamCheckpoint(long updates, IReadOnlyList<OpenAIStreamCheckpointChoice> choices, string? responseId = null, string? route = null, IReadOnlyList<OpenAIStreamAttempt>? attempts = null, long? sequenceNumber = null)
     {
+        SequenceNumber = sequenceNumber;
         ArgumentNullException.ThrowIfNull(choices);
         Updates = updates;
         Choices = choices;
@@ -56,6 +58,12 @@ public sealed class OpenAIStreamCheckpoint
     /// <summary>Gets the response's id (<c>id</c>), when known.</summary>
     public string? ResponseId { get; }
 
+    /// <summary>
+    /// Gets the <c>sequence_number</c> of the last event delivered, for a Responses stream: with <see cref="ResponseId"/>, where
+    /// a background response can be streamed on from (<c>ResumeResponseAsync</c>), also after a restart of the application.
+    /// </summary>
+    public long? SequenceNumber { get; }
+
     /// <summary>Gets the route that was streaming (an endpoint and a model), when known.</summary>
     public string? Route { get; }
 
@@ -90,6 +98,11 @@ public sealed class OpenAIStreamCheckpoint
             if (Route is not null)
             {
                 writer.WriteString("route", Route);
+            }
+
+            if (SequenceNumber is { } sequence)
+            {
+                writer.WriteNumber("sequence_number", sequence);
             }
 
             writer.WriteStartArray("choices");
@@ -193,7 +206,8 @@ public sealed class OpenAIStreamCheckpoint
                 choices,
                 root.TryGetProperty("response_id", out JsonElement id) ? id.GetString() : null,
                 root.TryGetProperty("route", out JsonElement route) ? route.GetString() : null,
-                attempts);
+                attempts,
+                root.TryGetProperty("sequence_number", out JsonElement sequence) ? sequence.GetInt64() : null);
             string hash = root.GetProperty("hash").GetString() ?? string.Empty;
             if (!string.Equals(hash, checkpoint.Hash.ToString("x16", System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal))
             {

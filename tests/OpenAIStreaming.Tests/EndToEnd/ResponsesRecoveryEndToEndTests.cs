@@ -242,6 +242,81 @@ public sealed class ResponsesRecoveryEndToEndTests
         server.Requests.Should().ContainSingle();
     }
 
+    [Fact]
+    public async Task Stream_Checkpoints_ComeEverySixteenDeltasAndAtTheEnd_WithTheResponseIdAndSequenceNumber()
+    {
+        await using FakeOpenAIServer server = await StartServerAsync();
+        using HttpClient http = Client(server);
+        var text = new StringBuilder();
+        var checkpoints = new List<(long Sequence, OpenAIStreamCheckpoint Checkpoint, string Text)>();
+
+        await foreach (ResponseStreamEvent e in http.StreamResponseAsync(BackgroundRequest))
+        {
+            text.Append(e.Kind == ResponseStreamEventKind.OutputTextDelta ? e.Delta : null);
+            if (e.Checkpoint is { } checkpoint)
+            {
+                checkpoints.Add((e.SequenceNumber!.Value, checkpoint, text.ToString()));
+            }
+        }
+
+        checkpoints.Select(c => c.Checkpoint.Updates).Should().Equal(16, 32, 48, 60);
+        checkpoints[^1].Sequence.Should().Be(AllEvents - 1, "the terminal event carries the last one");
+        foreach ((long sequence, OpenAIStreamCheckpoint checkpoint, string delivered) in checkpoints)
+        {
+            checkpoint.SequenceNumber.Should().Be(sequence);
+            checkpoint.ResponseId.Should().StartWith("resp_");
+            checkpoint.Choices.Single().Content.Chars.Should().Be(delivered.Length);
+            checkpoint.Choices.Single().Content.Hash.Should().Be(OpenAIStreaming.Recovery.Internal.StableHash.Append(OpenAIStreaming.Recovery.Internal.StableHash.Empty, delivered));
+        }
+    }
+
+    [Fact]
+    public async Task ResumeResponseAsync_FromAStoredCheckpointAfterARestart_StreamsTheRestWithoutASecondGeneration()
+    {
+        await using FakeOpenAIServer server = await StartServerAsync();
+        var text = new StringBuilder();
+        string stored;
+        using (HttpClient first = Client(server))
+        {
+            OpenAIStreamCheckpoint? checkpoint = null;
+            await foreach (ResponseStreamEvent e in first.StreamResponseAsync(BackgroundRequest))
+            {
+                text.Append(e.Kind == ResponseStreamEventKind.OutputTextDelta ? e.Delta : null);
+                if (e.Checkpoint is { } taken)
+                {
+                    checkpoint = taken;
+                    break; // the application stops here, and only the stored checkpoint survives
+                }
+            }
+
+            stored = checkpoint!.ToJson();
+        }
+
+        using HttpClient second = Client(server);
+        var sequences = new List<long>();
+        bool completed = false;
+        await foreach (ResponseStreamEvent e in second.ResumeResponseAsync(OpenAIStreamCheckpoint.FromJson(stored)))
+        {
+            sequences.Add(e.SequenceNumber!.Value);
+            text.Append(e.Kind == ResponseStreamEventKind.OutputTextDelta ? e.Delta : null);
+            completed |= e.IsTerminal;
+        }
+
+        completed.Should().BeTrue();
+        text.ToString().Should().Be(server.GetExpectedText(Model, Messages));
+        sequences[0].Should().Be(EventsBeforeContent + 16, "the event after the sixteenth delta");
+        server.Requests.Select(r => r.Method).Should().Equal("POST", "GET");
+    }
+
+    [Fact]
+    public void ResumeResponseAsync_ACheckpointOfAChatStream_IsAnArgumentError()
+    {
+        using var http = new HttpClient { BaseAddress = new Uri("http://127.0.0.1:1/v1/") };
+        var chat = new OpenAIStreamCheckpoint(1, [], responseId: "chatcmpl-1");
+
+        FluentActions.Invoking(() => http.ResumeResponseAsync(chat)).Should().Throw<ArgumentException>().WithMessage("*Responses stream*");
+    }
+
     private static void ShouldBeTheWholeAnswerOnce(FakeOpenAIServer server, Reading result)
     {
         result.Error.Should().BeNull();

@@ -49,6 +49,32 @@ internal static class StreamCalls
         return TypedStreamReader.ReadResponsesAsync(sender, () => request, disposeRequest: false, cancellationToken);
     }
 
+    /// <summary>
+    /// Streams a stored (background) response on from a checkpoint: <c>GET responses/{id}?stream=true&amp;starting_after=N</c>,
+    /// the events after the last one the checkpoint delivered.
+    /// </summary>
+    /// <exception cref="ArgumentException">The checkpoint has no response id or sequence number (it is not of a Responses stream).</exception>
+    public static IAsyncEnumerable<ResponseStreamEvent> ResumeResponse(StreamSender sender, OpenAIStreamCheckpoint checkpoint, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        if (checkpoint.ResponseId is not { } responseId || checkpoint.SequenceNumber is not { } after)
+        {
+            throw new ArgumentException("The checkpoint names no response and sequence number: only a checkpoint of a Responses stream can be resumed.", nameof(checkpoint));
+        }
+
+        Uri uri = Fallback.Internal.TargetChain.ResumeUri(EndpointUri(sender.HttpClient, ResponsesPath), responseId, after);
+        return TypedStreamReader.ReadResponsesAsync(
+            sender,
+            () =>
+            {
+                var request = new HttpRequestMessage(HttpMethod.Get, uri) { Version = sender.HttpClient.DefaultRequestVersion, VersionPolicy = sender.HttpClient.DefaultVersionPolicy };
+                request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
+                return request;
+            },
+            disposeRequest: true,
+            cancellationToken);
+    }
+
     /// <summary>The request body as UTF-8.</summary>
     public static byte[] Utf8(string requestJson)
     {

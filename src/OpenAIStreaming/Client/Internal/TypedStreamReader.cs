@@ -86,6 +86,7 @@ internal static class TypedStreamReader
     private sealed class ResponsesCursor(SseEventReader events, HttpResponseMessage response, string? requestId, CallContext? call) : IAsyncDisposable
     {
         private readonly ResponseEventDecoder _decoder = new();
+        private readonly Recovery.Internal.DeliveryLedger? _ledger = call?.Recovery is null ? null : new Recovery.Internal.DeliveryLedger();
         private SseEventReader _events = events;
         private string? _requestId = requestId;
         private string? _responseId;
@@ -118,6 +119,10 @@ internal static class TypedStreamReader
 
                     _lastSequence = responseEvent.SequenceNumber ?? _lastSequence;
                     _responseId ??= responseEvent.ResponseId;
+                    if (_ledger is not null && Record(responseEvent))
+                    {
+                        return responseEvent.WithCheckpoint(_ledger.Snapshot(call!.Route, sequenceNumber: _lastSequence));
+                    }
                 }
 
                 return next;
@@ -125,6 +130,29 @@ internal static class TypedStreamReader
         }
 
         public ValueTask DisposeAsync() => _events.DisposeAsync();
+
+        /// <summary>
+        /// Records what an event delivered, each output item as a choice (by <c>output_index</c>): its text, refusal or
+        /// function-argument delta. Returns whether a checkpoint is due: every interval of such events, and at the end.
+        /// </summary>
+        private bool Record(in ResponseStreamEvent e)
+        {
+            int item = e.OutputIndex ?? 0;
+            var header = new ChatChunkHeader(_responseId, null, 0, null, null);
+            ChatCompletionUpdate? update = e.Kind switch
+            {
+                ResponseStreamEventKind.OutputTextDelta => new ChatCompletionUpdate(header, item, null, e.Delta, null, null, null, null),
+                ResponseStreamEventKind.RefusalDelta => new ChatCompletionUpdate(header, item, null, null, e.Delta, null, null, null),
+                ResponseStreamEventKind.FunctionCallArgumentsDelta => new ChatCompletionUpdate(header, item, null, null, null, [new ChatToolCallUpdate(0, null, null, null, e.Delta)], null, null),
+                _ => null,
+            };
+            if (update is { } delivered && _ledger!.Record(delivered))
+            {
+                return _ledger.ContentUpdates % call!.Recovery!.CheckpointInterval == 0;
+            }
+
+            return e.IsTerminal;
+        }
 
         private async ValueTask<ResponseStreamEvent?> NextCoreAsync(CancellationToken cancellationToken)
         {

@@ -103,7 +103,7 @@ internal sealed class DeliveryLedger(bool keepText = false)
     }
 
     /// <summary>Takes a checkpoint of what was delivered (and by which <paramref name="attempts"/>, when it was recovered).</summary>
-    public OpenAIStreamCheckpoint Snapshot(string? route, IReadOnlyList<OpenAIStreamAttempt>? attempts = null)
+    public OpenAIStreamCheckpoint Snapshot(string? route, IReadOnlyList<OpenAIStreamAttempt>? attempts = null, long? sequenceNumber = null)
     {
         var choices = new OpenAIStreamCheckpointChoice[_choices.Count];
         if (choices.Length == 1 && _last is not null)
@@ -119,7 +119,7 @@ internal sealed class DeliveryLedger(bool keepText = false)
             }
         }
 
-        return new OpenAIStreamCheckpoint(ContentUpdates, choices, ResponseId, route, attempts);
+        return new OpenAIStreamCheckpoint(ContentUpdates, choices, ResponseId, route, attempts, sequenceNumber);
     }
 }
 
