@@ -94,6 +94,10 @@ public readonly struct ResponseStreamEvent
     /// <summary>Gets a value indicating whether this is a terminal event (<c>response.completed</c> or <c>response.incomplete</c>).</summary>
     public bool IsTerminal => Kind is ResponseStreamEventKind.Completed or ResponseStreamEventKind.Incomplete;
 
+    /// <summary>This event under another response id, item id and delta (a replayed event passed on as part of the first response).</summary>
+    internal ResponseStreamEvent WithIdentity(string? responseId, string? itemId, string? delta) =>
+        new(Type, Kind, SequenceNumber, responseId, Status, Model, itemId, OutputIndex, ContentIndex, delta, Text, IncompleteReason, Usage, Json, _checkpoint);
+
     internal ResponseStreamEvent WithCheckpoint(OpenAIStreamCheckpoint checkpoint) =>
         new(Type, Kind, SequenceNumber, ResponseId, Status, Model, ItemId, OutputIndex, ContentIndex, Delta, Text, IncompleteReason, Usage, Json, checkpoint);
 

@@ -25,6 +25,10 @@ public sealed class ResponsesRecoveryEndToEndTests
     // output_text.done, content_part.done, output_item.done, completed. The first delta (event 6) is the commit point.
     private const int EventsBeforeContent = 5;
     private const int AllEvents = EventsBeforeContent + Tokens + 4;
+
+    // A stream that is not a background one has no response.queued event.
+    private const int ForegroundBeforeContent = EventsBeforeContent - 1;
+    private const int ForegroundAll = AllEvents - 1;
     private const string BackgroundRequest = $$"""{"model":"{{Model}}","input":"{{Prompt}}","stream":true,"background":true}""";
     private const string ForegroundRequest = $$"""{"model":"{{Model}}","input":"{{Prompt}}","stream":true}""";
     private static readonly FakeMessage[] Messages = [new("user", Prompt)];
@@ -195,30 +199,68 @@ public sealed class ResponsesRecoveryEndToEndTests
         result.Sequences.Should().Equal(Enumerable.Range(0, 8 + 8 + 8).Select(i => (long)i), "every event delivered once, in order, up to the last break");
     }
 
-    [Theory]
-    [MemberData(nameof(Readers))]
-    public async Task Stream_BackgroundResponseNoLongerStored_TheBreakIsTheTypedError(Reader reader)
+    public static TheoryData<Reader, Break, int> ForegroundBreaks
     {
+        get
+        {
+            var data = new TheoryData<Reader, Break, int>();
+            foreach (Reader reader in Enum.GetValues<Reader>())
+            {
+                foreach (Break kind in Enum.GetValues<Break>())
+                {
+                    foreach (int k in new[] { ForegroundBeforeContent + 1, 20, ForegroundBeforeContent + Tokens, ForegroundAll - 1 })
+                    {
+                        data.Add(reader, kind, k);
+                    }
+                }
+            }
+
+            return data;
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(ForegroundBreaks))]
+    public async Task Stream_ForegroundBrokenAtK_IsReplayedAndVerified_EveryEventOnceUnderTheFirstIds(Reader reader, Break kind, int k)
+    {
+        // A response that is not a background one is not stored: it is sent again, and the replay checked against what
+        // was delivered; what follows goes on under the first response's id and sequence numbers.
         await using FakeOpenAIServer server = await StartServerAsync();
-        server.AddRule(new FaultRule(Fault.CutAfterEvents(20)) { Attempts = AttemptSet.Only(1) });
-        server.AddRule(new FaultRule(Fault.Status(404)) { Attempts = AttemptSet.From(2) }); // expired, as stored responses do after minutes
-
+        server.AddRule(new FaultRule(FaultFor(kind, k)) { Attempts = AttemptSet.Only(1) });
         using HttpClient http = Client(server);
-        Reading result = await ReadAsync(http, reader);
 
-        result.Error.Should().BeOfType<OpenAIStreamProtocolException>("the break is what the caller sees, not the 404 of the resume");
-        result.Sequences.Should().Equal(Enumerable.Range(0, 20).Select(i => (long)i));
-        server.Requests.Should().HaveCount(2);
+        Reading result = await ReadAsync(http, reader, background: false);
+
+        result.Error.Should().BeNull();
+        result.Text.ToString().Should().Be(server.GetExpectedText(Model, Messages), "nothing lost, nothing repeated");
+        result.Sequences.Should().Equal(Enumerable.Range(0, ForegroundAll).Select(i => (long)i), "every event once, in order");
+        result.ResponseIds.Distinct().Should().ContainSingle("the events carry the first response's id");
+        server.Requests.Select(r => r.Method).Should().Equal("POST", "POST");
     }
 
     [Theory]
     [MemberData(nameof(Readers))]
-    public async Task Stream_ForegroundCut_IsATypedErrorOnBothPaths_NeverAShortSuccess(Reader reader)
+    public async Task Stream_ForegroundDivergentReplay_FailsDivergedNeverSpliced(Reader reader)
     {
-        // A response that is not a background one is not stored: nothing can resume it, and it ends with the typed error.
+        await using FakeOpenAIServer server = await StartServerAsync();
+        server.AddRule(new FaultRule(Fault.CutAfterEvents(30)) { Attempts = AttemptSet.Only(1) });
+        server.AddRule(new FaultRule(Fault.DivergeAfterToken(10)) { Attempts = AttemptSet.From(2) });
+        using HttpClient http = Client(server);
+
+        Reading result = await ReadAsync(http, reader, background: false);
+
+        result.Error.Should().BeOfType<OpenAIStreamDivergedException>();
+        server.GetExpectedText(Model, Messages).Should().StartWith(result.Text.ToString(), "nothing of the divergent replay was delivered");
+        result.Text.Length.Should().BeGreaterThan(0);
+    }
+
+    [Theory]
+    [MemberData(nameof(Readers))]
+    public async Task Stream_ForegroundCutWithRecoveryOff_IsATypedErrorOnBothPaths_NeverAShortSuccess(Reader reader)
+    {
         await using FakeOpenAIServer server = await StartServerAsync();
         server.AddRule(new FaultRule(Fault.CutAfterEvents(20)) { Attempts = AttemptSet.Only(1) });
-        using HttpClient http = Client(server);
+        using HttpClient http = Client(server, new OpenAIStreamingRecoveryOptions { Enabled = false });
 
         Reading result = await ReadAsync(http, reader, background: false);
 
@@ -226,6 +268,21 @@ public sealed class ResponsesRecoveryEndToEndTests
         error.Message.Should().Contain("terminal event");
         result.Sequences.Should().Equal(Enumerable.Range(0, 20).Select(i => (long)i));
         server.Requests.Should().ContainSingle();
+    }
+
+    [Theory]
+    [MemberData(nameof(Readers))]
+    public async Task Stream_BackgroundResponseNoLongerStored_IsReplayedInstead(Reader reader)
+    {
+        await using FakeOpenAIServer server = await StartServerAsync();
+        server.AddRule(new FaultRule(Fault.CutAfterEvents(20)) { Attempts = AttemptSet.Only(1) });
+        server.AddRule(new FaultRule(Fault.Status(404)) { Attempts = AttemptSet.Only(2) }); // the resume: expired
+
+        using HttpClient http = Client(server);
+        Reading result = await ReadAsync(http, reader);
+
+        ShouldBeTheWholeAnswerOnce(server, result);
+        server.Requests.Select(r => r.Method).Should().Equal("POST", "GET", "POST");
     }
 
     [Theory]
@@ -386,6 +443,11 @@ public sealed class ResponsesRecoveryEndToEndTests
                 await foreach (ResponseStreamEvent e in http.StreamResponseAsync(background ? BackgroundRequest : ForegroundRequest, guard.Token))
                 {
                     result.Sequences.Add(e.SequenceNumber ?? -1);
+                    if (e.ResponseId is { } id)
+                    {
+                        result.ResponseIds.Add(id);
+                    }
+
                     result.Text.Append(e.Kind == ResponseStreamEventKind.OutputTextDelta ? e.Delta : null);
                     result.Completed |= e.Kind == ResponseStreamEventKind.Completed;
                 }
@@ -409,6 +471,16 @@ public sealed class ResponsesRecoveryEndToEndTests
                     }
 
                     result.Sequences.Add(update.SequenceNumber);
+                    switch (update)
+                    {
+                        case StreamingResponseCreatedUpdate created:
+                            result.ResponseIds.Add(created.Response.Id);
+                            break;
+                        case StreamingResponseCompletedUpdate completed:
+                            result.ResponseIds.Add(completed.Response.Id);
+                            break;
+                    }
+
                     result.Text.Append((update as StreamingResponseOutputTextDeltaUpdate)?.Delta);
                     result.Completed |= update is StreamingResponseCompletedUpdate;
                 }
@@ -434,6 +506,8 @@ public sealed class ResponsesRecoveryEndToEndTests
         public StringBuilder Text { get; } = new();
 
         public List<long> Sequences { get; } = [];
+
+        public List<string> ResponseIds { get; } = [];
 
         public bool Completed { get; set; }
 

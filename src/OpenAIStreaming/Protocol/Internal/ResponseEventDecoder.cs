@@ -46,6 +46,39 @@ internal sealed class ResponseEventDecoder
         }
     }
 
+    /// <summary>
+    /// Decodes the top-level <c>delta</c> string of an event into <paramref name="buffer"/> (grown when too short), without
+    /// making a string; the number of characters written, or -1 when the event has no such string.
+    /// </summary>
+    public static int CopyDelta(ReadOnlySpan<byte> data, ref char[] buffer)
+    {
+        var reader = new Utf8JsonReader(data);
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+        {
+            return -1;
+        }
+
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            bool isDelta = reader.ValueTextEquals("delta"u8);
+            reader.Read();
+            if (isDelta && reader.TokenType == JsonTokenType.String)
+            {
+                int most = reader.HasValueSequence ? (int)reader.ValueSequence.Length : reader.ValueSpan.Length; // as many chars as bytes at most
+                if (buffer.Length < most)
+                {
+                    buffer = new char[Math.Max(most, buffer.Length * 2)];
+                }
+
+                return reader.CopyString(buffer);
+            }
+
+            reader.Skip();
+        }
+
+        return -1;
+    }
+
     private static ResponseStreamEventKind KindOf(string type) => type switch
     {
         "response.created" => ResponseStreamEventKind.Created,

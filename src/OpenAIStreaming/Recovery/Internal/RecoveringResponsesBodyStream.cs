@@ -27,8 +27,12 @@ internal sealed class RecoveringResponsesBodyStream(CallContext call, Func<bool,
     : RecoveringBodyStream(call, open, maxEventSize, requestId, statusCode)
 {
     private readonly ResponseEventDecoder _decoder = new();
-    private string? _responseId;
-    private long? _lastSequence;
+    private readonly ResponsesDelivery? _delivery = call.Recovery is null ? null : new ResponsesDelivery(keepText: call.Recovery.OnDivergence == OpenAIStreamingDivergencePolicy.Fail);
+    private List<(byte[] Replayed, byte[] First)>? _ids; // after a replay: its response and item ids, and the first ones to write instead
+    private char[] _delta = new char[256]; // a text delta, decoded for the ledger without a string
+    private string? _liveResponseId; // the response being read (a replay's own, after one): what a resume asks for
+    private long? _liveSequence; // the last event read from it, passed on or skipped
+    private Exception? _break;
     private bool _resumed;
 
     /// <summary>Takes the next event, and those after it already buffered while they fit in <paramref name="room"/> bytes, and writes what of them goes to the reader.</summary>
@@ -74,20 +78,128 @@ internal sealed class RecoveringResponsesBodyStream(CallContext call, Func<bool,
             return;
         }
 
+        if (_delivery is { Replaying: true })
+        {
+            ProcessReplayed(current, events.CurrentIndex);
+            return;
+        }
+
         ResponseStreamEvent scanned = _decoder.Scan(data, current.EventType, events.CurrentIndex, RequestId);
-        if (_resumed && scanned.SequenceNumber <= _lastSequence)
+        if (_resumed && scanned.SequenceNumber <= _liveSequence)
         {
             return; // passed on before the break
         }
 
-        _lastSequence = scanned.SequenceNumber ?? _lastSequence;
-        _responseId ??= scanned.ResponseId;
+        _liveResponseId = scanned.ResponseId ?? _liveResponseId;
+        _liveSequence = scanned.SequenceNumber ?? _liveSequence;
+        if (_delivery is not null)
+        {
+            if (scanned.Kind is ResponseStreamEventKind.RefusalDelta or ResponseStreamEventKind.FunctionCallArgumentsDelta)
+            {
+                scanned = _decoder.Decode(data, current.EventType, events.CurrentIndex, RequestId); // their delta, as a string: rare
+            }
+
+            int chars = scanned.Kind == ResponseStreamEventKind.OutputTextDelta ? ResponseEventDecoder.CopyDelta(data, ref _delta) : 0;
+            _delivery.Delivered(scanned, _delta.AsSpan(0, Math.Max(chars, 0)));
+        }
+
         EventOutput.WriteEvent(Out, current);
-        if (scanned.IsTerminal)
+        EndIfTerminal(scanned);
+    }
+
+    private void EndIfTerminal(in ResponseStreamEvent e)
+    {
+        if (e.IsTerminal)
         {
             Ended = true;
             Call.ReportReaderEnd(error: null);
         }
+    }
+
+    /// <summary>
+    /// An event of a replay: passed on only when it holds something not delivered (<see cref="ResponsesDelivery"/>), with the
+    /// first response's id and item ids written over the replay's, and a delta cut to its new part.
+    /// </summary>
+    private void ProcessReplayed(in ServerSentEvent current, long eventIndex)
+    {
+        ReadOnlySpan<byte> data = current.Data.Span;
+        ResponseStreamEvent e = _decoder.Decode(data, current.EventType, eventIndex, RequestId);
+        if (_resumed && e.SequenceNumber <= _liveSequence)
+        {
+            return;
+        }
+
+        _liveResponseId = e.ResponseId ?? _liveResponseId;
+        _liveSequence = e.SequenceNumber ?? _liveSequence;
+        ResponsesDelivery delivery = _delivery!;
+        MapId(e.ResponseId, delivery.ResponseId);
+        MapId(e.ItemId, delivery.ItemId(e.OutputIndex));
+        switch (delivery.Replayed(e, out string? delta))
+        {
+            case ReplayStep.Skip:
+                return;
+            case ReplayStep.Diverged:
+                Call.Metrics?.Recovery("diverged");
+                throw RecoveryRules.Diverged(delivery, Call.Route, RequestId, _break);
+            default:
+                break;
+        }
+
+        byte[] json = delta is not null && !string.Equals(delta, e.Delta, StringComparison.Ordinal) ? WithDelta(data, delta) : data.ToArray();
+        foreach ((byte[] replayed, byte[] first) in _ids ?? [])
+        {
+            json = Replace(json, replayed, first);
+        }
+
+        delivery.Delivered(e.WithIdentity(e.ResponseId is null ? null : delivery.ResponseId, delivery.ItemId(e.OutputIndex) ?? e.ItemId, delta ?? e.Delta), delta ?? e.Delta);
+        EventOutput.WriteEvent(Out, new ServerSentEvent(current.EventType, json, current.LastEventId, current.ReconnectionInterval));
+        EndIfTerminal(e);
+    }
+
+    /// <summary>Remembers that the replay's <paramref name="replayed"/> id stands for the first response's <paramref name="first"/>.</summary>
+    private void MapId(string? replayed, string? first)
+    {
+        if (replayed is null || first is null || replayed == first)
+        {
+            return;
+        }
+
+        byte[] from = System.Text.Encoding.UTF8.GetBytes($"\"{replayed}\"");
+        if ((_ids ??= []).Exists(pair => pair.Replayed.AsSpan().SequenceEqual(from)))
+        {
+            return;
+        }
+
+        _ids.Add((from, System.Text.Encoding.UTF8.GetBytes($"\"{first}\"")));
+    }
+
+    private static byte[] WithDelta(ReadOnlySpan<byte> data, string delta)
+    {
+        System.Text.Json.Nodes.JsonNode node = System.Text.Json.Nodes.JsonNode.Parse(data)!;
+        node["delta"] = delta;
+        return System.Text.Encoding.UTF8.GetBytes(node.ToJsonString(new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
+    }
+
+    private static byte[] Replace(byte[] json, byte[] from, byte[] to)
+    {
+        int at = json.AsSpan().IndexOf(from);
+        if (at < 0)
+        {
+            return json;
+        }
+
+        var result = new List<byte>(json.Length + 16);
+        ReadOnlySpan<byte> rest = json;
+        while (at >= 0)
+        {
+            result.AddRange(rest[..at]);
+            result.AddRange(to);
+            rest = rest[(at + from.Length)..];
+            at = rest.IndexOf(from);
+        }
+
+        result.AddRange(rest);
+        return [.. result];
     }
 
     /// <summary>The events ended before the terminal event: a break.</summary>
@@ -99,29 +211,54 @@ internal sealed class RecoveringResponsesBodyStream(CallContext call, Func<bool,
             statusCode: StatusCode,
             requestId: RequestId);
 
+    /// <summary>
+    /// A break after the commit point: a background response is resumed after the last event read; any other — or one no
+    /// longer stored — is sent again and checked against what was delivered; when neither brings an answer, the stream ends
+    /// with the error event.
+    /// </summary>
     private async ValueTask OnFailureAsync(Exception failure, CancellationToken cancellationToken)
     {
-        if (Call.CanResume && _responseId is not null && _lastSequence is long after && RecoveryRules.IsRecoverable(failure))
+        if (_delivery is null || !Call.CanRecover || !RecoveryRules.IsRecoverable(failure))
         {
-            ReplayedBody resumed;
-            try
-            {
-                resumed = await Call.ResumeAsync(_responseId, after, cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                Call.Metrics?.Recovery("failed");
-                Fail(failure);
-                return;
-            }
-
-            Call.Metrics?.Recovery("resumed");
-            await ReadFromAsync(resumed).ConfigureAwait(false);
-            _resumed = true;
+            Fail(failure);
             return;
         }
 
-        Fail(failure);
+        _break ??= failure;
+        if (Call.CanResume && _liveResponseId is not null && _liveSequence is long after)
+        {
+            try
+            {
+                ReplayedBody resumed = await Call.ResumeAsync(_liveResponseId, after, cancellationToken).ConfigureAwait(false);
+                Call.Metrics?.Recovery("resumed");
+                await ReadFromAsync(resumed).ConfigureAwait(false);
+                _resumed = true;
+                return;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException && Call.CanRecover)
+            {
+                // not stored any more (they expire after minutes): sent again below
+            }
+        }
+
+        ReplayedBody replay;
+        try
+        {
+            replay = await Call.ReplayAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Call.Metrics?.Recovery("failed");
+            Fail(failure);
+            return;
+        }
+
+        Call.Metrics?.Recovery("replayed");
+        await ReadFromAsync(replay).ConfigureAwait(false);
+        _resumed = false;
+        _liveResponseId = null;
+        _liveSequence = null;
+        _delivery.StartReplay();
     }
 
     /// <summary>Ends the stream with an <c>error</c> event, and makes the next read throw the typed error.</summary>
@@ -158,7 +295,7 @@ internal sealed class RecoveringResponsesBodyStream(CallContext call, Func<bool,
             json.WriteString("code", code);
             json.WriteString("message", error.Message);
             json.WriteNull("param");
-            json.WriteNumber("sequence_number", (_lastSequence ?? -1) + 1);
+            json.WriteNumber("sequence_number", (_delivery?.LastSequence ?? _liveSequence ?? -1) + 1);
             json.WriteStartObject("error");
             json.WriteString("type", type);
             json.WriteString("code", code);

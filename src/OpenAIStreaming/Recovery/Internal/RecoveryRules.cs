@@ -43,4 +43,13 @@ internal static class RecoveryRules
         && data.IndexOf("\"finish_reason\":\""u8) < 0
         && data.IndexOf("\"usage\":{"u8) < 0
         && data.IndexOf("\"error\":"u8) < 0;
+
+    /// <summary>The error for a replayed Responses stream that differs from what was delivered.</summary>
+    public static OpenAIStreamDivergedException Diverged(ResponsesDelivery delivery, string? route, string? requestId, Exception? cause) =>
+        new(
+            $"The stream broke and was sent again, but the new answer differs from the one delivered ({delivery.Divergence}).",
+            delivery.Ledger.Snapshot(route, sequenceNumber: delivery.LastSequence),
+            requestId,
+            cause,
+            delivery.Ledger.PartialResult());
 }
