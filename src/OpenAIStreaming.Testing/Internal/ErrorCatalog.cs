@@ -20,6 +20,7 @@ internal static class ErrorCatalog
             "insufficient_quota",
             null,
             code),
+        (_, "unsupported_stream_options") => new("Unrecognized request argument supplied: stream_options", "invalid_request_error", "stream_options", null),
         (_, "model_not_found") => new($"The model `{model}` does not exist or you do not have access to it.", "invalid_request_error", null, code),
         (429, _) => new(
             $"Rate limit reached for {model ?? "gpt-4o"} in organization org-fake on requests per min (RPM): Limit 10000, Used 10000, Requested 1. Please try again in {ResponseHeaders.GoDuration(retryAfter ?? TimeSpan.FromSeconds(1))}. Visit https://platform.openai.com/account/rate-limits to learn more.",

@@ -161,7 +161,9 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
 
         var call = new CallContext(settings, _timeProvider, _state.Metrics, clientRequestId, cancellationToken);
         var targets = new TargetChain(request, body.Body, body.Model, TargetChain.Resolve(_options, request.Options, body.Model), body.IsReplayable);
-        var runner = new CallRunner(call, targets, _state, _options, _delays, _logger, _sendInner, body.IsStream, body.IsReplayable);
+        // A background response is stored and runs on (and is billed) on the server whether or not it is read: a hedge
+        // would leave one running for nothing, so its attempts are never run side by side.
+        var runner = new CallRunner(call, targets, _state, _options, _delays, _logger, _sendInner, body.IsStream, body.IsReplayable, maxInFlight: body.IsBackground ? 1 : null);
         Attempt? handedOver = null;
         try
         {
@@ -352,9 +354,10 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
             prefetch = null;
             return recovered;
         }
-        catch (Exception ex) when (firstToken.IsCancellationRequested && !call.Token.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (ex is not OpenAIStreamException && linked.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
-            throw call.Timeout(OpenAIStreamTimeoutKind.FirstToken, call.Settings.FirstTokenTimeout, requestId: null, ex);
+            // The caller's cancellation stays theirs, the total timeout is named; else the first-token timer fired.
+            throw call.Interruption(ex, requestId: null) ?? call.Timeout(OpenAIStreamTimeoutKind.FirstToken, call.Settings.FirstTokenTimeout, requestId: null, ex);
         }
         finally
         {

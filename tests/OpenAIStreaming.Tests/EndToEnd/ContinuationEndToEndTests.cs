@@ -50,6 +50,7 @@ public sealed class ContinuationEndToEndTests
     [Theory]
     [InlineData("""{"messages":[{"role":"user","content":"x"}]}""", """{"continue_final_message":true,"add_generation_prompt":false,"messages":[{"role":"user","content":"x"},{"role":"assistant","content":"déjà \"q\""}]}""")]
     [InlineData("""{"model":"m","messages":[]}""", """{"continue_final_message":true,"add_generation_prompt":false,"model":"m","messages":[{"role":"assistant","content":"déjà \"q\""}]}""")]
+    [InlineData("""{"add_generation_prompt":true,"messages":[],"continue_final_message":false}""", """{"continue_final_message":true,"add_generation_prompt":false,"messages":[{"role":"assistant","content":"déjà \"q\""}]}""")]
     public void Body_AppendsTheDeliveredTextAsTheFinalAssistantMessage(string body, string expected) =>
         Encoding.UTF8.GetString(Continuation.Body(Encoding.UTF8.GetBytes(body), "déjà \"q\"")!).Should().Be(expected);
 

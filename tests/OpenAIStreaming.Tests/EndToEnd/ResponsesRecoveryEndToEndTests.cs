@@ -285,6 +285,19 @@ public sealed class ResponsesRecoveryEndToEndTests
         server.Requests.Select(r => r.Method).Should().Equal("POST", "GET", "POST");
     }
 
+    [Fact]
+    public async Task Stream_AResponseFailedEventThatIsNotRecovered_ReachesTheSdkAsTheServerSentIt()
+    {
+        await using FakeOpenAIServer server = await StartServerAsync();
+        server.AddRule(new FaultRule(Fault.MidStreamError(20, MidStreamErrorShape.ResponseFailed)));
+        using HttpClient http = Client(server, new OpenAIStreamingRecoveryOptions { Enabled = false });
+
+        Reading result = await ReadAsync(http, Reader.Sdk);
+
+        result.EndedWith.Should().Be("StreamingResponseFailedUpdate", "the server's own response.failed, not a made-up error event");
+        result.Error.Should().BeOfType<OpenAIStreamException>();
+    }
+
     [Theory]
     [MemberData(nameof(Readers))]
     public async Task Stream_BackgroundWithRecoveryOff_ABreakIsTheTypedError(Reader reader)
@@ -385,6 +398,13 @@ public sealed class ResponsesRecoveryEndToEndTests
     private static void ShouldHaveResumedOnce(FakeOpenAIServer server, int startingAfter, Break kind = Break.Cut)
     {
         server.Requests.Should().HaveCount(2);
+        if (kind == Break.ServerErrorEvent)
+        {
+            // The server itself reported the failure: its stored response holds it too, so the request is sent again.
+            server.Requests.Select(r => r.Method).Should().Equal("POST", "POST");
+            return;
+        }
+
         if (kind == Break.Reset && server.Requests.All(r => r.Method == "POST"))
         {
             // A reset makes the client's kernel drop what had arrived and was not read yet: here that reached back before
@@ -465,8 +485,9 @@ public sealed class ResponsesRecoveryEndToEndTests
                 var options = new CreateResponseOptions(Model, [ResponseItem.CreateUserMessageItem(Prompt)]) { StreamingEnabled = true, BackgroundModeEnabled = background ? true : null };
                 await foreach (StreamingResponseUpdate update in await client.CreateResponseStreamingAsync(options, guard.Token))
                 {
-                    if (update is StreamingResponseErrorUpdate)
+                    if (update is StreamingResponseErrorUpdate or StreamingResponseFailedUpdate)
                     {
+                        result.EndedWith = update.GetType().Name;
                         continue; // the error event that ends a stream the handler could not complete: the next read throws
                     }
 
@@ -508,6 +529,8 @@ public sealed class ResponsesRecoveryEndToEndTests
         public List<long> Sequences { get; } = [];
 
         public List<string> ResponseIds { get; } = [];
+
+        public string? EndedWith { get; set; }
 
         public bool Completed { get; set; }
 

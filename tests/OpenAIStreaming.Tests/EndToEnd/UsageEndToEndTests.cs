@@ -73,6 +73,44 @@ public sealed class UsageEndToEndTests
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
+    public async Task TypedReader_AServerThatRefusesStreamOptions_GetsTheBodyAsItCame(bool throughHandler)
+    {
+        await using FakeOpenAIServer server = await FakeOpenAIServer.StartAsync();
+        server.AddRule(new FaultRule(Fault.Status(400, "unsupported_stream_options")) { When = request => request.Body.Contains("stream_options", StringComparison.Ordinal) });
+        using HttpClient http = Client(server, throughHandler, new OpenAIStreamingOptions());
+        var text = new StringBuilder();
+
+        await foreach (ChatCompletionUpdate update in http.StreamChatCompletionAsync(Request))
+        {
+            text.Append(update.Text);
+        }
+
+        text.ToString().Should().Be(server.GetExpectedText(Model, [new FakeMessage("user", "Say hello")]));
+        server.Requests.Should().HaveCount(2);
+        server.Requests[1].Body.Should().NotContain("stream_options");
+    }
+
+    [Fact]
+    public async Task TypedReader_ABodyThatSetsItsOwnStreamOptions_IsRefusedAsItIs()
+    {
+        await using FakeOpenAIServer server = await FakeOpenAIServer.StartAsync();
+        server.AddRule(new FaultRule(Fault.Status(400, "unsupported_stream_options")) { When = request => request.Body.Contains("stream_options", StringComparison.Ordinal) });
+        using HttpClient http = Client(server, throughHandler: false, new OpenAIStreamingOptions());
+
+        Func<Task> read = async () =>
+        {
+            await foreach (ChatCompletionUpdate update in http.StreamChatCompletionAsync(Request.Replace("]}", "],\"stream_options\":{\"include_usage\":true}}", StringComparison.Ordinal)))
+            {
+            }
+        };
+
+        (await read.Should().ThrowAsync<OpenAIStreamException>()).Which.Param.Should().Be("stream_options", "the caller asked for it: the error is theirs");
+        server.Requests.Should().ContainSingle();
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
     public async Task RawBodyThroughTheHandler_GetsTheUsageChunkOnlyWithIncludeUsage(bool includeUsage)
     {
         await using FakeOpenAIServer server = await FakeOpenAIServer.StartAsync();

@@ -53,4 +53,11 @@ public sealed class TargetChainTests
     [InlineData("http://127.0.0.1:5000/v1/responses", "../../admin?x=1", 3, "http://127.0.0.1:5000/v1/responses/..%2F..%2Fadmin%3Fx%3D1?stream=true&starting_after=3")]
     public void ResumeUri_NamesTheStoredResponseUnderTheOperationAndKeepsItsQuery(string operation, string id, long after, string expected) =>
         TargetChain.ResumeUri(new Uri(operation), id, after).AbsoluteUri.Should().Be(expected);
+
+    [Theory]
+    [InlineData("")]
+    [InlineData(".")]
+    [InlineData("..")]
+    public void ResumeUri_AnIdAPathWouldTakeAsAStep_IsRefused(string id) =>
+        FluentActions.Invoking(() => TargetChain.ResumeUri(new Uri("https://api.openai.com/v1/responses"), id, 1)).Should().Throw<ArgumentException>();
 }

@@ -1,3 +1,4 @@
+using OpenAIStreaming.Protocol;
 using System.Text;
 using OpenAIStreaming.Tests.Handler.Support;
 using OpenAIStreaming.Tests.Support;
@@ -50,6 +51,33 @@ public sealed class HandlerMetricsTests
         meters.Of("openaistreaming.hedges").Should().ContainSingle("the fallback started beside the silent primary");
         meters.Of("openaistreaming.fallbacks").Should().BeEmpty("no target failed: the primary was kept, not abandoned");
         meters.Of("openaistreaming.retries").Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task FirstTokenMissOnABackgroundRequest_IsNotHedged()
+    {
+        // A background response runs on, and is billed, on the server whether or not it is read: no attempt beside it.
+        using var meters = new MeasurementRecorder();
+        var options = new OpenAIStreamingOptions();
+        using var h = new HandlerHarness(options, meterFactory: meters);
+        h.Stub.ThenHang().ThenSse(Healthy);
+        using var caller = new CancellationTokenSource();
+
+        Task run = Task.Run(async () =>
+        {
+            await foreach (ChatCompletionUpdate update in h.Client.StreamChatCompletionAsync(ChatRequest.Replace("}]", "}],\"background\":true", StringComparison.Ordinal), caller.Token))
+            {
+            }
+        });
+        await ManualTimeProvider.WaitUntilAsync(() => h.Stub.Attempts.Count == 1, "the first attempt");
+        await h.Time.WaitForTimerDueInAsync(options.FirstTokenTimeout);
+        h.Time.Advance(options.FirstTokenTimeout);
+        await ManualTimeProvider.WaitUntilAsync(() => meters.Of("openaistreaming.timeouts").Count == 1, "the first-token miss to be handled");
+
+        meters.Of("openaistreaming.hedges").Should().BeEmpty("the attempt in flight is kept, and nothing starts beside it");
+        h.Stub.Attempts.Should().ContainSingle();
+        await caller.CancelAsync();
+        await FluentActions.Awaiting(() => run.WaitAsync(ManualTimeProvider.SafetyTimeout)).Should().ThrowAsync<OperationCanceledException>();
     }
 
     [Fact]

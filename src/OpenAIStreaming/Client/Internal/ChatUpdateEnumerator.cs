@@ -255,13 +255,33 @@ internal sealed class ChatUpdateEnumerator : IAsyncEnumerator<ChatCompletionUpda
         }
     }
 
+    /// <summary>Whether a server refused the request because of <c>stream_options</c> (a 400 or 422 that names it).</summary>
+    private static bool RefusesStreamOptions(OpenAIStreamException error) =>
+        error.StatusCode is 400 or 422
+        && (string.Equals(error.Param, "stream_options", StringComparison.Ordinal) || error.Message.Contains("stream_options", StringComparison.Ordinal));
+
     /// <summary>Moves to the next update of the stream (queued, decoded, or framed); false at its end.</summary>
     private async ValueTask<bool> NextAsync(bool tryFramed)
     {
         if (_events is null)
         {
             _request = _stream.CreateRequest();
-            (_response, _events, _requestId, _call) = await StreamingResponse.OpenAsync(_stream.Sender, _request, _cancellationToken).ConfigureAwait(false);
+            try
+            {
+                (_response, _events, _requestId, _call) = await StreamingResponse.OpenAsync(_stream.Sender, _request, _cancellationToken).ConfigureAwait(false);
+            }
+            catch (OpenAIStreamException refused) when (_stream.CreateRequestAsAsked is { } asAsked && RefusesStreamOptions(refused))
+            {
+                // The usage this reader asks for is refused: the request goes as the caller wrote it, without the usage.
+                if (_stream.DisposeRequest)
+                {
+                    _request.Dispose();
+                }
+
+                _request = asAsked();
+                (_response, _events, _requestId, _call) = await StreamingResponse.OpenAsync(_stream.Sender, _request, _cancellationToken).ConfigureAwait(false);
+            }
+
             _decoder = new ChatChunkDecoder();
             _structured = _stream.ContentIsJson ? new StructuredOutputCheck(contentIsJson: true) : null;
             if (_call?.Recovery is not null)

@@ -22,6 +22,12 @@ internal sealed class ChatUpdateStream : IAsyncEnumerable<ChatCompletionUpdate>
     /// <summary>Gets whether the enumeration disposes the request it sent (false when the caller owns it).</summary>
     public bool DisposeRequest { get; }
 
+    /// <summary>
+    /// Gets the request as the caller asked for it, when <see cref="CreateRequest"/> added <c>stream_options.include_usage</c>
+    /// to it: sent instead when the server refuses that option.
+    /// </summary>
+    public Func<HttpRequestMessage>? CreateRequestAsAsked { get; init; }
+
     /// <summary>Gets a value indicating whether the request asks for a JSON answer (<c>response_format</c> <c>json_object</c> or <c>json_schema</c>): its content is checked as JSON.</summary>
     public bool ContentIsJson { get; init; }
 

@@ -38,7 +38,15 @@ internal sealed class ProtectedStreamSender : StreamSender
         bool handedOver = false;
         try
         {
-            RequestBodyBuffer.Result body = await RequestBodyBuffer.PrepareAsync(request, _options.MaxRequestBodyBytes, call.Token).ConfigureAwait(false);
+            if (request.RequestUri is { IsAbsoluteUri: false } relative && HttpClient.BaseAddress is { } baseAddress)
+            {
+                request.RequestUri = new Uri(baseAddress, relative); // as HttpClient would: a recovery's request needs the address
+            }
+
+            // Buffered only when a recovery may send it again: otherwise it goes as it is, as before.
+            RequestBodyBuffer.Result body = _options.Recovery.Enabled
+                ? await BufferAsync(call, request).ConfigureAwait(false)
+                : new RequestBodyBuffer.Result(IsReplayable: false, IsStream: false);
             var targets = new TargetChain(request, body.Body, body.Model, [], body.IsReplayable);
             (response, prefetch) = await SendToFirstContentAsync(call, request).ConfigureAwait(false);
             if (body.IsStream && body.IsReplayable && _options.Recovery.Enabled && response.IsSuccessStatusCode && prefetch is { Committed: true })
@@ -64,6 +72,19 @@ internal sealed class ProtectedStreamSender : StreamSender
                 response?.Dispose();
                 call.Dispose();
             }
+        }
+    }
+
+    /// <summary>Buffers the request body so a recovery can send it again; a cancellation or the total timeout while it is read is typed.</summary>
+    private async ValueTask<RequestBodyBuffer.Result> BufferAsync(CallContext call, HttpRequestMessage request)
+    {
+        try
+        {
+            return await RequestBodyBuffer.PrepareAsync(request, _options.MaxRequestBodyBytes, call.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OpenAIStreamException && call.IsCancelled)
+        {
+            throw call.Interruption(ex, requestId: null)!;
         }
     }
 

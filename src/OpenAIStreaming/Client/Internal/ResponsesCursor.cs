@@ -135,40 +135,19 @@ internal sealed class ResponsesCursor(SseEventReader events, HttpResponseMessage
     private async ValueTask RecoverAsync(Exception failure, CancellationToken cancellationToken)
     {
         _break ??= failure;
-        if (call!.CanResume && _liveResponseId is not null && _liveSequence is long after)
+        if (await _delivery!.RecoverAsync(call!, _liveResponseId, _liveSequence, failure, cancellationToken).ConfigureAwait(false) is not var (body, resumed))
         {
-            try
-            {
-                ReplayedBody resumed = await call.ResumeAsync(_liveResponseId, after, cancellationToken).ConfigureAwait(false);
-                call.Metrics?.Recovery("resumed");
-                await ReadFromAsync(resumed).ConfigureAwait(false);
-                _resumed = true;
-                return;
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException && call.CanRecover)
-            {
-                // not stored any more (they expire after minutes): sent again below
-            }
-        }
-
-        ReplayedBody replay;
-        try
-        {
-            replay = await call.ReplayAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            call.Metrics?.Recovery("failed");
             ExceptionDispatchInfo.Throw(failure);
-            throw;
+            return;
         }
 
-        call.Metrics?.Recovery("replayed");
-        await ReadFromAsync(replay).ConfigureAwait(false);
-        _resumed = false;
-        _liveResponseId = null;
-        _liveSequence = null;
-        _delivery!.StartReplay();
+        await ReadFromAsync(body).ConfigureAwait(false);
+        _resumed = resumed;
+        if (!resumed)
+        {
+            _liveResponseId = null;
+            _liveSequence = null;
+        }
     }
 
     private async ValueTask ReadFromAsync(ReplayedBody body)

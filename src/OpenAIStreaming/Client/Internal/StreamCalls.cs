@@ -22,9 +22,15 @@ internal static class StreamCalls
     public static IAsyncEnumerable<ChatCompletionUpdate> Chat(StreamSender sender, ReadOnlySpan<byte> utf8RequestJson, CancellationToken cancellationToken)
     {
         Uri uri = EndpointUri(sender.HttpClient, ChatCompletionsPath);
-        byte[] body = StreamingRequestBody.ForceStream(utf8RequestJson, nameof(utf8RequestJson), out bool asksForJson);
-        body = Streaming.Internal.IncludeUsage.Add(body) ?? body; // the usage of the answer, unless the body says otherwise
-        return TypedStreamReader.ReadChatAsync(sender, () => CreateRequest(sender.HttpClient, uri, body), disposeRequest: true, cancellationToken, contentIsJson: asksForJson);
+        byte[] asked = StreamingRequestBody.ForceStream(utf8RequestJson, nameof(utf8RequestJson), out bool asksForJson);
+        byte[]? withUsage = Streaming.Internal.IncludeUsage.Add(asked); // the usage of the answer, unless the body says otherwise
+        return new ChatUpdateStream(sender, () => CreateRequest(sender.HttpClient, uri, withUsage ?? asked), disposeRequest: true, cancellationToken)
+        {
+            ContentIsJson = asksForJson,
+
+            // A server that refuses stream_options (older Azure API versions, strict validators) gets the body as it came.
+            CreateRequestAsAsked = withUsage is null ? null : () => CreateRequest(sender.HttpClient, uri, asked),
+        };
     }
 
     /// <summary>Sends a prepared request as it is and streams its chat completion; the caller keeps ownership of the request.</summary>

@@ -142,8 +142,14 @@ internal sealed class TargetChain
     /// <c>{operation}/{id}?stream=true&amp;starting_after={after}</c>, keeping the operation's own query (an Azure
     /// <c>api-version</c>); the id is escaped, so it can only name a response under the operation.
     /// </summary>
+    /// <exception cref="ArgumentException">The id is empty, <c>.</c> or <c>..</c> (a path would take it as a step, not a name).</exception>
     internal static Uri ResumeUri(Uri operation, string responseId, long after)
     {
+        if (responseId is "" or "." or "..")
+        {
+            throw new ArgumentException($"'{responseId}' is not a response id.", nameof(responseId));
+        }
+
         string parameters = "stream=true&starting_after=" + after.ToString(System.Globalization.CultureInfo.InvariantCulture);
         string query = operation.Query.Length > 1 ? operation.Query + "&" + parameters : "?" + parameters;
         return new Uri(operation.GetLeftPart(UriPartial.Path).TrimEnd('/') + "/" + Uri.EscapeDataString(responseId) + query);

@@ -25,6 +25,7 @@ internal sealed class CallRunner
     private const string AttemptHeader = "x-attempt";
     private const string RetryCountHeader = "x-stainless-retry-count";
 
+    private readonly int _maxInFlight; // MaxHedgedAttempts, or 1 for a request no attempt may run beside (a background response)
     private readonly CallContext _call;
     private readonly TargetChain _targets;
     private readonly HandlerSharedState _state;
@@ -53,9 +54,11 @@ internal sealed class CallRunner
         Func<HttpRequestMessage, CancellationToken, Task<HttpResponseMessage>> send,
         bool isStream,
         bool isReplayable,
-        int startAt = 0)
+        int startAt = 0,
+        int? maxInFlight = null)
     {
         _startAt = startAt;
+        _maxInFlight = maxInFlight ?? options.MaxHedgedAttempts;
         _call = call;
         _targets = targets;
         _state = state;
@@ -256,7 +259,7 @@ internal sealed class CallRunner
         }
 
         if (_scheduled is not null
-            || (_inFlight.Count > 0 && (_inFlight.Count >= _options.MaxHedgedAttempts || !_inFlight.TrueForAll(a => a.HedgeTimerHandled))))
+            || (_inFlight.Count > 0 && (_inFlight.Count >= _maxInFlight || !_inFlight.TrueForAll(a => a.HedgeTimerHandled))))
         {
             return; // another attempt is on its way and not known to be slow: a retry would only add to it
         }
@@ -369,7 +372,7 @@ internal sealed class CallRunner
 
             attempt.HedgeTimerHandled = true;
             _call.RecordTimeout(OpenAIStreamTimeoutKind.FirstToken);
-            if (_inFlight.Count >= _options.MaxHedgedAttempts || !_isReplayable || !_state.Budget.TryWithdraw())
+            if (_inFlight.Count >= _maxInFlight || !_isReplayable || !_state.Budget.TryWithdraw())
             {
                 continue;
             }

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using OpenAIStreaming.Internal;
+using System.Text.Json.Nodes;
 
 namespace OpenAIStreaming.Recovery.Internal;
 
@@ -34,32 +34,39 @@ internal static class Continuation
 
     /// <summary>
     /// The body with <paramref name="delivered"/> appended to <c>messages</c> as an assistant message and the flags that ask
-    /// for it to be continued; null when the body has no <c>messages</c> array.
+    /// for it to be continued (set to those values, whatever the body said); null when the body has no <c>messages</c> array.
     /// </summary>
     public static byte[]? Body(ReadOnlySpan<byte> body, string delivered)
     {
-        var found = new List<(int Start, int End)>(1);
-        if (!JsonTopLevel.TryFind(body, "messages"u8, found, out int objectStart) || found.Count != 1 || body[found[0].Start] != (byte)'[')
+        JsonObject? request;
+        try
+        {
+            request = JsonNode.Parse(body, documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true }) as JsonObject;
+        }
+        catch (JsonException)
         {
             return null;
         }
 
-        (int start, int end) = found[0];
-        int close = end - 1; // the array's ']'
-        bool empty = body[(start + 1)..close].Trim(" \t\r\n"u8).IsEmpty;
-        var message = new System.Buffers.ArrayBufferWriter<byte>(delivered.Length + 64);
-        // Relaxed escaping: the text goes to an API, not into HTML, and stays as compact as it came (no \uXXXX for every
-        // non-ASCII character).
-        using (var writer = new Utf8JsonWriter(message, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        if (request?["messages"] is not JsonArray messages)
         {
-            writer.WriteStartObject();
-            writer.WriteString("role"u8, "assistant"u8);
-            writer.WriteString("content"u8, delivered);
-            writer.WriteEndObject();
+            return null;
         }
 
-        byte[] withMessage = [.. body[..close], .. (empty ? ""u8 : ","u8), .. message.WrittenSpan, .. body[close..]];
-        return JsonTopLevel.InsertFirst(withMessage, objectStart, Flags);
+        messages.Add((JsonNode)new JsonObject { ["role"] = "assistant", ["content"] = delivered });
+        request.Remove("continue_final_message");
+        request.Remove("add_generation_prompt");
+        request.Insert(0, "continue_final_message", true);
+        request.Insert(1, "add_generation_prompt", false);
+
+        // Relaxed escaping: the text goes to an API, not into HTML, and stays as compact as it came.
+        var output = new System.Buffers.ArrayBufferWriter<byte>(body.Length + delivered.Length + 128);
+        using (var writer = new Utf8JsonWriter(output, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            request.WriteTo(writer);
+        }
+
+        return output.WrittenSpan.ToArray();
     }
 
     private static bool HasItems(JsonElement root, string name) =>

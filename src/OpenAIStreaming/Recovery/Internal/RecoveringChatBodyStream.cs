@@ -174,9 +174,9 @@ internal sealed class RecoveringChatBodyStream(CallContext call, Func<bool, (IRe
                 }
             }
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested || Call.CallerToken.IsCancellationRequested)
         {
-            throw; // the reader's own cancellation: no verdict, nothing written
+            throw; // the reader's or the caller's own cancellation: no verdict, nothing written
         }
         catch (Exception ex)
         {

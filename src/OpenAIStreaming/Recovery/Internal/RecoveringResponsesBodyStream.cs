@@ -33,6 +33,8 @@ internal sealed class RecoveringResponsesBodyStream(CallContext call, Func<bool,
     private string? _liveResponseId; // the response being read (a replay's own, after one): what a resume asks for
     private long? _liveSequence; // the last event read from it, passed on or skipped
     private Exception? _break;
+    private ServerSentEvent? _serverError; // the server's own error or response.failed event: passed on as it is if not recovered
+    private Exception? _serverErrorFailure;
     private bool _resumed;
 
     /// <summary>Takes the next event, and those after it already buffered while they fit in <paramref name="room"/> bytes, and writes what of them goes to the reader.</summary>
@@ -53,9 +55,9 @@ internal sealed class RecoveringResponsesBodyStream(CallContext call, Func<bool,
                 Process(events);
             }
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested || Call.CallerToken.IsCancellationRequested)
         {
-            throw; // the reader's own cancellation: no verdict, nothing written
+            throw; // the reader's or the caller's own cancellation: no verdict, nothing written
         }
         catch (Exception ex)
         {
@@ -84,7 +86,7 @@ internal sealed class RecoveringResponsesBodyStream(CallContext call, Func<bool,
             return;
         }
 
-        ResponseStreamEvent scanned = _decoder.Scan(data, current.EventType, events.CurrentIndex, RequestId);
+        ResponseStreamEvent scanned = Read(current, events.CurrentIndex, withText: false);
         if (_resumed && scanned.SequenceNumber <= _liveSequence)
         {
             return; // passed on before the break
@@ -96,7 +98,7 @@ internal sealed class RecoveringResponsesBodyStream(CallContext call, Func<bool,
         {
             if (scanned.Kind is ResponseStreamEventKind.RefusalDelta or ResponseStreamEventKind.FunctionCallArgumentsDelta)
             {
-                scanned = _decoder.Decode(data, current.EventType, events.CurrentIndex, RequestId); // their delta, as a string: rare
+                scanned = Read(current, events.CurrentIndex, withText: true); // their delta, as a string: rare
             }
 
             int chars = scanned.Kind == ResponseStreamEventKind.OutputTextDelta ? ResponseEventDecoder.CopyDelta(data, ref _delta) : 0;
@@ -105,6 +107,23 @@ internal sealed class RecoveringResponsesBodyStream(CallContext call, Func<bool,
 
         EventOutput.WriteEvent(Out, current);
         EndIfTerminal(scanned);
+    }
+
+    /// <summary>Decodes an event (its texts too, or only what forwarding needs); a server's error event is kept for the reader.</summary>
+    private ResponseStreamEvent Read(in ServerSentEvent current, long eventIndex, bool withText)
+    {
+        try
+        {
+            return withText
+                ? _decoder.Decode(current.Data.Span, current.EventType, eventIndex, RequestId)
+                : _decoder.Scan(current.Data.Span, current.EventType, eventIndex, RequestId);
+        }
+        catch (OpenAIStreamException error) when (error is not OpenAIStreamProtocolException)
+        {
+            _serverError = new ServerSentEvent(current.EventType, current.Data.ToArray(), current.LastEventId, current.ReconnectionInterval);
+            _serverErrorFailure = error;
+            throw;
+        }
     }
 
     private void EndIfTerminal(in ResponseStreamEvent e)
@@ -123,7 +142,7 @@ internal sealed class RecoveringResponsesBodyStream(CallContext call, Func<bool,
     private void ProcessReplayed(in ServerSentEvent current, long eventIndex)
     {
         ReadOnlySpan<byte> data = current.Data.Span;
-        ResponseStreamEvent e = _decoder.Decode(data, current.EventType, eventIndex, RequestId);
+        ResponseStreamEvent e = Read(current, eventIndex, withText: true);
         if (_resumed && e.SequenceNumber <= _liveSequence)
         {
             return;
@@ -225,40 +244,19 @@ internal sealed class RecoveringResponsesBodyStream(CallContext call, Func<bool,
         }
 
         _break ??= failure;
-        if (Call.CanResume && _liveResponseId is not null && _liveSequence is long after)
+        if (await _delivery.RecoverAsync(Call, _liveResponseId, _liveSequence, failure, cancellationToken).ConfigureAwait(false) is not var (body, resumed))
         {
-            try
-            {
-                ReplayedBody resumed = await Call.ResumeAsync(_liveResponseId, after, cancellationToken).ConfigureAwait(false);
-                Call.Metrics?.Recovery("resumed");
-                await ReadFromAsync(resumed).ConfigureAwait(false);
-                _resumed = true;
-                return;
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException && Call.CanRecover)
-            {
-                // not stored any more (they expire after minutes): sent again below
-            }
-        }
-
-        ReplayedBody replay;
-        try
-        {
-            replay = await Call.ReplayAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            Call.Metrics?.Recovery("failed");
             Fail(failure);
             return;
         }
 
-        Call.Metrics?.Recovery("replayed");
-        await ReadFromAsync(replay).ConfigureAwait(false);
-        _resumed = false;
-        _liveResponseId = null;
-        _liveSequence = null;
-        _delivery.StartReplay();
+        await ReadFromAsync(body).ConfigureAwait(false);
+        _resumed = resumed;
+        if (!resumed)
+        {
+            _liveResponseId = null;
+            _liveSequence = null;
+        }
     }
 
     /// <summary>Ends the stream with an <c>error</c> event, and makes the next read throw the typed error.</summary>
@@ -276,7 +274,15 @@ internal sealed class RecoveringResponsesBodyStream(CallContext call, Func<bool,
                 RequestId ?? typed?.RequestId);
         }
 
-        WriteError(error);
+        if (ReferenceEquals(failure, _serverErrorFailure) && _serverError is { } serverError)
+        {
+            EventOutput.WriteEvent(Out, serverError); // the server's own error or response.failed, as it sent it
+        }
+        else
+        {
+            WriteError(error);
+        }
+
         Failure = error;
         Call.ReportReaderEnd(error);
     }

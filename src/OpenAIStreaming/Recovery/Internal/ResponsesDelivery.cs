@@ -1,5 +1,6 @@
 using OpenAIStreaming.Protocol;
 using OpenAIStreaming.Protocol.Internal;
+using OpenAIStreaming.Streaming.Internal;
 
 namespace OpenAIStreaming.Recovery.Internal;
 
@@ -100,6 +101,43 @@ internal sealed class ResponsesDelivery(bool keepText)
         }
 
         return ReplayStep.Emit;
+    }
+
+    /// <summary>
+    /// Recovers a broken stream: a background response is resumed after <paramref name="liveSequence"/> of
+    /// <paramref name="liveResponseId"/> (unless the server itself reported the failure: the stored response holds it too);
+    /// any other — or one no longer stored — is sent again, and a replay starts. Null when neither brought an answer (the
+    /// break is then what the reader reports).
+    /// </summary>
+    public async ValueTask<(ReplayedBody Body, bool Resumed)?> RecoverAsync(CallContext call, string? liveResponseId, long? liveSequence, Exception failure, CancellationToken cancellationToken)
+    {
+        bool serverReported = failure is OpenAIStreamException { IsBrokenBody: false } and not OpenAIStreamProtocolException and not OpenAIStreamTimeoutException;
+        if (call.CanResume && !serverReported && liveResponseId is not null && liveSequence is long after)
+        {
+            try
+            {
+                ReplayedBody resumed = await call.ResumeAsync(liveResponseId, after, cancellationToken).ConfigureAwait(false);
+                call.Metrics?.Recovery("resumed");
+                return (resumed, true);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException && call.CanRecover)
+            {
+                // not stored any more (they expire after minutes): sent again below
+            }
+        }
+
+        try
+        {
+            ReplayedBody replay = await call.ReplayAsync(cancellationToken).ConfigureAwait(false);
+            call.Metrics?.Recovery("replayed");
+            StartReplay();
+            return (replay, false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            call.Metrics?.Recovery("failed");
+            return null;
+        }
     }
 
     /// <summary>What an event delivers, as the ledger counts it: a text, refusal or argument delta; null for other events.</summary>

@@ -17,6 +17,8 @@ internal sealed class CallContext : IDisposable
     private readonly CancellationTokenSource _total;
     private readonly CancellationTokenSource _linked;
     private readonly List<HttpRequestMessage> _ownedRequests = [];
+    private readonly Lock _gate = new(); // the owned requests and the recovery's response, against a disposal that races a recovery
+    private bool _disposed;
     private Action<bool?>? _onBodyEnd;
     private Func<string?, CancellationToken, ValueTask<ReplayedBody>>? _replay;
     private Func<string, long, CancellationToken, ValueTask<ReplayedBody>>? _resume;
@@ -125,8 +127,7 @@ internal sealed class CallContext : IDisposable
         ReportBodyEnd(failed: true);
         ReleaseReplay();
         ReplayedBody body = await _resume!(responseId, after, cancellationToken).ConfigureAwait(false);
-        _replayResponse = body.Response;
-        return body;
+        return Keep(body);
     }
 
     /// <summary>
@@ -142,12 +143,40 @@ internal sealed class CallContext : IDisposable
         ReportBodyEnd(failed: true);
         ReleaseReplay();
         ReplayedBody body = await _replay!(delivered, cancellationToken).ConfigureAwait(false);
-        _replayResponse = body.Response;
-        return body;
+        return Keep(body);
     }
 
     /// <summary>Keeps <paramref name="request"/> alive until the call ends (a response's <see cref="HttpResponseMessage.RequestMessage"/> may point to it).</summary>
-    public void Own(HttpRequestMessage request) => _ownedRequests.Add(request);
+    public void Own(HttpRequestMessage request)
+    {
+        lock (_gate)
+        {
+            if (!_disposed)
+            {
+                _ownedRequests.Add(request);
+                return;
+            }
+        }
+
+        request.Dispose();
+    }
+
+    /// <summary>The call owns a recovery's response from now on; when the call ended while the recovery ran, it is released at once.</summary>
+    private ReplayedBody Keep(ReplayedBody body)
+    {
+        lock (_gate)
+        {
+            if (!_disposed)
+            {
+                _replayResponse = body.Response;
+                return body;
+            }
+        }
+
+        body.Remainder.Dispose();
+        body.Response.Dispose();
+        throw new ObjectDisposedException(nameof(CallContext), "The response was disposed while its stream was being recovered.");
+    }
 
     /// <summary>
     /// Sets who is told, once, how the committed stream's body ended: true when it broke, stalled or was cut, false when it
@@ -192,8 +221,14 @@ internal sealed class CallContext : IDisposable
 
     private void ReleaseReplay()
     {
-        _replayResponse?.Dispose();
-        _replayResponse = null;
+        HttpResponseMessage? response;
+        lock (_gate)
+        {
+            response = _replayResponse;
+            _replayResponse = null;
+        }
+
+        response?.Dispose();
     }
 
     /// <summary>The body was released before its end (the consumer stopped reading): no verdict on the route.</summary>
@@ -253,6 +288,16 @@ internal sealed class CallContext : IDisposable
     /// <summary>Ends the call: its timers and the requests it created are released.</summary>
     public void Dispose()
     {
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+        }
+
         ReleaseReplay();
         _linked.Dispose();
         _total.Dispose();
