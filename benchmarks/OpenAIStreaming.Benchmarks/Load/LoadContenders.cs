@@ -40,12 +40,16 @@ public static class LoadContenders
 {
     public static readonly IReadOnlyList<string> Keys = ["raw", "sdk", "sdk-handler", "typed"];
 
+    /// <summary>Every contender: <see cref="Keys"/> (the default run) and <c>typed-direct</c>, the typed reader without the handler, to tell the reader's cost from the handler's.</summary>
+    public static readonly IReadOnlyList<string> AllKeys = [.. Keys, "typed-direct"];
+
     public static string DisplayName(string key) => key switch
     {
         "raw" => "raw HttpClient + SseParser",
         "sdk" => "OpenAI SDK 2.15",
         "sdk-handler" => "OpenAI SDK 2.15 + handler",
         "typed" => "StreamChatCompletionAsync + handler",
+        "typed-direct" => "StreamChatCompletionAsync, no handler",
         _ => throw new ArgumentOutOfRangeException(nameof(key), key, "Unknown contender."),
     };
 
@@ -58,6 +62,7 @@ public static class LoadContenders
         "sdk" => new SdkContender(new HttpClient(new SocketsHttpHandler()), scope: null, target),
         "sdk-handler" => SdkContender.ThroughHandler(target),
         "typed" => new TypedContender(target),
+        "typed-direct" => new TypedContender(new HttpClient(new SocketsHttpHandler()) { BaseAddress = target.BaseAddress }),
         _ => throw new ArgumentOutOfRangeException(nameof(key), key, "Unknown contender."),
     };
 
@@ -205,14 +210,18 @@ public sealed class SdkContender : LoadContender
 /// <summary>This library's typed path: <c>HttpClient.StreamChatCompletionAsync(json)</c> on a client from <c>AddOpenAIStreaming()</c>.</summary>
 public sealed class TypedContender : LoadContender
 {
-    private readonly HandlerClientScope _scope;
+    private readonly HandlerClientScope? _scope;
     private readonly HttpClient _http;
 
+    /// <summary>Through <c>AddOpenAIStreaming()</c> with its defaults.</summary>
     public TypedContender(LoadTarget target)
     {
         ArgumentNullException.ThrowIfNull(target);
         (_scope, _http) = LoadContenders.CreateHandlerClient(target.BaseAddress);
     }
+
+    /// <summary>Over <paramref name="http"/> as it is (owned).</summary>
+    public TypedContender(HttpClient http) => _http = http;
 
     public override async Task StreamAsync(StreamProbe probe, CancellationToken cancellationToken)
     {
@@ -226,6 +235,9 @@ public sealed class TypedContender : LoadContender
     public override async ValueTask DisposeAsync()
     {
         _http.Dispose();
-        await _scope.DisposeAsync();
+        if (_scope is not null)
+        {
+            await _scope.DisposeAsync();
+        }
     }
 }

@@ -7,7 +7,7 @@ public sealed class LoadSettings
 {
     public const string Usage = """
         usage: --load [--streams 1,100,1000,10000] [--tokens 60] [--gap-ms 15] [--first-token-ms 0] [--rounds 1]
-                      [--warmup 32] [--timeout-s 300] [--contenders raw,sdk,sdk-handler,typed] [--out PATH]
+                      [--warmup 32] [--timeout-s 300] [--contenders raw,sdk,sdk-handler,typed[,typed-direct]] [--out PATH]
           --streams         concurrent streams per run, one run per value and contender
           --tokens          content tokens per answer (the fake server's TokenCount)
           --gap-ms          delay between two events (TokenGap)
@@ -15,7 +15,7 @@ public sealed class LoadSettings
           --rounds          every contender runs once per round at each stream count, in a rotating order
           --warmup          streams each contender reads, 8 at a time, before every measured run
           --timeout-s       cancels a run after this long; streams still open count as failures
-          --contenders      a subset of raw, sdk, sdk-handler, typed
+          --contenders      a subset of raw, sdk, sdk-handler, typed, typed-direct (the typed reader without the handler)
           --out             the Markdown report (default BenchmarkDotNet.Artifacts/load-results.md)
         """;
 
@@ -102,6 +102,6 @@ public sealed class LoadSettings
     {
         string[] keys = (value ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         result = keys;
-        return keys.Length > 0 && keys.All(k => LoadContenders.Keys.Contains(k, StringComparer.Ordinal));
+        return keys.Length > 0 && keys.All(k => LoadContenders.AllKeys.Contains(k, StringComparer.Ordinal));
     }
 }

@@ -31,5 +31,8 @@ public sealed class ChaosEndToEndTests
 
         report.Exact.Should().Be(Streams, "{0}; {1}", report, string.Join(" | ", report.Examples));
         report.BrokenAfterFirstContent.Should().BeGreaterThan(Streams / 2, "most streams of the plan break after their first content");
+        server.Requests.Count.Should().BeGreaterThan(Streams + (int)report.BrokenAfterFirstContent, "every planned break cost an attempt: the faults applied");
+        Enumerable.Range(0, Streams).Select(i => ChaosPlan.Create(settings.Seed, i, Tokens))
+            .Should().Equal(Enumerable.Range(0, Streams).Select(i => ChaosPlan.Create(settings.Seed, i, Tokens)), "the same seed gives every stream the same faults (its model names them)");
     }
 }

@@ -405,6 +405,104 @@ public sealed class RecoveryEndToEndTests
         result.Updates.Single(u => u.Usage is not null).Checkpoint.Should().BeNull();
     }
 
+    public static TheoryData<bool, int> StructuredCuts => new()
+    {
+        { false, 3 }, { false, 6 }, { false, 12 }, { true, 3 }, { true, 6 }, { true, 12 },
+    };
+
+    [Theory]
+    [MemberData(nameof(StructuredCuts))]
+    public async Task Stream_ToolCallsCutAfterK_AreRecoveredWithTheSameArgumentsOnBothPaths(bool bytePath, int k)
+    {
+        // Two parallel tool calls, their arguments in fragments of 1 to 6 characters: replayed and checked per call.
+        string request = ChatRequest.Replace("]}", """],"tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"},"days":{"type":"integer"}}}}},{"type":"function","function":{"name":"get_time","parameters":{"type":"object","properties":{"zone":{"type":"string"}}}}}],"tool_choice":"required"}""", StringComparison.Ordinal);
+        await using FakeOpenAIServer clean = await StartServerAsync();
+        await using FakeOpenAIServer server = await StartServerAsync();
+        server.AddRule(new FaultRule(Fault.CutAfterEvents(k)) { Attempts = AttemptSet.Only(1) });
+        using HttpClient cleanHttp = Client(clean);
+        using HttpClient http = Client(server);
+
+        string expected = await ReadRawAsync(cleanHttp, request);
+        string recovered = bytePath ? await ReadRawAsync(http, request) : await ReadTypedAsync(http, request);
+
+        recovered.Should().Be(expected).And.Contain("get_weather").And.Contain("get_time");
+        server.Requests.Should().HaveCount(2, "the stream and its replay");
+    }
+
+    [Theory]
+    [MemberData(nameof(StructuredCuts))]
+    public async Task Stream_TwoChoicesCutAfterK_AreRecoveredPerChoiceOnBothPaths(bool bytePath, int k)
+    {
+        string request = ChatRequest.Replace("]}", "],\"n\":2}", StringComparison.Ordinal);
+        await using FakeOpenAIServer server = await StartServerAsync();
+        server.AddRule(new FaultRule(Fault.CutAfterEvents(k * 5)) { Attempts = AttemptSet.Only(1) });
+        using HttpClient http = Client(server);
+
+        string recovered = bytePath ? await ReadRawAsync(http, request) : await ReadTypedAsync(http, request);
+
+        recovered.Should().Be(
+            $"[0] {server.GetExpectedText(Model, Messages, choiceIndex: 0)} stop\n[1] {server.GetExpectedText(Model, Messages, choiceIndex: 1)} stop\n");
+        server.Requests.Should().HaveCount(2);
+    }
+
+    /// <summary>Reads a chat stream with the typed reader: per choice its text and tool calls, and its finish reason.</summary>
+    private static async Task<string> ReadTypedAsync(HttpClient http, string request)
+    {
+        using CancellationTokenSource guard = HangGuard.Start();
+        var accumulator = new ChatCompletionAccumulator();
+        await foreach (ChatCompletionUpdate update in http.StreamChatCompletionAsync(request, guard.Token))
+        {
+            accumulator.Append(update);
+        }
+
+        return Describe(accumulator.Build());
+    }
+
+    /// <summary>Reads a chat stream's raw body through the handler (as any byte reader does) and assembles it the same way.</summary>
+    private static async Task<string> ReadRawAsync(HttpClient http, string request)
+    {
+        using CancellationTokenSource guard = HangGuard.Start();
+        using var message = new HttpRequestMessage(HttpMethod.Post, "chat/completions")
+        {
+            Content = new StringContent(request.Replace("}]", "}],\"stream\":true", StringComparison.Ordinal), Encoding.UTF8, "application/json"),
+        };
+        using HttpResponseMessage response = await http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, guard.Token);
+        string body = await response.Content.ReadAsStringAsync(guard.Token);
+
+        // The bytes as a reader got them, parsed by the plain typed reader (no handler, nothing to recover).
+        using HttpClient parse = StubOpenAIHandler.Sse(body).CreateClient();
+        var accumulator = new ChatCompletionAccumulator();
+        var ids = new HashSet<string>();
+        await foreach (ChatCompletionUpdate update in parse.StreamChatCompletionAsync(request, guard.Token))
+        {
+            accumulator.Append(update);
+            if (update.Id is { } id)
+            {
+                ids.Add(id);
+            }
+        }
+
+        ids.Should().ContainSingle("the byte path passes a replay on under the first response's id");
+        return Describe(accumulator.Build());
+    }
+
+    private static string Describe(ChatCompletionResult result)
+    {
+        var text = new StringBuilder();
+        foreach (ChatChoiceResult choice in result.Choices)
+        {
+            text.Append($"[{choice.Index}] {choice.Content}");
+            foreach (OpenAIStreaming.Protocol.ChatToolCall call in choice.ToolCalls)
+            {
+                text.Append($" {call.Id}:{call.FunctionName}({call.Arguments})");
+            }
+
+            text.Append($" {choice.FinishReason}\n");
+        }
+
+        return text.ToString();
+    }
+
     private static Task ShouldRecoverWithOneReplayAsync(FakeOpenAIServer server, Reader reader) => ShouldRecoverAsync(server, reader, replays: 1);
 
     private static async Task ShouldRecoverAsync(FakeOpenAIServer server, Reader reader, int replays)

@@ -286,6 +286,45 @@ public sealed class ResponsesRecoveryEndToEndTests
     }
 
     [Fact]
+    public async Task Stream_ABreakThatIsNotRecovered_EndsTheRawBodyWithAnErrorEventWithTheFlatAndTheNestedFields()
+    {
+        await using FakeOpenAIServer server = await StartServerAsync();
+        server.AddRule(new FaultRule(Fault.CutAfterEvents(20)));
+        using HttpClient http = Client(server, new OpenAIStreamingRecoveryOptions { Enabled = false });
+        using var request = new HttpRequestMessage(HttpMethod.Post, "responses") { Content = new StringContent(ForegroundRequest, Encoding.UTF8, "application/json") };
+        using HttpResponseMessage response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        Stream body = await response.Content.ReadAsStreamAsync();
+        var read = new MemoryStream();
+        var buffer = new byte[4096];
+        Exception? error = null;
+        try
+        {
+            int n;
+            while ((n = await body.ReadAsync(buffer)) > 0)
+            {
+                read.Write(buffer, 0, n);
+            }
+        }
+        catch (OpenAIStreamException ex)
+        {
+            error = ex;
+        }
+
+        error.Should().BeOfType<OpenAIStreamProtocolException>("the read after the error event throws the typed error");
+        string[] events = Encoding.UTF8.GetString(read.ToArray()).Split("\n\n", StringSplitOptions.RemoveEmptyEntries);
+        events.Should().HaveCount(21, "the 20 events that came, then the error event");
+        string last = events[^1];
+        last.Should().StartWith("event: error\ndata: ");
+        using var json = System.Text.Json.JsonDocument.Parse(last["event: error\ndata: ".Length..]);
+        json.RootElement.GetProperty("type").GetString().Should().Be("error");
+        json.RootElement.GetProperty("code").GetString().Should().Be("stream_broken");
+        json.RootElement.GetProperty("message").GetString().Should().Contain("terminal event");
+        json.RootElement.GetProperty("sequence_number").GetInt64().Should().Be(20);
+        json.RootElement.GetProperty("error").GetProperty("code").GetString().Should().Be("stream_broken");
+        json.RootElement.GetProperty("error").GetProperty("message").GetString().Should().Contain("terminal event");
+    }
+
+    [Fact]
     public async Task Stream_AResponseFailedEventThatIsNotRecovered_ReachesTheSdkAsTheServerSentIt()
     {
         await using FakeOpenAIServer server = await StartServerAsync();

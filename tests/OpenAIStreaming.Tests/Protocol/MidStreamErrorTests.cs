@@ -224,6 +224,8 @@ public sealed class MidStreamErrorTests
         { """{"error":{"message":"m","type":"server_error","param":null,"code":null}}""", true },
         { """{"error":{"message":"m","type":"server_error","param":null,"code":"upstream_error"}}""", true },
         { """{"error":{"message":"m","type":null,"param":null,"code":"server_is_overloaded"}}""", true },
+        { """{"error":{"message":"m","type":null,"param":null,"code":"overloaded"}}""", true },
+        { """{"error":{"message":"m","type":null,"param":null,"code":"503"}}""", true },
         { """{"error":{"message":"m","type":"tokens","param":null,"code":"rate_limit_exceeded"}}""", true },
         { """{"error":{"message":"m","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}}""", false },
         { """{"error":{"message":"m","type":"invalid_request_error","param":null,"code":null}}""", false },

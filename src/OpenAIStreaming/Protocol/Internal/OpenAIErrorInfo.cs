@@ -7,7 +7,7 @@ internal readonly record struct OpenAIErrorInfo(string? Message, string? Type, s
 {
     private static readonly HashSet<string> RetryableKinds = new(StringComparer.OrdinalIgnoreCase)
     {
-        "server_error", "rate_limit_exceeded", "server_is_overloaded", "overloaded_error", "slow_down", "internal_error",
+        "server_error", "rate_limit_exceeded", "server_is_overloaded", "overloaded", "overloaded_error", "slow_down", "internal_error",
         "service_unavailable", "timeout", "api_error", "InternalServerError", "ServiceUnavailableError",
     };
 
