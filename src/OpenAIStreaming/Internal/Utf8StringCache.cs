@@ -13,31 +13,27 @@ namespace OpenAIStreaming.Internal;
 internal sealed class Utf8StringCache
 {
     private const int MaxCachedLength = 256;
-    private readonly byte[]?[] _keys;
-    private readonly string?[] _values;
-    private int _next;
-
+    private const int InitialSlots = 4; // most streams repeat a handful of values: the slots grow only when they are used
+    private readonly int _capacity;
     private readonly bool _strict;
+    private byte[]?[] _keys = [];
+    private string?[] _values = [];
+    private int _count;
+    private int _next;
 
     public Utf8StringCache(int capacity, bool strict = true)
     {
-        _keys = new byte[capacity][];
-        _values = new string[capacity];
+        ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
+        _capacity = capacity;
         _strict = strict;
     }
 
     public string Get(ReadOnlySpan<byte> utf8)
     {
         byte[]?[] keys = _keys;
-        for (int i = 0; i < keys.Length; i++)
+        for (int i = 0; i < _count; i++)
         {
-            byte[]? key = keys[i];
-            if (key is null)
-            {
-                break;
-            }
-
-            if (utf8.SequenceEqual(key))
+            if (utf8.SequenceEqual(keys[i]))
             {
                 return _values[i]!;
             }
@@ -51,12 +47,32 @@ internal sealed class Utf8StringCache
         string value = System.Text.Encoding.UTF8.GetString(utf8);
         if (utf8.Length <= MaxCachedLength)
         {
-            int slot = _next;
-            _next = (slot + 1) % keys.Length;
-            keys[slot] = utf8.ToArray();
-            _values[slot] = value;
+            Add(utf8.ToArray(), value);
         }
 
         return value;
+    }
+
+    private void Add(byte[] key, string value)
+    {
+        if (_count < _capacity)
+        {
+            if (_count == _keys.Length)
+            {
+                int size = Math.Min(_capacity, Math.Max(InitialSlots, _keys.Length * 2));
+                Array.Resize(ref _keys, size);
+                Array.Resize(ref _values, size);
+            }
+
+            _keys[_count] = key;
+            _values[_count] = value;
+            _count++;
+            return;
+        }
+
+        int slot = _next; // full: the oldest slot is reused
+        _next = (slot + 1) % _capacity;
+        _keys[slot] = key;
+        _values[slot] = value;
     }
 }
