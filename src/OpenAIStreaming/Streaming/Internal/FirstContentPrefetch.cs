@@ -13,7 +13,7 @@ namespace OpenAIStreaming.Streaming.Internal;
 /// </summary>
 internal sealed class FirstContentPrefetch
 {
-    private const int InitialBufferSize = 4096;
+    private const int InitialBufferSize = 1024; // a role chunk and a first token fit; a 4 KiB rent missed the shared pool under load and was allocated
 
     private FirstContentPrefetch(Stream source, byte[] buffer, int length, int committedLength, List<PrefetchedEvent> events, PrefetchEnd end)
     {
