@@ -40,7 +40,45 @@ public sealed class FirstContentPrefetchTests
         prefetch.End.Should().Be(PrefetchEnd.Content);
         prefetch.Events.Should().HaveCount(2);
         prefetch.Buffer.Should().Equal(body);
+        foreach (PrefetchedEvent e in prefetch.Events)
+        {
+            System.Runtime.InteropServices.MemoryMarshal.TryGetArray(e.Data, out ArraySegment<byte> segment).Should().BeTrue();
+            segment.Array.Should().BeSameAs(prefetch.Buffer, "an event's data is kept once: it points into the copy of the bytes read");
+        }
         prefetch.CommittedLength.Should().Be(body.Length);
+        prefetch.Source.Dispose();
+    }
+
+    [Theory]
+    [InlineData(1)] // every event arrives in reads of its own
+    [InlineData(7)]
+    [InlineData(100_000)]
+    public async Task ReadAsync_EventsReadBeforeTheBufferGrows_KeepTheirBytesAfterItsPooledArraysAreReused(int readSize)
+    {
+        // The role chunk is framed from the first buffer; a long keep-alive comment then makes the buffer grow twice, and
+        // the arrays it leaves go back to the pool. The events kept must not point into them.
+        string role = "data: {\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\"}}]}\n\n";
+        string padding = ": " + new string('x', 3_000) + "\n\n";
+        string content = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}]}\n\n";
+        byte[] body = Encoding.UTF8.GetBytes(role + padding + content);
+        using var response = new HttpResponseMessage(HttpStatusCode.OK) { Content = new StreamContent(new Support.ChunkedStream(body, [readSize], asyncReads: true)) };
+
+        FirstContentPrefetch prefetch = await FirstContentPrefetch.ReadAsync(response, 1024 * 1024, CancellationToken.None);
+
+        prefetch.End.Should().Be(PrefetchEnd.Content);
+        foreach (PrefetchedEvent e in prefetch.Events)
+        {
+            // Never an array that went back to the pool (another rent would overwrite it): the copy, or the event's own.
+            if (System.Runtime.InteropServices.MemoryMarshal.TryGetArray(e.Data, out ArraySegment<byte> segment) && segment.Count < segment.Array!.Length)
+            {
+                segment.Array.Should().BeSameAs(prefetch.Buffer);
+            }
+        }
+
+        prefetch.Events.Select(e => Encoding.UTF8.GetString(e.Data.Span)).Should().Equal(
+            "{\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\"}}]}",
+            "{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}]}");
+        prefetch.Buffer.Should().Equal(body);
         prefetch.Source.Dispose();
     }
 }

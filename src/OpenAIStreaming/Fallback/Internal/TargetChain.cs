@@ -46,8 +46,8 @@ internal sealed class TargetChain
     public TargetChain(HttpRequestMessage request, ReadOnlyMemory<byte> body, string? model, IReadOnlyList<OpenAIStreamingFallback> fallbacks, bool isReplayable)
     {
         _original = request;
-        _headers = [.. Snapshot(request.Headers.NonValidated)];
-        _contentHeaders = request.Content is null ? [] : [.. Snapshot(request.Content.Headers.NonValidated, skipContentLength: true)];
+        _headers = Snapshot(request.Headers.NonValidated);
+        _contentHeaders = request.Content is null ? [] : Snapshot(request.Content.Headers.NonValidated, skipContentLength: true);
         _requestOptions = [.. request.Options];
         _targets = [new Target(0, request.RequestUri, model, Fallback: null, ForeignOrigin: false, body, RouteKey.Of(request.RequestUri, model))];
         if (!isReplayable)
@@ -211,15 +211,19 @@ internal sealed class TargetChain
         name.StartsWith(SdkHeaderPrefix, StringComparison.OrdinalIgnoreCase)
         || Array.Exists(ForeignOriginHeaders, allowed => allowed.Equals(name, StringComparison.OrdinalIgnoreCase));
 
-    private static IEnumerable<KeyValuePair<string, string[]>> Snapshot(HttpHeadersNonValidated headers, bool skipContentLength = false)
+    private static KeyValuePair<string, string[]>[] Snapshot(HttpHeadersNonValidated headers, bool skipContentLength = false)
     {
+        var snapshot = new KeyValuePair<string, string[]>[headers.Count];
+        int count = 0;
         foreach (KeyValuePair<string, HeaderStringValues> header in headers)
         {
             if (!skipContentLength || !header.Key.Equals("Content-Length", StringComparison.OrdinalIgnoreCase))
             {
-                yield return new(header.Key, [.. header.Value]);
+                snapshot[count++] = new(header.Key, [.. header.Value]);
             }
         }
+
+        return count == snapshot.Length ? snapshot : snapshot[..count];
     }
 
     /// <summary>

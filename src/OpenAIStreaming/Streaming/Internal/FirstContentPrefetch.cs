@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Buffers;
 using OpenAIStreaming.Client.Internal;
 using OpenAIStreaming.Sse;
@@ -57,7 +58,7 @@ internal sealed class FirstContentPrefetch
         int maxBytes = 2 * maxEventSize;
         Stream source = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
         using var framer = new SseFramer(maxEventSize, StreamingResponse.RequestIdOf(response));
-        var events = new List<PrefetchedEvent>(2);
+        var events = new List<PrefetchedEvent>(2); // an event whose data lies in the buffer points into it until the copy is made
         // Read into a pooled buffer; what is kept for the life of the stream is an exact copy of the few hundred bytes read.
         byte[] buffer = ArrayPool<byte>.Shared.Rent(InitialBufferSize);
         int length = 0;
@@ -76,6 +77,7 @@ internal sealed class FirstContentPrefetch
                 {
                     byte[] larger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, maxBytes));
                     buffer.AsSpan(0, length).CopyTo(larger);
+                    Repoint(events, buffer, larger); // before the old buffer goes back to the pool
                     ArrayPool<byte>.Shared.Return(buffer);
                     buffer = larger;
                 }
@@ -103,7 +105,10 @@ internal sealed class FirstContentPrefetch
                 while (framer.TryReadEvent(ref unframed, isFinalBlock: false, out ServerSentEvent sse))
                 {
                     framed = length - (int)unframed.Length;
-                    events.Add(new PrefetchedEvent(sse.EventType, sse.Data.ToArray()));
+                    events.Add(
+                        MemoryMarshal.TryGetArray(sse.Data, out ArraySegment<byte> inBuffer) && ReferenceEquals(inBuffer.Array, buffer)
+                            ? new PrefetchedEvent(sse.EventType, sse.Data) // a slice of the bytes read: re-pointed into their copy below
+                            : new PrefetchedEvent(sse.EventType, sse.Data.ToArray()));
                     switch (ContentDetector.Classify(sse.Data.Span))
                     {
                         case EventContent.Content:
@@ -141,8 +146,28 @@ internal sealed class FirstContentPrefetch
         }
     }
 
-    private static FirstContentPrefetch Kept(Stream source, byte[] buffer, int length, int framed, List<PrefetchedEvent> events, PrefetchEnd end) =>
-        new(source, buffer.AsSpan(0, length).ToArray(), length, framed, events, end);
+    /// <summary>
+    /// What is kept for the life of the stream: an exact copy of the bytes read, and the events, whose data points into that
+    /// copy where it lay in the buffer (one copy of those bytes, not two).
+    /// </summary>
+    private static FirstContentPrefetch Kept(Stream source, byte[] buffer, int length, int framed, List<PrefetchedEvent> events, PrefetchEnd end)
+    {
+        byte[] copy = buffer.AsSpan(0, length).ToArray();
+        Repoint(events, buffer, copy);
+        return new(source, copy, length, framed, events, end);
+    }
+
+    /// <summary>Points the events whose data lies in <paramref name="from"/> at the same bytes in <paramref name="to"/>.</summary>
+    private static void Repoint(List<PrefetchedEvent> events, byte[] from, byte[] to)
+    {
+        for (int i = 0; i < events.Count; i++)
+        {
+            if (MemoryMarshal.TryGetArray(events[i].Data, out ArraySegment<byte> segment) && ReferenceEquals(segment.Array, from))
+            {
+                events[i] = events[i] with { Data = to.AsMemory(segment.Offset, segment.Count) };
+            }
+        }
+    }
 }
 
 /// <summary>Why a <see cref="FirstContentPrefetch"/> stopped.</summary>
@@ -159,4 +184,4 @@ internal enum PrefetchEnd
 }
 
 /// <summary>An event read before the commit point: its type and a copy of its data.</summary>
-internal readonly record struct PrefetchedEvent(string EventType, byte[] Data);
+internal readonly record struct PrefetchedEvent(string EventType, ReadOnlyMemory<byte> Data);
