@@ -201,6 +201,35 @@ public sealed class RecoveryEndToEndTests
 
     [Theory]
     [MemberData(nameof(Readers))]
+    public async Task Stream_AMalformedEventThatHoldsNothingReproducedByTheReplay_IsSkippedAndCounted(Reader reader)
+    {
+        // The same bytes on every attempt: the first breaks at the malformed event; the replay reproduces it at the same
+        // place with the text before it verified, and it holds no content, so it is skipped and the stream goes on.
+        static string Chunk(string delta, string finish = "null") =>
+            $$"""data: {"id":"chatcmpl-m","object":"chat.completion.chunk","created":1,"model":"{{Model}}","choices":[{"index":0,"delta":{{delta}},"finish_reason":{{finish}}}]}""" + "\n\n";
+        string body = Chunk("""{"role":"assistant","content":""}""") + Chunk("""{"content":"Hello"}""") + Chunk("""{"content":" there"}""")
+            + """data: {"id":"chatcmpl-m","object":"chat.completion.chunk","choices":[""" + "\n\n" // malformed, and nothing in it
+            + Chunk("""{"content":"!"}""") + Chunk("{}", "\"stop\"") + "data: [DONE]\n\n";
+        await using FakeOpenAIServer server = await StartServerAsync();
+        server.AddRule(new FaultRule(Fault.ReplayBody(Encoding.UTF8.GetBytes(body))));
+        using var meters = new MeasurementRecorder();
+        var options = new OpenAIStreamingOptions { RetryBaseDelay = TimeSpan.FromMilliseconds(1) };
+        using var http = new HttpClient(new OpenAIStreamingHandler(options, TimeProvider.System, loggerFactory: null, meterFactory: meters) { InnerHandler = new SocketsHttpHandler() })
+        {
+            BaseAddress = server.BaseAddress,
+            Timeout = Timeout.InfiniteTimeSpan,
+        };
+
+        Reading result = await ReadAsync(http, reader);
+
+        result.Error.Should().BeNull();
+        result.Text.Should().Be("Hello there!", "nothing lost, nothing repeated");
+        server.Requests.Should().HaveCount(2, "the stream and its replay");
+        meters.Of("openaistreaming.recoveries").Select(m => m.Tag("openaistreaming.recovery.outcome")).Should().Equal("replayed", "malformed_event_skipped");
+    }
+
+    [Theory]
+    [MemberData(nameof(Readers))]
     public async Task Stream_AMalformedEventWithContentOnEveryAttempt_FailsTypedWithACleanPrefix(Reader reader)
     {
         await using FakeOpenAIServer server = await StartServerAsync();
