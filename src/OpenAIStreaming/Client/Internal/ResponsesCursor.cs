@@ -23,11 +23,9 @@ internal sealed class ResponsesCursor(SseEventReader events, HttpResponseMessage
     private readonly ResponsesDelivery? _delivery = call?.Recovery is null ? null : new ResponsesDelivery(keepText: call.Recovery.OnDivergence == OpenAIStreamingDivergencePolicy.Fail);
     private SseEventReader _events = events;
     private string? _requestId = requestId;
-    private string? _liveResponseId; // the response being read (a replay's own, after one): what a resume asks for
-    private long? _liveSequence; // the last event read from it, passed on or skipped
+    private ResponsesPosition _live; // the response being read (a replay's own, after one): what a resume asks for
     private Exception? _break;
     private bool _terminal;
-    private bool _resumed;
 
     /// <summary>The next event, or null when the stream ended with its terminal event.</summary>
     public async ValueTask<ResponseStreamEvent?> NextAsync(CancellationToken cancellationToken)
@@ -50,13 +48,12 @@ internal sealed class ResponsesCursor(SseEventReader events, HttpResponseMessage
                 return null;
             }
 
-            if (_resumed && responseEvent.SequenceNumber <= _liveSequence)
+            if (_live.ReadBefore(responseEvent))
             {
                 continue; // read before the break
             }
 
-            _liveResponseId = responseEvent.ResponseId ?? _liveResponseId;
-            _liveSequence = responseEvent.SequenceNumber ?? _liveSequence;
+            _live.Read(responseEvent);
             if (_delivery is null)
             {
                 return responseEvent;
@@ -135,19 +132,14 @@ internal sealed class ResponsesCursor(SseEventReader events, HttpResponseMessage
     private async ValueTask RecoverAsync(Exception failure, CancellationToken cancellationToken)
     {
         _break ??= failure;
-        if (await _delivery!.RecoverAsync(call!, _liveResponseId, _liveSequence, failure, cancellationToken).ConfigureAwait(false) is not var (body, resumed))
+        if (await _delivery!.RecoverAsync(call!, _live.ResponseId, _live.Sequence, failure, cancellationToken).ConfigureAwait(false) is not var (body, resumed))
         {
             ExceptionDispatchInfo.Throw(failure);
             return;
         }
 
         await ReadFromAsync(body).ConfigureAwait(false);
-        _resumed = resumed;
-        if (!resumed)
-        {
-            _liveResponseId = null;
-            _liveSequence = null;
-        }
+        _live.Recovered(resumed);
     }
 
     private async ValueTask ReadFromAsync(ReplayedBody body)

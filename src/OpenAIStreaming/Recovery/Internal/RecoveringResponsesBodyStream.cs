@@ -30,12 +30,10 @@ internal sealed class RecoveringResponsesBodyStream(CallContext call, Func<bool,
     private readonly ResponsesDelivery? _delivery = call.Recovery is null ? null : new ResponsesDelivery(keepText: call.Recovery.OnDivergence == OpenAIStreamingDivergencePolicy.Fail);
     private List<(byte[] Replayed, byte[] First)>? _ids; // after a replay: its response and item ids, and the first ones to write instead
     private char[] _delta = new char[256]; // a text delta, decoded for the ledger without a string
-    private string? _liveResponseId; // the response being read (a replay's own, after one): what a resume asks for
-    private long? _liveSequence; // the last event read from it, passed on or skipped
+    private ResponsesPosition _live; // the response being read (a replay's own, after one): what a resume asks for
     private Exception? _break;
     private ServerSentEvent? _serverError; // the server's own error or response.failed event: passed on as it is if not recovered
     private Exception? _serverErrorFailure;
-    private bool _resumed;
 
     /// <summary>Takes the next event, and those after it already buffered while they fit in <paramref name="room"/> bytes, and writes what of them goes to the reader.</summary>
     protected override async ValueTask StepAsync(int room, CancellationToken cancellationToken)
@@ -87,13 +85,12 @@ internal sealed class RecoveringResponsesBodyStream(CallContext call, Func<bool,
         }
 
         ResponseStreamEvent scanned = Read(current, events.CurrentIndex, withText: false);
-        if (_resumed && scanned.SequenceNumber <= _liveSequence)
+        if (_live.ReadBefore(scanned))
         {
             return; // passed on before the break
         }
 
-        _liveResponseId = scanned.ResponseId ?? _liveResponseId;
-        _liveSequence = scanned.SequenceNumber ?? _liveSequence;
+        _live.Read(scanned);
         if (_delivery is not null)
         {
             if (scanned.Kind is ResponseStreamEventKind.RefusalDelta or ResponseStreamEventKind.FunctionCallArgumentsDelta)
@@ -143,13 +140,12 @@ internal sealed class RecoveringResponsesBodyStream(CallContext call, Func<bool,
     {
         ReadOnlySpan<byte> data = current.Data.Span;
         ResponseStreamEvent e = Read(current, eventIndex, withText: true);
-        if (_resumed && e.SequenceNumber <= _liveSequence)
+        if (_live.ReadBefore(e))
         {
             return;
         }
 
-        _liveResponseId = e.ResponseId ?? _liveResponseId;
-        _liveSequence = e.SequenceNumber ?? _liveSequence;
+        _live.Read(e);
         ResponsesDelivery delivery = _delivery!;
         MapId(e.ResponseId, delivery.ResponseId);
         MapId(e.ItemId, delivery.ItemId(e.OutputIndex));
@@ -244,19 +240,14 @@ internal sealed class RecoveringResponsesBodyStream(CallContext call, Func<bool,
         }
 
         _break ??= failure;
-        if (await _delivery.RecoverAsync(Call, _liveResponseId, _liveSequence, failure, cancellationToken).ConfigureAwait(false) is not var (body, resumed))
+        if (await _delivery.RecoverAsync(Call, _live.ResponseId, _live.Sequence, failure, cancellationToken).ConfigureAwait(false) is not var (body, resumed))
         {
             Fail(failure);
             return;
         }
 
         await ReadFromAsync(body).ConfigureAwait(false);
-        _resumed = resumed;
-        if (!resumed)
-        {
-            _liveResponseId = null;
-            _liveSequence = null;
-        }
+        _live.Recovered(resumed);
     }
 
     /// <summary>Ends the stream with an <c>error</c> event, and makes the next read throw the typed error.</summary>
@@ -301,7 +292,7 @@ internal sealed class RecoveringResponsesBodyStream(CallContext call, Func<bool,
             json.WriteString("code", code);
             json.WriteString("message", error.Message);
             json.WriteNull("param");
-            json.WriteNumber("sequence_number", (_delivery?.LastSequence ?? _liveSequence ?? -1) + 1);
+            json.WriteNumber("sequence_number", (_delivery?.LastSequence ?? _live.Sequence ?? -1) + 1);
             json.WriteStartObject("error");
             json.WriteString("type", type);
             json.WriteString("code", code);
