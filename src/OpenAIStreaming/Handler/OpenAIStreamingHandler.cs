@@ -397,10 +397,23 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
             }
         }
 
-        string id = Guid.NewGuid().ToString();
+        string id = NewClientRequestId();
         request.Headers.Remove(ClientRequestIdHeader);
         request.Headers.TryAddWithoutValidation(ClientRequestIdHeader, id);
         return id;
+    }
+
+    /// <summary>
+    /// A random version-4 UUID that names the call in logs on both sides. It correlates, it protects nothing, so it comes
+    /// from <see cref="Random.Shared"/>: <see cref="Guid.NewGuid"/> asks the kernel for random bytes on every call.
+    /// </summary>
+    private static string NewClientRequestId()
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        Random.Shared.NextBytes(bytes);
+        bytes[7] = (byte)((bytes[7] & 0x0F) | 0x40); // version 4 (the high nibble of the third field, stored little-endian)
+        bytes[8] = (byte)((bytes[8] & 0x3F) | 0x80); // the RFC 9562 variant
+        return new Guid(bytes).ToString();
     }
 
     /// <summary>

@@ -80,7 +80,10 @@ public sealed class OpenAIStreamingHandlerRetryTests
         error.ErrorCode.Should().Be("rate_limit_exceeded");
         error.RequestId.Should().Be("req_42");
         h.Stub.Attempts.Should().HaveCount(3);
-        h.Stub.Attempts.Select(a => a.ClientRequestId).Distinct().Should().ContainSingle().Which.Should().NotBeNullOrEmpty();
+        string clientRequestId = h.Stub.Attempts.Select(a => a.ClientRequestId).Distinct().Should().ContainSingle().Which!;
+        Guid.TryParseExact(clientRequestId, "D", out Guid id).Should().BeTrue("the id is a UUID in its usual form");
+        id.Version.Should().Be(4);
+        id.Variant.Should().BeInRange(8, 0xB, "the RFC 9562 variant");
         h.Stub.Attempts.Select(a => a.Attempt).Should().Equal("1", "2", "3");
         h.Stub.Attempts.Select(a => a.RetryCount).Should().Equal("0", "1", "2");
         h.Stub.Attempts.Select(a => a.Body).Distinct().Should().ContainSingle("the buffered body is sent again unchanged");

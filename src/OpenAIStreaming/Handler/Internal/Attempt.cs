@@ -14,8 +14,13 @@ namespace OpenAIStreaming.Handler.Internal;
 internal sealed class Attempt : IDisposable
 {
     private readonly CancellationTokenSource _cancellation;
+    private static readonly TimerCallback FirstTokenTimerCallback = static state => ((Attempt)state!).OnFirstTokenTimer();
+
     private readonly CallContext _call;
-    private CancellationTokenSource? _hedgeTimer;
+    private ITimer? _firstTokenTimer;
+    private WakeSignal? _wake;
+    private volatile bool _isDone;
+    private volatile bool _firstTokenTimerFired;
 
     public Attempt(int number, Target target, HttpRequestMessage request, Admission admission, RouteHealth? health, CallContext call)
     {
@@ -68,29 +73,43 @@ internal sealed class Attempt : IDisposable
     /// <summary>Gets a value indicating whether a stream ended cleanly before its first content (nothing usable was sent).</summary>
     public bool EndedBeforeContent => Prefetch is { End: PrefetchEnd.Ended };
 
-    /// <summary>Gets the task of the first-token timer, when armed: it completes when the timer fires.</summary>
-    public Task? HedgeTimer { get; private set; }
+    /// <summary>Gets a value indicating whether the attempt has its outcome (what <see cref="Completion"/> says a moment later): <see cref="Response"/>, <see cref="Prefetch"/> and <see cref="Error"/> are final.</summary>
+    public bool IsDone => _isDone;
+
+    /// <summary>Gets a value indicating whether the first-token timer fired before the attempt had its outcome.</summary>
+    public bool FirstTokenTimerFired => _firstTokenTimerFired;
 
     /// <summary>Gets or sets a value indicating whether the first-token timer has been dealt with (it fired, or cannot matter).</summary>
     public bool HedgeTimerHandled { get; set; }
 
-    /// <summary>Starts the attempt: sends through <paramref name="send"/> and, for a stream, reads up to the first content.</summary>
-    public void Start(Func<HttpRequestMessage, CancellationToken, Task<HttpResponseMessage>> send, bool isStream, int maxEventSize) =>
+    /// <summary>
+    /// Starts the attempt: sends through <paramref name="send"/> and, for a stream, reads up to the first content; sets
+    /// <paramref name="wake"/> once it has its outcome, and when its first-token timer fires.
+    /// </summary>
+    public void Start(Func<HttpRequestMessage, CancellationToken, Task<HttpResponseMessage>> send, bool isStream, int maxEventSize, WakeSignal wake)
+    {
+        _wake = wake;
         Completion = RunAsync(send, isStream, maxEventSize);
+    }
 
     /// <summary>Arms the first-token timer: it fires <paramref name="timeout"/> after the attempt was sent, unless the attempt ends first.</summary>
-    public void ArmHedgeTimer(TimeSpan timeout, TimeProvider timeProvider)
+    public void ArmFirstTokenTimer(TimeSpan timeout, TimeProvider timeProvider)
     {
-        _hedgeTimer = CancellationTokenSource.CreateLinkedTokenSource(_cancellation.Token);
-        HedgeTimer = Task.Delay(timeout, timeProvider, _hedgeTimer.Token);
+        TimeSpan due = timeout - timeProvider.GetElapsedTime(StartTimestamp);
+        _firstTokenTimer = timeProvider.CreateTimer(FirstTokenTimerCallback, this, due > TimeSpan.Zero ? due : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
+    }
+
+    private void OnFirstTokenTimer()
+    {
+        if (_isDone || _firstTokenTimerFired)
+        {
+            return; // the attempt had its outcome first
+        }
 
         // Counted the moment it fires (not when the runner gets to it, by which time the total timeout may have fired too).
-        HedgeTimer.ContinueWith(
-            static (_, call) => ((CallContext)call!).RecordTimeout(OpenAIStreamTimeoutKind.FirstToken),
-            _call,
-            CancellationToken.None,
-            TaskContinuationOptions.OnlyOnRanToCompletion | TaskContinuationOptions.ExecuteSynchronously,
-            TaskScheduler.Default);
+        _firstTokenTimerFired = true;
+        _call.RecordTimeout(OpenAIStreamTimeoutKind.FirstToken);
+        _wake?.Set();
     }
 
     /// <summary>Cancels the attempt (a hedge that lost, or the call's end); its response is released when it completes.</summary>
@@ -121,8 +140,7 @@ internal sealed class Attempt : IDisposable
 
     public void Dispose()
     {
-        _hedgeTimer?.Cancel();
-        _hedgeTimer?.Dispose();
+        _firstTokenTimer?.Dispose();
         _cancellation.Dispose();
     }
 
@@ -150,7 +168,9 @@ internal sealed class Attempt : IDisposable
         }
         finally
         {
-            _hedgeTimer?.Cancel(); // the attempt has its outcome: its first-token timer can no longer matter
+            _isDone = true; // before the timer goes: a timer that fires now sees the outcome and does nothing
+            _firstTokenTimer?.Dispose(); // it can no longer matter
+            _wake?.Set();
         }
     }
 }

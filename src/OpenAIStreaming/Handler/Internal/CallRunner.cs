@@ -38,6 +38,7 @@ internal sealed class CallRunner
     private readonly List<Attempt> _inFlight = [];
     private readonly List<Attempt> _finished = [];
     private readonly int[] _attemptsPerTarget;
+    private readonly WakeSignal _wake = new();
     private Attempt? _lastFailure;
     private (Target Target, Task Due, CancellationTokenSource Cancel)? _scheduled;
     private readonly int _startAt;
@@ -91,7 +92,7 @@ internal sealed class CallRunner
                     return Final();
                 }
 
-                await Task.WhenAny(WaitSet()).ConfigureAwait(false);
+                await _wake.WaitAsync().ConfigureAwait(false);
                 if (_call.IsCancelled)
                 {
                     throw Cancelled();
@@ -178,33 +179,13 @@ internal sealed class CallRunner
         }
     }
 
-    private List<Task> WaitSet()
-    {
-        var tasks = new List<Task>(_inFlight.Count * 2 + 1);
-        foreach (Attempt attempt in _inFlight)
-        {
-            tasks.Add(attempt.Completion);
-            if (!attempt.HedgeTimerHandled && attempt.HedgeTimer is { } timer)
-            {
-                tasks.Add(timer);
-            }
-        }
-
-        if (_scheduled is { } scheduled)
-        {
-            tasks.Add(scheduled.Due);
-        }
-
-        return tasks;
-    }
-
     /// <summary>Deals with every attempt that has its outcome; returns the one that committed, if any.</summary>
     private async ValueTask<Attempt?> HandleCompletedAttemptsAsync()
     {
         for (int i = 0; i < _inFlight.Count; i++)
         {
             Attempt attempt = _inFlight[i];
-            if (!attempt.Completion.IsCompleted)
+            if (!attempt.IsDone)
             {
                 continue;
             }
@@ -332,7 +313,17 @@ internal sealed class CallRunner
         HandlerLog.Retrying(_logger, _call.ClientRequestId ?? string.Empty, failed.Number, Describe(failed), delay.TotalMilliseconds);
         _state.Metrics.Retry(failed.Request.RequestUri, ErrorType(failed));
         var cancel = CancellationTokenSource.CreateLinkedTokenSource(_call.Token);
-        _scheduled = (target, delay <= TimeSpan.Zero ? Task.CompletedTask : Task.Delay(delay, _call.TimeProvider, cancel.Token), cancel);
+        Task due = delay <= TimeSpan.Zero ? Task.CompletedTask : Task.Delay(delay, _call.TimeProvider, cancel.Token);
+        _scheduled = (target, due, cancel);
+        if (due.IsCompleted)
+        {
+            _wake.Set();
+        }
+        else
+        {
+            due.ContinueWith(static (_, wake) => ((WakeSignal)wake!).Set(), _wake, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+
         return true;
     }
 
@@ -363,9 +354,10 @@ internal sealed class CallRunner
     /// </summary>
     private void HandleFiredHedgeTimers()
     {
-        foreach (Attempt attempt in _inFlight.ToArray())
+        for (int i = 0, count = _inFlight.Count; i < count; i++) // not the hedges this starts
         {
-            if (attempt.HedgeTimerHandled || attempt.HedgeTimer is not { IsCompletedSuccessfully: true })
+            Attempt attempt = _inFlight[i];
+            if (attempt.HedgeTimerHandled || !attempt.FirstTokenTimerFired)
             {
                 continue;
             }
@@ -479,10 +471,10 @@ internal sealed class CallRunner
         SetAttemptHeaders(request, number);
         var attempt = new Attempt(number, target, request, admission, health, _call);
         _inFlight.Add(attempt);
-        attempt.Start(_send, _isStream, _options.MaxEventSize);
-        if (_isStream && _call.Settings.FirstTokenTimeout != Timeout.InfiniteTimeSpan && !attempt.Completion.IsCompleted)
+        attempt.Start(_send, _isStream, _options.MaxEventSize, _wake);
+        if (_isStream && _call.Settings.FirstTokenTimeout != Timeout.InfiniteTimeSpan && !attempt.IsDone)
         {
-            attempt.ArmHedgeTimer(_call.Settings.FirstTokenTimeout, _call.TimeProvider);
+            attempt.ArmFirstTokenTimer(_call.Settings.FirstTokenTimeout, _call.TimeProvider);
         }
     }
 

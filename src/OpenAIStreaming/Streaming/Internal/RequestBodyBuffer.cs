@@ -1,3 +1,4 @@
+using System.Net.Http.Headers;
 using System.Text.Json;
 
 namespace OpenAIStreaming.Streaming.Internal;
@@ -28,43 +29,18 @@ internal static class RequestBodyBuffer
             return new Result(IsReplayable: false, IsStream: false);
         }
 
-        byte[] buffer = new byte[(int)Math.Min(content.Headers.ContentLength ?? 4096, maxBytes) + 1];
-        int length = 0;
-        Stream source = await content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-        await using (source.ConfigureAwait(false))
-        {
-            while (true)
-            {
-                if (length == buffer.Length)
-                {
-                    if (length > maxBytes)
-                    {
-                        throw new InvalidOperationException(
-                            $"The request body is larger than MaxRequestBodyBytes ({maxBytes} bytes), so it cannot be buffered for retries. Raise the limit or send a Content-Length.");
-                    }
+        // The content writes itself into the buffer (as it would onto the connection), bounded as it writes: no second
+        // copy, as reading it as a stream would first buffer a body that is not in memory, without a bound.
+        var buffer = new BoundedBuffer((int)Math.Min(content.Headers.ContentLength ?? 4096, maxBytes) + 1, maxBytes);
+        await content.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
+        ReadOnlyMemory<byte> body = buffer.Written;
 
-                    Array.Resize(ref buffer, (int)Math.Min((long)buffer.Length * 2, maxBytes + 1L));
-                }
+        // The copy replaces the content even when that is in memory and could be sent again: an open stream then holds
+        // its body once (the response keeps the request), not twice.
+        Replace(request, body);
 
-                int read = await source.ReadAsync(buffer.AsMemory(length), cancellationToken).ConfigureAwait(false);
-                if (read == 0)
-                {
-                    break;
-                }
-
-                length += read;
-            }
-        }
-
-        if (length > maxBytes)
-        {
-            throw new InvalidOperationException(
-                $"The request body is larger than MaxRequestBodyBytes ({maxBytes} bytes), so it cannot be buffered for retries.");
-        }
-
-        Replace(request, buffer.AsMemory(0, length));
-        (bool isStream, string? model, bool isBackground) = Inspect(buffer.AsSpan(0, length));
-        return new Result(IsReplayable: true, isStream, buffer.AsMemory(0, length), model, isBackground);
+        (bool isStream, string? model, bool isBackground) = Inspect(body.Span);
+        return new Result(IsReplayable: true, isStream, body, model, isBackground);
     }
 
     /// <summary>Makes <paramref name="body"/> the request's content, with the content headers it had (but its own length).</summary>
@@ -72,7 +48,7 @@ internal static class RequestBodyBuffer
     {
         HttpContent content = request.Content!;
         var replacement = new ReadOnlyMemoryContent(body);
-        foreach (KeyValuePair<string, IEnumerable<string>> header in content.Headers)
+        foreach (KeyValuePair<string, HeaderStringValues> header in content.Headers.NonValidated)
         {
             if (!header.Key.Equals("Content-Length", StringComparison.OrdinalIgnoreCase))
             {
@@ -132,5 +108,76 @@ internal static class RequestBodyBuffer
         {
             return (false, null, false);
         }
+    }
+
+    /// <summary>A write-only stream into one growing array, refusing more than the limit (with one byte over, to tell).</summary>
+    private sealed class BoundedBuffer(int initialSize, int maxBytes) : Stream
+    {
+        private byte[] _buffer = new byte[initialSize];
+        private int _length;
+
+        public ReadOnlyMemory<byte> Written => _buffer.AsMemory(0, _length);
+
+        public override bool CanRead => false;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => true;
+
+        public override long Length => _length;
+
+        public override long Position { get => _length; set => throw new NotSupportedException(); }
+
+        public override void Write(ReadOnlySpan<byte> buffer)
+        {
+            if ((long)_length + buffer.Length > maxBytes)
+            {
+                throw new InvalidOperationException(
+                    $"The request body is larger than MaxRequestBodyBytes ({maxBytes} bytes), so it cannot be buffered for retries. Raise the limit or send a Content-Length.");
+            }
+
+            if (_length + buffer.Length > _buffer.Length)
+            {
+                Array.Resize(ref _buffer, (int)Math.Min(Math.Max((long)_buffer.Length * 2, (long)_length + buffer.Length), maxBytes));
+            }
+
+            buffer.CopyTo(_buffer.AsSpan(_length));
+            _length += buffer.Length;
+        }
+
+        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            if (cancellationToken.IsCancellationRequested)
+            {
+                return ValueTask.FromCanceled(cancellationToken);
+            }
+
+            try
+            {
+                Write(buffer.Span);
+                return ValueTask.CompletedTask;
+            }
+            catch (Exception ex)
+            {
+                return ValueTask.FromException(ex);
+            }
+        }
+
+        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override void Flush()
+        {
+        }
+
+        public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
     }
 }
