@@ -114,6 +114,7 @@ public static class LoadRunner
             Load run {DateTime.Now:yyyy-MM-dd HH:mm}: {Environment.ProcessorCount} cores, .NET {Environment.Version}, {(System.Runtime.GCSettings.IsServerGC ? "server" : "workstation")} GC (client).
             Fake server (separate process, pid {server.ProcessId}, open files {FakeServerProcess.OpenFileLimit(server.ProcessId) ?? "?"}): {server.CommandLine} -> {server.BaseAddress}
             Client pid {self}, open files {FakeServerProcess.OpenFileLimit(self) ?? "?"}, idle CPU {idleCpuPerSecond.TotalMilliseconds:F0} ms/s. Streams {string.Join(", ", settings.Streams)}; {settings.Rounds} round(s); {settings.WarmupStreams} warm-up streams per run (8 at a time); run limit {settings.RunTimeout.TotalSeconds:F0} s.
+            Kernel accept queue: net.core.somaxconn {Sysctl("net/core/somaxconn")}, net.ipv4.tcp_max_syn_backlog {Sysctl("net/ipv4/tcp_max_syn_backlog")} (the fake server asks for a backlog of 65,535; the kernel caps it at these).
             Each stream: {settings.Tokens} tokens ({expected.Length} chars), first token after {settings.FirstTokenMilliseconds} ms, {settings.GapMilliseconds} ms between events: ideal TTFT {settings.FirstTokenMilliseconds + settings.GapMilliseconds} ms, ideal stream {settings.IdealStreamTime.TotalMilliseconds:F0} ms.
             """);
     }
@@ -208,6 +209,19 @@ public static class LoadRunner
     /// attempts dropped because a listener's accept queue was full. On loopback here that listener is the fake server
     /// (it asks for a backlog of 65,535, which the kernel caps at net.core.somaxconn): every drop costs the client a SYN retransmission, 1 s then 3 s.
     /// </summary>
+    /// <summary>A kernel setting under <c>/proc/sys</c>, or "?" where there is none.</summary>
+    private static string Sysctl(string path)
+    {
+        try
+        {
+            return File.ReadAllText(Path.Combine("/proc/sys", path)).Trim();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return "?";
+        }
+    }
+
     private static long? ListenOverflows()
     {
         try

@@ -16,8 +16,14 @@ public sealed class OpenAIStreamingReader : IChatTextReader
 
     /// <summary>Reads what <paramref name="handler"/> answers (for example this library's handler over a stream).</summary>
     public OpenAIStreamingReader(HttpMessageHandler handler)
+        : this(new HttpClient(handler) { BaseAddress = new Uri("http://localhost/v1/") })
     {
-        _http = new HttpClient(handler) { BaseAddress = new Uri("http://localhost/v1/") };
+    }
+
+    /// <summary>Reads through <paramref name="http"/> (for example a client from <c>AddOpenAIStreaming()</c>); it needs a base address.</summary>
+    public OpenAIStreamingReader(HttpClient http)
+    {
+        _http = http;
     }
 
     public string Name => "OpenAIStreaming";
