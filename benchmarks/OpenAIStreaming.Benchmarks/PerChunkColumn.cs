@@ -45,9 +45,9 @@ public sealed class PerChunkColumn : IColumn
     public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style)
     {
         var report = summary[benchmarkCase];
-        if (report is null || !report.Success)
+        if (report is null || !report.Success || benchmarkCase.Descriptor.Type == typeof(Calls.CallBenchmarks))
         {
-            return "NA";
+            return "NA"; // a whole call of 60 chunks is measured per call, not per chunk
         }
 
         if (_allocation)

@@ -18,6 +18,7 @@ namespace OpenAIStreaming.Benchmarks.Calls;
 public class CallBenchmarks
 {
     private const int Tokens = 60;
+    private const int WarmupCalls = 3_000;
 
     private ChatStreamData _data = null!;
     private int[] _ends = null!;
@@ -46,6 +47,18 @@ public class CallBenchmarks
         _typedDi = new OpenAIStreamingReader(_services.GetRequiredService<IHttpClientFactory>().CreateClient("openai"));
         _sdk = new OfficialSdkReader(new PatternHandler(this));
         _sdkHandler = new OfficialSdkReader(new OpenAIStreamingHandler(new OpenAIStreamingOptions()) { InnerHandler = new PatternHandler(this) });
+
+        // A call runs each per-call method once: thousands of calls before measuring, so tiered compilation has promoted them
+        // all (a short run would otherwise measure the JIT, and more of it for the contender with more code).
+        for (int i = 0; i < WarmupCalls; i++)
+        {
+            Raw().GetAwaiter().GetResult();
+            Typed().GetAwaiter().GetResult();
+            TypedThroughHandler().GetAwaiter().GetResult();
+            TypedThroughFactory().GetAwaiter().GetResult();
+            Sdk().GetAwaiter().GetResult();
+            SdkThroughHandler().GetAwaiter().GetResult();
+        }
     }
 
     [GlobalCleanup]

@@ -120,6 +120,25 @@ public sealed class HandlerMetricsTests
     }
 
     [Fact]
+    public async Task CallerCancelsBeforeTheFirstTokenTimeout_CountsNoTimeout()
+    {
+        using var meters = new MeasurementRecorder();
+        var options = new OpenAIStreamingOptions { MaxRetryAttempts = 0 };
+        using var h = new HandlerHarness(options, meterFactory: meters);
+        h.Stub.ThenHang();
+        using var cancel = new CancellationTokenSource();
+
+        Task<string> run = h.StreamTextAsync(cancel.Token);
+        await h.Time.WaitForTimerDueInAsync(options.FirstTokenTimeout);
+        h.Time.Advance(options.FirstTokenTimeout - TimeSpan.FromMilliseconds(1));
+        await cancel.CancelAsync();
+        await FluentActions.Awaiting(() => Within(run)).Should().ThrowAsync<OperationCanceledException>();
+        h.Time.Advance(TimeSpan.FromSeconds(1)); // past the first-token deadline of the cancelled attempt
+
+        meters.Of("openaistreaming.timeouts").Should().BeEmpty("the attempt was no longer waiting for its first token");
+    }
+
+    [Fact]
     public async Task Outage_CountsTheCircuitOpeningOfTheRoute()
     {
         using var meters = new MeasurementRecorder();

@@ -19,8 +19,12 @@ internal sealed class Attempt : IDisposable
     private readonly CallContext _call;
     private ITimer? _firstTokenTimer;
     private WakeSignal? _wake;
+    private const int TimerOpen = 0; // neither the outcome nor the first-token timer came yet
+    private const int TimerClosed = 1; // the outcome came first: the timer can no longer fire
+    private const int TimerFired = 2; // the timer fired first
+
     private volatile bool _isDone;
-    private volatile bool _firstTokenTimerFired;
+    private int _timerState; // one of the two wins, once
 
     public Attempt(int number, Target target, HttpRequestMessage request, Admission admission, RouteHealth? health, CallContext call)
     {
@@ -77,7 +81,7 @@ internal sealed class Attempt : IDisposable
     public bool IsDone => _isDone;
 
     /// <summary>Gets a value indicating whether the first-token timer fired before the attempt had its outcome.</summary>
-    public bool FirstTokenTimerFired => _firstTokenTimerFired;
+    public bool FirstTokenTimerFired => Volatile.Read(ref _timerState) == TimerFired;
 
     /// <summary>Gets or sets a value indicating whether the first-token timer has been dealt with (it fired, or cannot matter).</summary>
     public bool HedgeTimerHandled { get; set; }
@@ -101,13 +105,14 @@ internal sealed class Attempt : IDisposable
 
     private void OnFirstTokenTimer()
     {
-        if (_isDone || _firstTokenTimerFired)
+        // A cancelled attempt (a hedge that lost, the caller's cancellation, the total timeout) is not waiting for its first
+        // token any more; one that had its outcome first closed the timer.
+        if (_cancellation.IsCancellationRequested || Interlocked.CompareExchange(ref _timerState, TimerFired, TimerOpen) != TimerOpen)
         {
-            return; // the attempt had its outcome first
+            return;
         }
 
         // Counted the moment it fires (not when the runner gets to it, by which time the total timeout may have fired too).
-        _firstTokenTimerFired = true;
         _call.RecordTimeout(OpenAIStreamTimeoutKind.FirstToken);
         _wake?.Set();
     }
@@ -168,8 +173,9 @@ internal sealed class Attempt : IDisposable
         }
         finally
         {
-            _isDone = true; // before the timer goes: a timer that fires now sees the outcome and does nothing
-            _firstTokenTimer?.Dispose(); // it can no longer matter
+            Interlocked.CompareExchange(ref _timerState, TimerClosed, TimerOpen); // a timer that fires from now on does nothing
+            _isDone = true;
+            _firstTokenTimer?.Dispose(); // it can no longer matter (and one armed after this is disposed with the attempt)
             _wake?.Set();
         }
     }
