@@ -13,7 +13,7 @@ public static class LoadReport
         ArgumentNullException.ThrowIfNull(run);
         var ttft = run.TtftMilliseconds;
         return string.Create(Invariant, $"""
-            N={run.Streams,6} round {run.Round} {LoadContenders.DisplayName(run.Contender),-36} ok {run.Completed,6} failed {run.Failed,6} | TTFT p50 {Percentile(ttft, 0.50),8:F1} p99 {Percentile(ttft, 0.99),8:F1} max {Max(ttft),8:F1} ms | wall {run.Wall.TotalSeconds,6:F2} s | client CPU {run.ClientCpu.TotalSeconds,6:F2} s | server CPU {run.ServerCpu.TotalSeconds,6:F2} s | open {run.MaxOpen,6} | listen overflows {run.ListenOverflows?.ToString(Invariant) ?? "?"} | client fds {run.OpenFilesBefore} -> {run.OpenFilesAfter}{(run.Failures.Count == 0 ? string.Empty : " | " + string.Join("; ", run.Failures.Select(f => $"{f.Value.Count} x {f.Key}")))}
+            N={run.Streams,6} round {run.Round} {LoadContenders.DisplayName(run.Contender),-36} ok {run.Completed,6} failed {run.Failed,6} | TTFT p50 {Percentile(ttft, 0.50),8:F1} p99 {Percentile(ttft, 0.99),8:F1} max {Max(ttft),8:F1} ms | wall {run.Wall.TotalSeconds,6:F2} s | client CPU {run.ClientCpu.TotalSeconds,6:F2} s | server CPU {run.ServerCpu.TotalSeconds,6:F2} s | open {run.MaxOpen,6} | listen overflows {run.ListenOverflows?.ToString(Invariant) ?? "?"} | client fds {run.OpenFilesBefore} -> {run.OpenFilesAfter}{(run.HandlerEvents.Count == 0 ? string.Empty : " | handler: " + string.Join(", ", run.HandlerEvents.OrderBy(e => e.Key, StringComparer.Ordinal).Select(e => $"{e.Key} {e.Value}")))}{(run.Failures.Count == 0 ? string.Empty : " | " + string.Join("; ", run.Failures.Select(f => $"{f.Value.Count} x {f.Key}")))}
             """);
     }
 

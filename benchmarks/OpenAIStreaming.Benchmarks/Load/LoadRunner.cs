@@ -151,6 +151,7 @@ public static class LoadRunner
             TimeSpan cpuBefore = self.TotalProcessorTime;
             TimeSpan serverCpuBefore = server.CpuTime;
             long? overflowsBefore = ListenOverflows();
+            using var handlerEvents = new HandlerEvents();
             long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
             long started = Stopwatch.GetTimestamp();
             sampler.Arm();
@@ -183,6 +184,7 @@ public static class LoadRunner
                 HeldBytes = maxOpen == 0 ? 0 : memoryAtMax - memoryBefore,
                 ListenOverflows = overflows,
                 Failures = failures,
+                HandlerEvents = handlerEvents.Counts,
                 OpenFilesBefore = openFilesBefore,
                 OpenFilesAfter = OpenFiles(),
             };
@@ -409,6 +411,9 @@ public sealed record RunResult(string Contender, int Streams, int Round)
     public long HeldBytes { get; init; }
 
     public IReadOnlyDictionary<string, FailureCount> Failures { get; init; } = new Dictionary<string, FailureCount>();
+
+    /// <summary>Gets what the handler counted during the run (hedges, retries, timeouts, …), empty without the handler.</summary>
+    public IReadOnlyDictionary<string, long> HandlerEvents { get; init; } = new Dictionary<string, long>();
 
     /// <summary>Gets how many connection attempts the kernel dropped during the run because the server's accept queue was full, or null when unknown.</summary>
     public long? ListenOverflows { get; init; }
