@@ -10,7 +10,7 @@ namespace OpenAIStreaming.Recovery.Internal;
 /// </summary>
 internal sealed class DeliveryLedger(bool keepText = false)
 {
-    private readonly SortedDictionary<int, ChoiceLedger> _choices = [];
+    private readonly SortedList<int, ChoiceLedger> _choices = [];
     private readonly DeliveredText? _text = keepText ? new DeliveredText() : null;
     private int _lastIndex = -1; // the choice of the last update: nearly every update's
     private ChoiceLedger? _last;
@@ -164,7 +164,7 @@ internal sealed class ChoiceLedger(DeliveredText? keep = null)
     private System.Text.StringBuilder? _contentText;
     private System.Text.StringBuilder? _refusalText;
 
-    public SortedDictionary<int, ToolCallLedger> ToolCalls { get; } = [];
+    public SortedList<int, ToolCallLedger> ToolCalls { get; } = [];
 
     public bool RoleDelivered { get; private set; }
 

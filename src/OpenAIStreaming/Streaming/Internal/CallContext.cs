@@ -14,9 +14,11 @@ namespace OpenAIStreaming.Streaming.Internal;
 /// </remarks>
 internal sealed class CallContext : IDisposable
 {
-    private readonly CancellationTokenSource _total;
-    private readonly CancellationTokenSource _linked;
-    private readonly List<HttpRequestMessage> _ownedRequests = [];
+    private static readonly Action<object?> CancelCall = static state => ((CancellationTokenSource)state!).Cancel();
+
+    private readonly CancellationTokenSource _cancellation; // the total timeout, and the caller's token through _callerRegistration
+    private readonly CancellationTokenRegistration _callerRegistration;
+    private List<HttpRequestMessage>? _ownedRequests; // created with the first: most calls own none
     private readonly Lock _gate = new(); // the owned requests and the recovery's response, against a disposal that races a recovery
     private bool _disposed;
     private Action<bool?>? _onBodyEnd;
@@ -37,8 +39,9 @@ internal sealed class CallContext : IDisposable
         StartTimestamp = timeProvider.GetTimestamp();
 
         // Created before any other timer of the call: when two fall due at once, the total timeout fires first and is named.
-        _total = new CancellationTokenSource(settings.TotalTimeout, timeProvider);
-        _linked = CancellationTokenSource.CreateLinkedTokenSource(callerToken, _total.Token);
+        // One source for both (rather than a linked one over a timed one): a stream keeps it open for its whole life.
+        _cancellation = new CancellationTokenSource(settings.TotalTimeout, timeProvider);
+        _callerRegistration = callerToken.UnsafeRegister(CancelCall, _cancellation);
     }
 
     /// <summary>Gets the values in force for this call (the options with the request's overrides).</summary>
@@ -51,7 +54,7 @@ internal sealed class CallContext : IDisposable
     public CancellationToken CallerToken { get; }
 
     /// <summary>Gets the call's token: the caller's cancellation or the total timeout.</summary>
-    public CancellationToken Token => _linked.Token;
+    public CancellationToken Token => _cancellation.Token;
 
     /// <summary>Gets the metrics to record on, if any.</summary>
     public StreamingMetrics? Metrics { get; }
@@ -63,7 +66,7 @@ internal sealed class CallContext : IDisposable
     public long StartTimestamp { get; }
 
     /// <summary>Gets a value indicating whether the caller cancelled or the total timeout fired.</summary>
-    public bool IsCancelled => _linked.IsCancellationRequested;
+    public bool IsCancelled => _cancellation.IsCancellationRequested;
 
     /// <summary>Gets the time left of the total timeout (<see cref="TimeSpan.MaxValue"/> when there is none).</summary>
     public TimeSpan TimeLeft =>
@@ -153,7 +156,7 @@ internal sealed class CallContext : IDisposable
         {
             if (!_disposed)
             {
-                _ownedRequests.Add(request);
+                (_ownedRequests ??= []).Add(request);
                 return;
             }
         }
@@ -255,7 +258,7 @@ internal sealed class CallContext : IDisposable
             return new OperationCanceledException("The request was cancelled by the caller.", exception, CallerToken);
         }
 
-        if (_total.IsCancellationRequested)
+        if (_cancellation.IsCancellationRequested) // not by the caller, checked above: by the total timeout
         {
             return Timeout(OpenAIStreamTimeoutKind.Total, Settings.TotalTimeout, requestId, exception);
         }
@@ -299,9 +302,9 @@ internal sealed class CallContext : IDisposable
         }
 
         ReleaseReplay();
-        _linked.Dispose();
-        _total.Dispose();
-        foreach (HttpRequestMessage request in _ownedRequests)
+        _callerRegistration.Dispose(); // waits for a cancellation in progress, which uses the source
+        _cancellation.Dispose();
+        foreach (HttpRequestMessage request in _ownedRequests ?? [])
         {
             request.Dispose();
         }
