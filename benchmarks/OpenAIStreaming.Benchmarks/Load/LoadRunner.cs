@@ -152,6 +152,8 @@ public static class LoadRunner
             TimeSpan serverCpuBefore = server.CpuTime;
             long? overflowsBefore = ListenOverflows();
             using var handlerEvents = new HandlerEvents();
+            int[] collectionsBefore = [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)];
+            TimeSpan pauseBefore = GC.GetTotalPauseDuration();
             long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
             long started = Stopwatch.GetTimestamp();
             sampler.Arm();
@@ -159,6 +161,7 @@ public static class LoadRunner
             await batch.RunAsync(settings.RunTimeout);
 
             TimeSpan wall = Stopwatch.GetElapsedTime(started);
+            string gc = string.Create(CultureInfo.InvariantCulture, $"gen0/1/2 {GC.CollectionCount(0) - collectionsBefore[0]}/{GC.CollectionCount(1) - collectionsBefore[1]}/{GC.CollectionCount(2) - collectionsBefore[2]}, paused {(GC.GetTotalPauseDuration() - pauseBefore).TotalMilliseconds:F0} ms");
             long allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
             self.Refresh();
             TimeSpan cpu = self.TotalProcessorTime - cpuBefore;
@@ -185,6 +188,7 @@ public static class LoadRunner
                 ListenOverflows = overflows,
                 Failures = failures,
                 HandlerEvents = handlerEvents.Counts,
+                Collections = gc,
                 OpenFilesBefore = openFilesBefore,
                 OpenFilesAfter = OpenFiles(),
             };
@@ -411,6 +415,9 @@ public sealed record RunResult(string Contender, int Streams, int Round)
     public long HeldBytes { get; init; }
 
     public IReadOnlyDictionary<string, FailureCount> Failures { get; init; } = new Dictionary<string, FailureCount>();
+
+    /// <summary>Gets the client's garbage collections during the run and the time they paused it.</summary>
+    public string Collections { get; init; } = string.Empty;
 
     /// <summary>Gets what the handler counted during the run (hedges, retries, timeouts, …), empty without the handler.</summary>
     public IReadOnlyDictionary<string, long> HandlerEvents { get; init; } = new Dictionary<string, long>();
