@@ -196,6 +196,40 @@ public sealed class RequestTests
     }
 
     [Fact]
+    public async Task StreamChatCompletionAsync_ClientsWithDifferentBaseAddressesInTurn_EachRequestsItsOwnEndpoint()
+    {
+        string[] bases = ["http://127.0.0.1:5000/openai/v1/", "http://127.0.0.1:5001/v1", "http://127.0.0.1:5000/openai/v1/?api-version=1", "http://user:secret@127.0.0.1:5000/openai/v1/"];
+        string[] expected = ["http://127.0.0.1:5000/openai/v1/chat/completions", "http://127.0.0.1:5001/v1/chat/completions", "http://127.0.0.1:5000/openai/v1/chat/completions?api-version=1", "http://user:secret@127.0.0.1:5000/openai/v1/chat/completions"];
+        using CancellationTokenSource guard = HangGuard.Start();
+        for (int round = 0; round < 2; round++) // the second round meets endpoints built before
+        {
+            for (int i = 0; i < bases.Length; i++)
+            {
+                Uri? sent = null;
+                using var http = new HttpClient(new CallbackHandler(request =>
+                {
+                    sent = request.RequestUri;
+                    var content = new StringContent(MinimalChat);
+                    content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("text/event-stream");
+                    return new HttpResponseMessage(System.Net.HttpStatusCode.OK) { Content = content, RequestMessage = request };
+                })) { BaseAddress = new Uri(bases[i]) };
+
+                var updates = await http.StreamChatCompletionAsync(StreamingCalls.ChatRequest, guard.Token).CaptureAsync();
+
+                updates.Error.Should().BeNull();
+                sent!.OriginalString.Should().Be(new Uri(expected[i]).OriginalString, $"base address {bases[i]}");
+                sent.UserInfo.Should().Be(new Uri(expected[i]).UserInfo);
+            }
+        }
+    }
+
+    private sealed class CallbackHandler(Func<HttpRequestMessage, HttpResponseMessage> respond) : HttpMessageHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
+            Task.FromResult(respond(request));
+    }
+
+    [Fact]
     public async Task StreamResponseAsync_BaseAddressWithPath_RequestsResponsesUnderIt()
     {
         using var mock = new MockHttpMessageHandler();

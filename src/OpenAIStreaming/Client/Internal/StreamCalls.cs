@@ -111,16 +111,29 @@ internal static class StreamCalls
     private static (Uri Uri, byte[] Body) Prepare(StreamSender sender, string path, ReadOnlySpan<byte> utf8RequestJson) =>
         (EndpointUri(sender.HttpClient, path), StreamingRequestBody.ForceStream(utf8RequestJson, nameof(utf8RequestJson)));
 
+    /// <summary>The last endpoint built: nearly every call of an application joins the same base address and path.</summary>
+    private static EndpointEntry? s_lastEndpoint;
+
     /// <summary>Joins the base address and the path, tolerating a base address without its trailing slash.</summary>
     private static Uri EndpointUri(HttpClient httpClient, string path)
     {
         Uri baseAddress = httpClient.BaseAddress
             ?? throw new InvalidOperationException(
                 "HttpClient.BaseAddress must be set to the API root (for example https://api.openai.com/v1/), or pass an HttpRequestMessage.");
+        if (Volatile.Read(ref s_lastEndpoint) is { } last && ReferenceEquals(last.Path, path)
+            && (ReferenceEquals(last.BaseAddress, baseAddress) || string.Equals(last.BaseAddress.OriginalString, baseAddress.OriginalString, StringComparison.Ordinal)))
+        {
+            return last.Uri; // a Uri is immutable: requests can share it
+        }
+
         var builder = new UriBuilder(baseAddress);
         builder.Path = builder.Path.EndsWith('/') ? builder.Path + path : builder.Path + "/" + path;
-        return builder.Uri; // the base address's query (for example Azure's api-version) is kept
+        Uri uri = builder.Uri; // the base address's query (for example Azure's api-version) is kept
+        Volatile.Write(ref s_lastEndpoint, new EndpointEntry(baseAddress, path, uri));
+        return uri;
     }
+
+    private sealed record EndpointEntry(Uri BaseAddress, string Path, Uri Uri);
 
     /// <summary>
     /// The POST, with the client's default HTTP version and policy (a request built by hand would otherwise be HTTP/1.1
