@@ -203,8 +203,9 @@ public sealed class RequestTests
         using CancellationTokenSource guard = HangGuard.Start();
         for (int round = 0; round < 2; round++) // the second round meets endpoints built before
         {
-            for (int i = 0; i < bases.Length; i++)
+            for (int call = 0; call < 2 * bases.Length; call++) // each base address twice in a row, as a new Uri each time
             {
+                int i = call / 2;
                 Uri? sent = null;
                 using var http = new HttpClient(new CallbackHandler(request =>
                 {

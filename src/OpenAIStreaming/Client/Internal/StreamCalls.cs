@@ -129,7 +129,11 @@ internal static class StreamCalls
         var builder = new UriBuilder(baseAddress);
         builder.Path = builder.Path.EndsWith('/') ? builder.Path + path : builder.Path + "/" + path;
         Uri uri = builder.Uri; // the base address's query (for example Azure's api-version) is kept
-        Volatile.Write(ref s_lastEndpoint, new EndpointEntry(baseAddress, path, uri));
+        if (baseAddress.UserInfo.Length == 0) // credentials in an address are not kept past the call
+        {
+            Volatile.Write(ref s_lastEndpoint, new EndpointEntry(baseAddress, path, uri));
+        }
+
         return uri;
     }
 

@@ -230,7 +230,7 @@ internal sealed class ChoiceLedger(DeliveredText? keep = null)
     public OpenAIStreamCheckpointChoice Snapshot(int index)
     {
         OpenAIStreamCheckpointToolCall[] calls = [];
-        if (ToolCalls.Count > 0) // a sorted dictionary's enumerator allocates, even over nothing
+        if (ToolCalls.Count > 0) // the sorted list's enumerator allocates, even over nothing
         {
             calls = new OpenAIStreamCheckpointToolCall[ToolCalls.Count];
             int i = 0;

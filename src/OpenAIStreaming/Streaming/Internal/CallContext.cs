@@ -253,12 +253,16 @@ internal sealed class CallContext : IDisposable
     /// </summary>
     public Exception? Interruption(Exception? exception, string? requestId, CancellationTokenSource? idle = null, TimeSpan idleTimeout = default)
     {
+        // The call's source is read first: the caller's token reads as cancelled before its callback cancels the call's
+        // source, so "cancelled, and not by the caller" can only mean the total timeout fired (read the other way round, a
+        // caller cancelling between the two reads would look like a total timeout).
+        bool callCancelled = _cancellation.IsCancellationRequested;
         if (CallerToken.IsCancellationRequested)
         {
             return new OperationCanceledException("The request was cancelled by the caller.", exception, CallerToken);
         }
 
-        if (_cancellation.IsCancellationRequested) // not by the caller, checked above: by the total timeout
+        if (callCancelled)
         {
             return Timeout(OpenAIStreamTimeoutKind.Total, Settings.TotalTimeout, requestId, exception);
         }
@@ -302,11 +306,14 @@ internal sealed class CallContext : IDisposable
         }
 
         ReleaseReplay();
-        _callerRegistration.Dispose(); // waits for a cancellation in progress, which uses the source
+        _callerRegistration.Dispose(); // waits for the caller's cancellation in progress, which uses the source
         _cancellation.Dispose();
-        foreach (HttpRequestMessage request in _ownedRequests ?? [])
+        if (_ownedRequests is { } owned)
         {
-            request.Dispose();
+            foreach (HttpRequestMessage request in owned)
+            {
+                request.Dispose();
+            }
         }
     }
 }
