@@ -6,7 +6,9 @@ using OpenAI.Chat;
 using OpenAIStreaming.Protocol;
 using OpenAIStreaming.Recovery.Internal;
 using OpenAIStreaming.Testing;
+using OpenAIStreaming.Tests.EndToEnd.Support;
 using OpenAIStreaming.Tests.Support;
+using static OpenAIStreaming.Tests.EndToEnd.Support.RecoveryHarness;
 
 namespace OpenAIStreaming.Tests.EndToEnd;
 
@@ -24,14 +26,6 @@ public sealed class RecoveryEndToEndTests
     private const int Tokens = 60;
     private const string ChatRequest = $$"""{"model":"{{Model}}","messages":[{"role":"user","content":"{{Prompt}}"}]}""";
     private static readonly FakeMessage[] Messages = [new("user", Prompt)];
-
-    public enum Break
-    {
-        Cut,
-        Reset,
-        ServerErrorEvent,
-        MalformedEvent,
-    }
 
     public enum Reader
     {
@@ -174,7 +168,7 @@ public sealed class RecoveryEndToEndTests
         TimeSpan idle = new OpenAIStreamingOptions().IdleTimeout;
         await using FakeOpenAIServer server = await StartServerAsync(clock);
         server.AddRule(new FaultRule(Fault.StallAfterEvents(k, TimeSpan.FromMinutes(10))) { Attempts = AttemptSet.Only(1) });
-        using HttpClient http = Client(server, clock: clock);
+        using HttpClient http = HandlerClient(server, clock: clock);
 
         Task<Reading> run = Task.Run(() => ReadAsync(http, reader));
         TimeSpan stall = TimeSpan.FromMinutes(10);
@@ -248,7 +242,7 @@ public sealed class RecoveryEndToEndTests
     {
         await using FakeOpenAIServer server = await StartServerAsync();
         server.AddRule(new FaultRule(Fault.MalformedJson(20)));
-        using HttpClient http = Client(server);
+        using HttpClient http = HandlerClient(server);
 
         Reading result = await ReadAsync(http, reader);
 
@@ -265,7 +259,7 @@ public sealed class RecoveryEndToEndTests
     {
         await using FakeOpenAIServer server = await StartServerAsync();
         server.AddRule(new FaultRule(Fault.CutAfterEvents(30)));
-        using HttpClient http = Client(server, recovery: new OpenAIStreamingRecoveryOptions { MaxRecoveries = 2 });
+        using HttpClient http = HandlerClient(server, recovery: new OpenAIStreamingRecoveryOptions { MaxRecoveries = 2 });
 
         Reading result = await ReadAsync(http, reader);
 
@@ -283,7 +277,7 @@ public sealed class RecoveryEndToEndTests
     {
         await using FakeOpenAIServer server = await StartServerAsync();
         server.AddRule(new FaultRule(Fault.CutAfterEvents(30)) { Attempts = AttemptSet.Only(1) });
-        using HttpClient http = Client(server, recovery: new OpenAIStreamingRecoveryOptions { Enabled = false });
+        using HttpClient http = HandlerClient(server, recovery: new OpenAIStreamingRecoveryOptions { Enabled = false });
 
         Reading result = await ReadAsync(http, reader);
 
@@ -297,7 +291,7 @@ public sealed class RecoveryEndToEndTests
         await using FakeOpenAIServer server = await StartServerAsync();
         server.AddRule(new FaultRule(Fault.CutAfterEvents(30)) { Attempts = AttemptSet.Only(1) });
         server.AddRule(new FaultRule(Fault.DivergeAfterToken(10)) { Attempts = AttemptSet.From(2) }); // the replay answers differently after token 10
-        using HttpClient http = Client(server);
+        using HttpClient http = HandlerClient(server);
 
         Reading result = await ReadAsync(http);
 
@@ -320,7 +314,7 @@ public sealed class RecoveryEndToEndTests
         await using FakeOpenAIServer server = await StartServerAsync();
         server.AddRule(new FaultRule(Fault.CutAfterEvents(30)) { Attempts = AttemptSet.Only(1) });
         server.AddRule(new FaultRule(Fault.DivergeAfterToken(10)) { Attempts = AttemptSet.From(2) });
-        using HttpClient http = Client(server, recovery: new OpenAIStreamingRecoveryOptions { OnDivergence = OpenAIStreamingDivergencePolicy.Fail });
+        using HttpClient http = HandlerClient(server, recovery: new OpenAIStreamingRecoveryOptions { OnDivergence = OpenAIStreamingDivergencePolicy.Fail });
 
         Reading result = await ReadAsync(http);
 
@@ -341,7 +335,7 @@ public sealed class RecoveryEndToEndTests
         await using FakeOpenAIServer server = await StartServerAsync();
         server.AddRule(new FaultRule(Fault.CutAfterEvents(30)) { Attempts = AttemptSet.Only(1) });
         server.AddRule(new FaultRule(Fault.DivergeAfterToken(10)) { Attempts = AttemptSet.From(2) });
-        using HttpClient http = Client(server, recovery: new OpenAIStreamingRecoveryOptions { OnDivergence = OpenAIStreamingDivergencePolicy.Fail });
+        using HttpClient http = HandlerClient(server, recovery: new OpenAIStreamingRecoveryOptions { OnDivergence = OpenAIStreamingDivergencePolicy.Fail });
 
         Reading result = await ReadAsync(http, Reader.Sdk);
 
@@ -355,7 +349,7 @@ public sealed class RecoveryEndToEndTests
         await using FakeOpenAIServer server = await StartServerAsync();
         server.AddRule(new FaultRule(Fault.CutAfterEvents(30)) { Attempts = AttemptSet.Only(1) });
         server.AddRule(new FaultRule(Fault.DivergeAfterToken(10)) { Attempts = AttemptSet.From(2) });
-        using HttpClient http = Client(server);
+        using HttpClient http = HandlerClient(server);
 
         Reading result = await ReadAsync(http, Reader.Sdk);
 
@@ -368,7 +362,7 @@ public sealed class RecoveryEndToEndTests
         await using FakeOpenAIServer server = await StartServerAsync();
         server.AddRule(new FaultRule(Fault.CutAfterEvents(30)) { Attempts = AttemptSet.Only(1) });
         server.AddRule(new FaultRule(Fault.DivergeAfterToken(10)) { Attempts = AttemptSet.From(2) });
-        using HttpClient http = Client(server); // Restart cannot be said in bytes: the byte path fails instead
+        using HttpClient http = HandlerClient(server); // Restart cannot be said in bytes: the byte path fails instead
 
         Reading result = await ReadAsync(http, Reader.Sdk);
 
@@ -384,7 +378,7 @@ public sealed class RecoveryEndToEndTests
         // The official .NET SDK ends a stream quietly on `data: {"error":…}`: through the handler it throws the typed error.
         await using FakeOpenAIServer server = await StartServerAsync();
         server.AddRule(new FaultRule(Fault.MidStreamError(20)));
-        using HttpClient http = Client(server, recovery: new OpenAIStreamingRecoveryOptions { Enabled = false });
+        using HttpClient http = HandlerClient(server, recovery: new OpenAIStreamingRecoveryOptions { Enabled = false });
 
         Reading result = await ReadAsync(http, Reader.Sdk);
 
@@ -398,7 +392,7 @@ public sealed class RecoveryEndToEndTests
     public async Task Stream_ReadSynchronously_GetsTheBodyAsItIs()
     {
         await using FakeOpenAIServer server = await StartServerAsync();
-        using HttpClient http = Client(server);
+        using HttpClient http = HandlerClient(server);
         using var request = new HttpRequestMessage(HttpMethod.Post, "chat/completions")
         {
             Content = new StringContent(ChatRequest.Replace("]}", "],\"stream\":true}", StringComparison.Ordinal), Encoding.UTF8, "application/json"),
@@ -420,7 +414,7 @@ public sealed class RecoveryEndToEndTests
     public async Task Stream_Checkpoints_ComeEverySixteenContentUpdatesAndAtTheFinish_AndSurviveJson()
     {
         await using FakeOpenAIServer server = await StartServerAsync();
-        using HttpClient http = Client(server);
+        using HttpClient http = HandlerClient(server);
 
         Reading result = await ReadAsync(http);
 
@@ -441,7 +435,7 @@ public sealed class RecoveryEndToEndTests
     {
         await using FakeOpenAIServer server = await StartServerAsync();
         server.AddRule(new FaultRule(Fault.CutAfterEvents(30)) { Attempts = AttemptSet.Only(1) }); // the role chunk and 29 tokens
-        using HttpClient http = Client(server);
+        using HttpClient http = HandlerClient(server);
 
         Reading result = await ReadAsync(http);
 
@@ -464,7 +458,7 @@ public sealed class RecoveryEndToEndTests
     public async Task Stream_NotRecovered_CheckpointsListNoAttempts()
     {
         await using FakeOpenAIServer server = await StartServerAsync();
-        using HttpClient http = Client(server);
+        using HttpClient http = HandlerClient(server);
 
         Reading result = await ReadAsync(http);
 
@@ -486,8 +480,8 @@ public sealed class RecoveryEndToEndTests
         await using FakeOpenAIServer clean = await StartServerAsync();
         await using FakeOpenAIServer server = await StartServerAsync();
         server.AddRule(new FaultRule(Fault.CutAfterEvents(k)) { Attempts = AttemptSet.Only(1) });
-        using HttpClient cleanHttp = Client(clean);
-        using HttpClient http = Client(server);
+        using HttpClient cleanHttp = HandlerClient(clean);
+        using HttpClient http = HandlerClient(server);
 
         string expected = await ReadRawAsync(cleanHttp, request);
         string recovered = bytePath ? await ReadRawAsync(http, request) : await ReadTypedAsync(http, request);
@@ -503,7 +497,7 @@ public sealed class RecoveryEndToEndTests
         string request = ChatRequest.Replace("]}", "],\"n\":2}", StringComparison.Ordinal);
         await using FakeOpenAIServer server = await StartServerAsync();
         server.AddRule(new FaultRule(Fault.CutAfterEvents(k * 5)) { Attempts = AttemptSet.Only(1) });
-        using HttpClient http = Client(server);
+        using HttpClient http = HandlerClient(server);
 
         string recovered = bytePath ? await ReadRawAsync(http, request) : await ReadTypedAsync(http, request);
 
@@ -574,7 +568,7 @@ public sealed class RecoveryEndToEndTests
 
     private static async Task ShouldRecoverAsync(FakeOpenAIServer server, Reader reader, int replays)
     {
-        using HttpClient http = Client(server);
+        using HttpClient http = HandlerClient(server);
 
         Reading result = await ReadAsync(http, reader);
 
@@ -582,29 +576,6 @@ public sealed class RecoveryEndToEndTests
         result.Text.Should().Be(server.GetExpectedText(Model, Messages), "nothing lost, nothing repeated");
         result.Restarts.Should().Be(0);
         server.Requests.Select(r => r.Attempt).Should().Equal(Enumerable.Range(1, replays + 1), "{0} replay(s)", replays);
-    }
-
-    private static Fault FaultFor(Break kind, int k) => kind switch
-    {
-        Break.Cut => Fault.CutAfterEvents(k),
-        Break.Reset => Fault.ResetAfterEvents(k),
-        Break.ServerErrorEvent => Fault.MidStreamError(k),
-        _ => Fault.MalformedJson(k + 1), // 1-based: event number k + 1 is malformed, after k good ones
-    };
-
-    private static Task<FakeOpenAIServer> StartServerAsync(TimeProvider? clock = null) =>
-        FakeOpenAIServer.StartAsync(new FakeOpenAIServerOptions { TokenCount = Tokens, TimeProvider = clock ?? TimeProvider.System });
-
-    private static HttpClient Client(FakeOpenAIServer server, OpenAIStreamingRecoveryOptions? recovery = null, TimeProvider? clock = null)
-    {
-        var options = new OpenAIStreamingOptions { RetryBaseDelay = TimeSpan.FromMilliseconds(1) };
-        if (recovery is not null)
-        {
-            options.Recovery = recovery;
-        }
-
-        var handler = new OpenAIStreamingHandler(options, clock ?? TimeProvider.System, loggerFactory: null, new Random(7)) { InnerHandler = new SocketsHttpHandler() };
-        return new HttpClient(handler) { BaseAddress = server.BaseAddress, Timeout = Timeout.InfiniteTimeSpan };
     }
 
     private static Task<Reading> ReadAsync(HttpClient http, Reader reader) =>

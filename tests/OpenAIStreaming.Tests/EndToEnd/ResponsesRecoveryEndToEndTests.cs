@@ -4,7 +4,9 @@ using System.Text;
 using OpenAI.Responses;
 using OpenAIStreaming.Protocol;
 using OpenAIStreaming.Testing;
+using OpenAIStreaming.Tests.EndToEnd.Support;
 using OpenAIStreaming.Tests.Support;
+using static OpenAIStreaming.Tests.EndToEnd.Support.RecoveryHarness;
 
 namespace OpenAIStreaming.Tests.EndToEnd;
 
@@ -37,14 +39,6 @@ public sealed class ResponsesRecoveryEndToEndTests
     {
         Typed,
         Sdk,
-    }
-
-    public enum Break
-    {
-        Cut,
-        Reset,
-        ServerErrorEvent,
-        MalformedEvent,
     }
 
     public enum Bytes
@@ -119,7 +113,7 @@ public sealed class ResponsesRecoveryEndToEndTests
     {
         await using FakeOpenAIServer server = await StartServerAsync();
         server.AddRule(new FaultRule(Fault.CutAfterEvents(k)) { Attempts = AttemptSet.Only(1) });
-        using HttpClient http = Client(server);
+        using HttpClient http = HandlerClient(server);
 
         Reading result = await ReadAsync(http, reader);
 
@@ -133,7 +127,7 @@ public sealed class ResponsesRecoveryEndToEndTests
     {
         await using FakeOpenAIServer server = await StartServerAsync();
         server.AddRule(new FaultRule(FaultFor(kind, k)) { Attempts = AttemptSet.Only(1) });
-        using HttpClient http = Client(server);
+        using HttpClient http = HandlerClient(server);
 
         Reading result = await ReadAsync(http, reader);
 
@@ -153,7 +147,7 @@ public sealed class ResponsesRecoveryEndToEndTests
             _ => Fault.CrlfLineEndings(),
         }));
         server.AddRule(new FaultRule(FaultFor(kind, 20)) { Attempts = AttemptSet.Only(1) });
-        using HttpClient http = Client(server);
+        using HttpClient http = HandlerClient(server);
 
         Reading result = await ReadAsync(http, reader);
 
@@ -169,7 +163,7 @@ public sealed class ResponsesRecoveryEndToEndTests
         TimeSpan idle = new OpenAIStreamingOptions().IdleTimeout;
         await using FakeOpenAIServer server = await StartServerAsync(clock);
         server.AddRule(new FaultRule(Fault.StallAfterEvents(30, TimeSpan.FromMinutes(10))) { Attempts = AttemptSet.Only(1) });
-        using HttpClient http = Client(server, clock: clock);
+        using HttpClient http = HandlerClient(server, clock: clock);
 
         Task<Reading> run = Task.Run(() => ReadAsync(http, reader));
         await ManualTimeProvider.WaitUntilAsync(
@@ -189,7 +183,7 @@ public sealed class ResponsesRecoveryEndToEndTests
     {
         await using FakeOpenAIServer server = await StartServerAsync();
         server.AddRule(new FaultRule(Fault.CutAfterEvents(8))); // every resumed stream breaks after 8 events too
-        using HttpClient http = Client(server, new OpenAIStreamingRecoveryOptions { MaxRecoveries = 2 });
+        using HttpClient http = HandlerClient(server, new OpenAIStreamingRecoveryOptions { MaxRecoveries = 2 });
 
         Reading result = await ReadAsync(http, reader);
 
@@ -227,7 +221,7 @@ public sealed class ResponsesRecoveryEndToEndTests
         // was delivered; what follows goes on under the first response's id and sequence numbers.
         await using FakeOpenAIServer server = await StartServerAsync();
         server.AddRule(new FaultRule(FaultFor(kind, k)) { Attempts = AttemptSet.Only(1) });
-        using HttpClient http = Client(server);
+        using HttpClient http = HandlerClient(server);
 
         Reading result = await ReadAsync(http, reader, background: false);
 
@@ -245,7 +239,7 @@ public sealed class ResponsesRecoveryEndToEndTests
         await using FakeOpenAIServer server = await StartServerAsync();
         server.AddRule(new FaultRule(Fault.CutAfterEvents(30)) { Attempts = AttemptSet.Only(1) });
         server.AddRule(new FaultRule(Fault.DivergeAfterToken(10)) { Attempts = AttemptSet.From(2) });
-        using HttpClient http = Client(server);
+        using HttpClient http = HandlerClient(server);
 
         Reading result = await ReadAsync(http, reader, background: false);
 
@@ -260,7 +254,7 @@ public sealed class ResponsesRecoveryEndToEndTests
     {
         await using FakeOpenAIServer server = await StartServerAsync();
         server.AddRule(new FaultRule(Fault.CutAfterEvents(20)) { Attempts = AttemptSet.Only(1) });
-        using HttpClient http = Client(server, new OpenAIStreamingRecoveryOptions { Enabled = false });
+        using HttpClient http = HandlerClient(server, new OpenAIStreamingRecoveryOptions { Enabled = false });
 
         Reading result = await ReadAsync(http, reader, background: false);
 
@@ -278,7 +272,7 @@ public sealed class ResponsesRecoveryEndToEndTests
         server.AddRule(new FaultRule(Fault.CutAfterEvents(20)) { Attempts = AttemptSet.Only(1) });
         server.AddRule(new FaultRule(Fault.Status(404)) { Attempts = AttemptSet.Only(2) }); // the resume: expired
 
-        using HttpClient http = Client(server);
+        using HttpClient http = HandlerClient(server);
         Reading result = await ReadAsync(http, reader);
 
         ShouldBeTheWholeAnswerOnce(server, result);
@@ -290,7 +284,7 @@ public sealed class ResponsesRecoveryEndToEndTests
     {
         await using FakeOpenAIServer server = await StartServerAsync();
         server.AddRule(new FaultRule(Fault.CutAfterEvents(20)));
-        using HttpClient http = Client(server, new OpenAIStreamingRecoveryOptions { Enabled = false });
+        using HttpClient http = HandlerClient(server, new OpenAIStreamingRecoveryOptions { Enabled = false });
         using var request = new HttpRequestMessage(HttpMethod.Post, "responses") { Content = new StringContent(ForegroundRequest, Encoding.UTF8, "application/json") };
         using HttpResponseMessage response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
         Stream body = await response.Content.ReadAsStreamAsync();
@@ -329,7 +323,7 @@ public sealed class ResponsesRecoveryEndToEndTests
     {
         await using FakeOpenAIServer server = await StartServerAsync();
         server.AddRule(new FaultRule(Fault.MidStreamError(20, MidStreamErrorShape.ResponseFailed)));
-        using HttpClient http = Client(server, new OpenAIStreamingRecoveryOptions { Enabled = false });
+        using HttpClient http = HandlerClient(server, new OpenAIStreamingRecoveryOptions { Enabled = false });
 
         Reading result = await ReadAsync(http, Reader.Sdk);
 
@@ -343,7 +337,7 @@ public sealed class ResponsesRecoveryEndToEndTests
     {
         await using FakeOpenAIServer server = await StartServerAsync();
         server.AddRule(new FaultRule(Fault.CutAfterEvents(20)) { Attempts = AttemptSet.Only(1) });
-        using HttpClient http = Client(server, new OpenAIStreamingRecoveryOptions { Enabled = false });
+        using HttpClient http = HandlerClient(server, new OpenAIStreamingRecoveryOptions { Enabled = false });
 
         Reading result = await ReadAsync(http, reader);
 
@@ -355,7 +349,7 @@ public sealed class ResponsesRecoveryEndToEndTests
     public async Task Stream_Checkpoints_ComeEverySixteenDeltasAndAtTheEnd_WithTheResponseIdAndSequenceNumber()
     {
         await using FakeOpenAIServer server = await StartServerAsync();
-        using HttpClient http = Client(server);
+        using HttpClient http = HandlerClient(server);
         var text = new StringBuilder();
         var checkpoints = new List<(long Sequence, OpenAIStreamCheckpoint Checkpoint, string Text)>();
 
@@ -385,7 +379,7 @@ public sealed class ResponsesRecoveryEndToEndTests
         await using FakeOpenAIServer server = await StartServerAsync();
         var text = new StringBuilder();
         string stored;
-        using (HttpClient first = Client(server))
+        using (HttpClient first = HandlerClient(server))
         {
             OpenAIStreamCheckpoint? checkpoint = null;
             await foreach (ResponseStreamEvent e in first.StreamResponseAsync(BackgroundRequest))
@@ -401,7 +395,7 @@ public sealed class ResponsesRecoveryEndToEndTests
             stored = checkpoint!.ToJson();
         }
 
-        using HttpClient second = Client(server);
+        using HttpClient second = HandlerClient(server);
         var sequences = new List<long>();
         bool completed = false;
         await foreach (ResponseStreamEvent e in second.ResumeResponseAsync(OpenAIStreamCheckpoint.FromJson(stored)))
@@ -466,29 +460,6 @@ public sealed class ResponsesRecoveryEndToEndTests
         {
             after.Should().Be(startingAfter);
         }
-    }
-
-    private static Fault FaultFor(Break kind, int k) => kind switch
-    {
-        Break.Cut => Fault.CutAfterEvents(k),
-        Break.Reset => Fault.ResetAfterEvents(k),
-        Break.ServerErrorEvent => Fault.MidStreamError(k),
-        _ => Fault.MalformedJson(k + 1), // 1-based: event number k + 1 is malformed, after k good ones
-    };
-
-    private static Task<FakeOpenAIServer> StartServerAsync(TimeProvider? clock = null) =>
-        FakeOpenAIServer.StartAsync(new FakeOpenAIServerOptions { TokenCount = Tokens, TimeProvider = clock ?? TimeProvider.System });
-
-    private static HttpClient Client(FakeOpenAIServer server, OpenAIStreamingRecoveryOptions? recovery = null, TimeProvider? clock = null)
-    {
-        var options = new OpenAIStreamingOptions { RetryBaseDelay = TimeSpan.FromMilliseconds(1) };
-        if (recovery is not null)
-        {
-            options.Recovery = recovery;
-        }
-
-        var handler = new OpenAIStreamingHandler(options, clock ?? TimeProvider.System, loggerFactory: null, new Random(7)) { InnerHandler = new SocketsHttpHandler() };
-        return new HttpClient(handler) { BaseAddress = server.BaseAddress, Timeout = Timeout.InfiniteTimeSpan };
     }
 
     private static async Task<Reading> ReadAsync(HttpClient http, Reader reader, bool background = true)

@@ -1,0 +1,42 @@
+using OpenAIStreaming.Testing;
+
+namespace OpenAIStreaming.Tests.EndToEnd.Support;
+
+/// <summary>How a stream breaks after its commit point, in the recovery tests of both APIs.</summary>
+public enum Break
+{
+    Cut,
+    Reset,
+    ServerErrorEvent,
+    MalformedEvent,
+}
+
+/// <summary>The fake server, the faults and the client through the handler that the recovery tests of both APIs share.</summary>
+internal static class RecoveryHarness
+{
+    /// <summary>The fault that breaks a stream in the way of <paramref name="kind"/> after <paramref name="k"/> good events.</summary>
+    public static Fault FaultFor(Break kind, int k) => kind switch
+    {
+        Break.Cut => Fault.CutAfterEvents(k),
+        Break.Reset => Fault.ResetAfterEvents(k),
+        Break.ServerErrorEvent => Fault.MidStreamError(k),
+        _ => Fault.MalformedJson(k + 1), // 1-based: event number k + 1 is malformed, after k good ones
+    };
+
+    /// <summary>The fake server, answering <paramref name="tokens"/> content tokens, on <paramref name="clock"/> (the system clock by default).</summary>
+    public static Task<FakeOpenAIServer> StartServerAsync(TimeProvider? clock = null, int tokens = 60) =>
+        FakeOpenAIServer.StartAsync(new FakeOpenAIServerOptions { TokenCount = tokens, TimeProvider = clock ?? TimeProvider.System });
+
+    /// <summary>An HttpClient to <paramref name="server"/> through the handler, retries 1 ms apart, with <paramref name="recovery"/> when given.</summary>
+    public static HttpClient HandlerClient(FakeOpenAIServer server, OpenAIStreamingRecoveryOptions? recovery = null, TimeProvider? clock = null)
+    {
+        var options = new OpenAIStreamingOptions { RetryBaseDelay = TimeSpan.FromMilliseconds(1) };
+        if (recovery is not null)
+        {
+            options.Recovery = recovery;
+        }
+
+        var handler = new OpenAIStreamingHandler(options, clock ?? TimeProvider.System, loggerFactory: null, new Random(7)) { InnerHandler = new SocketsHttpHandler() };
+        return new HttpClient(handler) { BaseAddress = server.BaseAddress, Timeout = Timeout.InfiniteTimeSpan };
+    }
+}
