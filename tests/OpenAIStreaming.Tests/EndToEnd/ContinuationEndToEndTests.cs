@@ -7,7 +7,9 @@ using OpenAI.Chat;
 using OpenAIStreaming.Protocol;
 using OpenAIStreaming.Recovery.Internal;
 using OpenAIStreaming.Testing;
+using OpenAIStreaming.Tests.EndToEnd.Support;
 using OpenAIStreaming.Tests.Support;
+using static OpenAIStreaming.Tests.EndToEnd.Support.RecoveryHarness;
 
 namespace OpenAIStreaming.Tests.EndToEnd;
 
@@ -18,17 +20,6 @@ namespace OpenAIStreaming.Tests.EndToEnd;
 /// </summary>
 public sealed class ContinuationEndToEndTests
 {
-    private const string Model = "gpt-4o-mini";
-    private const string Prompt = "Say hello";
-    private const int Tokens = 60;
-    private const string ChatRequest = $$"""{"model":"{{Model}}","messages":[{"role":"user","content":"{{Prompt}}"}]}""";
-    private static readonly FakeMessage[] Messages = [new("user", Prompt)];
-
-    public enum Reader
-    {
-        Typed,
-        Sdk,
-    }
 
     public static TheoryData<Reader, int> Cuts
     {

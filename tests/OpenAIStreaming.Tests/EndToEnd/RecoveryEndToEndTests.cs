@@ -21,24 +21,6 @@ namespace OpenAIStreaming.Tests.EndToEnd;
 /// </summary>
 public sealed class RecoveryEndToEndTests
 {
-    private const string Model = "gpt-4o-mini";
-    private const string Prompt = "Say hello";
-    private const int Tokens = 60;
-    private const string ChatRequest = $$"""{"model":"{{Model}}","messages":[{"role":"user","content":"{{Prompt}}"}]}""";
-    private static readonly FakeMessage[] Messages = [new("user", Prompt)];
-
-    public enum Reader
-    {
-        Typed,
-        Sdk,
-    }
-
-    public enum Bytes
-    {
-        ByteByByte,
-        SplitCharacters,
-        CrlfLineEndings,
-    }
 
     public static TheoryData<Reader, int> EveryCutPosition
     {

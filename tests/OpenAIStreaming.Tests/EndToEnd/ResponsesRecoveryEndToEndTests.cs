@@ -19,9 +19,6 @@ namespace OpenAIStreaming.Tests.EndToEnd;
 /// </summary>
 public sealed class ResponsesRecoveryEndToEndTests
 {
-    private const string Model = "gpt-4o-mini";
-    private const string Prompt = "Say hello";
-    private const int Tokens = 60;
 
     // A background stream's events: created, queued, in_progress, output_item.added, content_part.added, 60 deltas,
     // output_text.done, content_part.done, output_item.done, completed. The first delta (event 6) is the commit point.
@@ -33,20 +30,6 @@ public sealed class ResponsesRecoveryEndToEndTests
     private const int ForegroundAll = AllEvents - 1;
     private const string BackgroundRequest = $$"""{"model":"{{Model}}","input":"{{Prompt}}","stream":true,"background":true}""";
     private const string ForegroundRequest = $$"""{"model":"{{Model}}","input":"{{Prompt}}","stream":true}""";
-    private static readonly FakeMessage[] Messages = [new("user", Prompt)];
-
-    public enum Reader
-    {
-        Typed,
-        Sdk,
-    }
-
-    public enum Bytes
-    {
-        ByteByByte,
-        SplitCharacters,
-        CrlfLineEndings,
-    }
 
     public static TheoryData<Reader, int> EveryCutPosition
     {

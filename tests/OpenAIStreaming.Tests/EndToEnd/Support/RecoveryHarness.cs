@@ -11,9 +11,30 @@ public enum Break
     MalformedEvent,
 }
 
-/// <summary>The fake server, the faults and the client through the handler that the recovery tests of both APIs share.</summary>
+/// <summary>Who reads the stream in a recovery test: this library's typed reader, or the official SDK reading the bytes through the handler.</summary>
+public enum Reader
+{
+    Typed,
+    Sdk,
+}
+
+/// <summary>How the server writes a stream's bytes, besides breaking it, in a recovery test.</summary>
+public enum Bytes
+{
+    ByteByByte,
+    SplitCharacters,
+    CrlfLineEndings,
+}
+
+/// <summary>The request, the fake server, the faults and the client through the handler that the recovery tests of both APIs share.</summary>
 internal static class RecoveryHarness
 {
+    public const string Model = "gpt-4o-mini";
+    public const string Prompt = "Say hello";
+    public const int Tokens = 60;
+    public const string ChatRequest = $$"""{"model":"{{Model}}","messages":[{"role":"user","content":"{{Prompt}}"}]}""";
+    public static readonly FakeMessage[] Messages = [new("user", Prompt)];
+
     /// <summary>The fault that breaks a stream in the way of <paramref name="kind"/> after <paramref name="k"/> good events.</summary>
     public static Fault FaultFor(Break kind, int k) => kind switch
     {
@@ -24,7 +45,7 @@ internal static class RecoveryHarness
     };
 
     /// <summary>The fake server, answering <paramref name="tokens"/> content tokens, on <paramref name="clock"/> (the system clock by default).</summary>
-    public static Task<FakeOpenAIServer> StartServerAsync(TimeProvider? clock = null, int tokens = 60) =>
+    public static Task<FakeOpenAIServer> StartServerAsync(TimeProvider? clock = null, int tokens = Tokens) =>
         FakeOpenAIServer.StartAsync(new FakeOpenAIServerOptions { TokenCount = tokens, TimeProvider = clock ?? TimeProvider.System });
 
     /// <summary>An HttpClient to <paramref name="server"/> through the handler, retries 1 ms apart, with <paramref name="recovery"/> when given.</summary>
