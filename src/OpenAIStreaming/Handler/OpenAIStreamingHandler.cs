@@ -62,6 +62,7 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
     private readonly bool _ownsState;
     private readonly RetryDelays _delays;
     private readonly Func<HttpRequestMessage, CancellationToken, Task<HttpResponseMessage>> _sendInner;
+    private readonly StreamRecovery _recovery;
     private bool? _primaryOpensHttp2Connections;
 
     /// <summary>Creates the handler. Set <see cref="DelegatingHandler.InnerHandler"/> (for example to <see cref="CreatePrimaryHandler"/>) before use.</summary>
@@ -93,6 +94,7 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
         _state = sharedState ?? new HandlerSharedState(_options, _timeProvider, _logger, meterFactory);
         _delays = new RetryDelays(_options, random);
         _sendInner = base.SendAsync;
+        _recovery = new StreamRecovery(this);
     }
 
     /// <summary>Gets what the calls through this handler share (the retry budget, the route health).</summary>
@@ -178,11 +180,7 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
                 {
                     int target = outcome.Target.Index;
                     bool canContinue = IsChatCompletions(request.RequestUri) && AcceptsPrefill(targets[target]) && Recovery.Internal.Continuation.IsEligible(body.Body.Span);
-                    call.EnableRecovery(_options.Recovery, (delivered, cancellation) => ReplayAsync(call, targets, target, delivered, cancellation), canContinue);
-                    if (body.IsBackground && IsResponses(request.RequestUri))
-                    {
-                        call.EnableResume((responseId, after, cancellation) => ResumeAsync(call, targets[target], targets, responseId, after, cancellation));
-                    }
+                    call.EnableRecovery(_options.Recovery, _recovery, targets, target, canContinue, canResume: body.IsBackground && IsResponses(request.RequestUri));
                 }
             }
 
@@ -223,18 +221,7 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
             return;
         }
 
-        CircuitBreaker.Internal.Admission admission = outcome.Admission;
-        call.OnBodyEnd(failed =>
-        {
-            if (failed is { } verdict)
-            {
-                health.Report(admission, verdict);
-            }
-            else
-            {
-                health.Abandon(admission);
-            }
-        });
+        call.OnBodyEnd(health, outcome.Admission);
     }
 
     /// <summary>
@@ -247,8 +234,10 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
     /// that target to continue it (<see cref="OpenAIStreamingRecoveryOptions.ContinueWithAssistantPrefill"/>); when the
     /// target refuses or fails, it replays as usual, and the refusal is not the caller's error.
     /// </remarks>
-    private async ValueTask<ReplayedBody> ReplayAsync(CallContext call, TargetChain targets, int target, string? delivered, CancellationToken cancellationToken)
+    private async ValueTask<ReplayedBody> ReplayAsync(CallContext call, string? delivered, CancellationToken cancellationToken)
     {
+        TargetChain targets = call.Targets!;
+        int target = call.TargetIndex;
         if (delivered is not null && Recovery.Internal.Continuation.Body(targets[target].Body.Span, delivered) is { } continuation)
         {
             try
@@ -306,8 +295,8 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
     /// stored events with their own sequence numbers, and nothing is generated again. Throws a typed error when the server
     /// does not stream it (a stored response expires after some minutes).
     /// </summary>
-    private ValueTask<ReplayedBody> ResumeAsync(CallContext call, Fallback.Internal.Target target, TargetChain targets, string responseId, long after, CancellationToken cancellationToken) =>
-        SendRecoveryAsync(call, targets.CreateResumeRequest(target, responseId, after), cancellationToken);
+    private ValueTask<ReplayedBody> ResumeAsync(CallContext call, string responseId, long after, CancellationToken cancellationToken) =>
+        SendRecoveryAsync(call, call.Targets!.CreateResumeRequest(call.Targets[call.TargetIndex], responseId, after), cancellationToken);
 
     /// <summary>
     /// Sends one recovery request (a resume, or a continuation) to the target that was streaming, once — drawing on the
@@ -453,5 +442,15 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
         {
             request.Version = HttpVersion.Version20;
         }
+    }
+
+    /// <summary>The handler's recoveries of a call's broken stream (one per handler: what a call needs, it keeps itself).</summary>
+    private sealed class StreamRecovery(OpenAIStreamingHandler handler) : IStreamRecovery
+    {
+        public ValueTask<ReplayedBody> ReplayAsync(CallContext call, string? delivered, CancellationToken cancellationToken) =>
+            handler.ReplayAsync(call, delivered, cancellationToken);
+
+        public ValueTask<ReplayedBody> ResumeAsync(CallContext call, string responseId, long after, CancellationToken cancellationToken) =>
+            handler.ResumeAsync(call, responseId, after, cancellationToken);
     }
 }

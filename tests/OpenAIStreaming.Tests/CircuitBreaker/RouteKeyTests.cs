@@ -27,4 +27,28 @@ public sealed class RouteKeyTests
     public void Of_TwoModelsOnOneEndpoint_AreTwoRoutes() =>
         RouteKey.Of(new Uri("https://api.openai.com/v1/chat/completions"), "gpt-4o")
             .Should().NotBe(RouteKey.Of(new Uri("https://api.openai.com/v1/chat/completions"), "gpt-4o-mini"));
+
+    [Fact]
+    public void Of_AddressesAndModelsInTurn_NameEachItsOwnRoute()
+    {
+        // Calls that go from one route to another and back (the last route is remembered) are each named for their own.
+        (string Uri, string? Model, string Expected)[] calls =
+        [
+            ("https://api.openai.com/v1/chat/completions", "gpt-4o", "https://api.openai.com gpt-4o"),
+            ("https://api.openai.com/v1/chat/completions", "gpt-4o", "https://api.openai.com gpt-4o"),
+            ("https://api.openai.com/v1/chat/completions", "gpt-4o-mini", "https://api.openai.com gpt-4o-mini"),
+            ("https://api.openai.com/v1/chat/completions", null, "https://api.openai.com"),
+            ("http://127.0.0.1:8000/v1/chat/completions", "gpt-4o-mini", "http://127.0.0.1:8000 gpt-4o-mini"),
+            ("https://res.openai.azure.com/openai/deployments/a/chat/completions", "x", "https://res.openai.azure.com/openai/deployments/a"),
+            ("https://res.openai.azure.com/openai/deployments/a/chat/completions", "y", "https://res.openai.azure.com/openai/deployments/a"),
+            ("https://res.openai.azure.com/openai/deployments/b/chat/completions", "y", "https://res.openai.azure.com/openai/deployments/b"),
+            ("https://user:s3cret@api.openai.com/v1/chat/completions", "gpt-4o", "https://api.openai.com gpt-4o"),
+            ("https://api.openai.com/v1/chat/completions", "gpt-4o", "https://api.openai.com gpt-4o"),
+        ];
+
+        foreach ((string uri, string? model, string expected) in calls)
+        {
+            RouteKey.Of(new Uri(uri), model).Should().Be(expected, $"{uri} asks for {model ?? "no model"}");
+        }
+    }
 }

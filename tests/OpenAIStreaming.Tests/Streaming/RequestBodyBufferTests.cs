@@ -27,7 +27,7 @@ public sealed class RequestBodyBufferTests
 
         RequestBodyBuffer.Result result = await RequestBodyBuffer.PrepareAsync(request, maxBytes: 1024, CancellationToken.None);
 
-        request.Content.Should().BeOfType<ReadOnlyMemoryContent>("the copy is sent, so an open stream holds the body once");
+        request.Content.Should().BeOfType<BufferedContent>("the copy is sent, so an open stream holds the body once");
         request.Content!.Headers.ContentType.Should().Be(content.Headers.ContentType);
         result.IsReplayable.Should().BeTrue();
         result.IsStream.Should().BeTrue();
@@ -35,6 +35,37 @@ public sealed class RequestBodyBufferTests
         Encoding.UTF8.GetString(result.Body.Span).Should().Be(Body);
         (await request.Content.ReadAsStringAsync()).Should().Be(Body);
         (await request.Content.ReadAsStringAsync()).Should().Be(Body, "the copy can be sent again");
+    }
+
+    [Fact]
+    public async Task PrepareAsync_TheLibrarysOwnBody_IsReadInPlaceAndKept()
+    {
+        byte[] bytes = Encoding.UTF8.GetBytes(Body);
+        var content = BufferedContent.Json(bytes);
+        using var request = new HttpRequestMessage(HttpMethod.Post, "http://localhost/v1/chat/completions") { Content = content };
+
+        RequestBodyBuffer.Result result = await RequestBodyBuffer.PrepareAsync(request, maxBytes: 1024, CancellationToken.None);
+
+        request.Content.Should().BeSameAs(content, "a body already in memory that the handler can read is neither copied nor replaced");
+        System.Runtime.InteropServices.MemoryMarshal.TryGetArray(result.Body, out ArraySegment<byte> segment).Should().BeTrue();
+        segment.Array.Should().BeSameAs(bytes);
+        result.IsReplayable.Should().BeTrue();
+        result.IsStream.Should().BeTrue();
+        result.Model.Should().Be("gpt-4o");
+        request.Content.Headers.ContentType!.MediaType.Should().Be("application/json");
+        request.Content.Headers.ContentLength.Should().Be(bytes.Length);
+        (await request.Content.ReadAsStringAsync()).Should().Be(Body);
+    }
+
+    [Fact]
+    public async Task PrepareAsync_TheLibrarysOwnBodyOverTheLimit_IsNotReplayable()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "http://localhost/v1/chat/completions") { Content = BufferedContent.Json(Encoding.UTF8.GetBytes(Body)) };
+
+        RequestBodyBuffer.Result result = await RequestBodyBuffer.PrepareAsync(request, maxBytes: Body.Length - 1, CancellationToken.None);
+
+        result.IsReplayable.Should().BeFalse();
+        (await request.Content!.ReadAsStringAsync()).Should().Be(Body, "the request goes as it came");
     }
 
     [Fact]

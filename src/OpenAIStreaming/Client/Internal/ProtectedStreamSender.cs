@@ -12,7 +12,7 @@ namespace OpenAIStreaming.Client.Internal;
 /// After it, a stream that breaks is recovered as through the handler (<see cref="OpenAIStreamingOptions.Recovery"/>): sent
 /// again and checked against what was delivered, or — a background Responses stream — resumed where it broke.
 /// </summary>
-internal sealed class ProtectedStreamSender : StreamSender
+internal sealed class ProtectedStreamSender : StreamSender, IStreamRecovery
 {
     private readonly OpenAIStreamingOptions _options;
     private readonly TimeProvider _timeProvider;
@@ -53,11 +53,7 @@ internal sealed class ProtectedStreamSender : StreamSender
             {
                 // The same recoveries as through the handler, without its retries, budget and fallbacks: the request is
                 // sent again (and checked against what was delivered), or a background response is resumed.
-                call.EnableRecovery(_options.Recovery, (_, cancellation) => ReplayAsync(call, targets.CreateRequest(targets[0], attempt: 2)));
-                if (body.IsBackground)
-                {
-                    call.EnableResume((responseId, after, cancellation) => ReplayAsync(call, targets.CreateResumeRequest(targets[0], responseId, after)));
-                }
+                call.EnableRecovery(_options.Recovery, this, targets, target: 0, canResume: body.IsBackground);
             }
 
             CallContent.Install(response, prefetch, response.IsSuccessStatusCode, call, _options);
@@ -122,6 +118,14 @@ internal sealed class ProtectedStreamSender : StreamSender
             throw;
         }
     }
+
+    /// <inheritdoc/>
+    public ValueTask<ReplayedBody> ReplayAsync(CallContext call, string? delivered, CancellationToken cancellationToken) =>
+        ReplayAsync(call, call.Targets!.CreateRequest(call.Targets[0], attempt: 2));
+
+    /// <inheritdoc/>
+    public ValueTask<ReplayedBody> ResumeAsync(CallContext call, string responseId, long after, CancellationToken cancellationToken) =>
+        ReplayAsync(call, call.Targets!.CreateResumeRequest(call.Targets[0], responseId, after));
 
     /// <summary>
     /// A recovery's request (the original sent again, or the resume of a background response): its answer up to the first

@@ -1,4 +1,3 @@
-using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -22,14 +21,15 @@ internal static class StreamCalls
     public static IAsyncEnumerable<ChatCompletionUpdate> Chat(StreamSender sender, ReadOnlySpan<byte> utf8RequestJson, CancellationToken cancellationToken)
     {
         Uri uri = EndpointUri(sender.HttpClient, ChatCompletionsPath);
-        byte[] asked = StreamingRequestBody.ForceStream(utf8RequestJson, nameof(utf8RequestJson), out bool asksForJson);
-        byte[]? withUsage = Streaming.Internal.IncludeUsage.Add(asked); // the usage of the answer, unless the body says otherwise
-        return new ChatUpdateStream(sender, () => CreateRequest(sender.HttpClient, uri, withUsage ?? asked), disposeRequest: true, cancellationToken)
+
+        // The usage of the answer is asked for unless the body says otherwise; a server that refuses stream_options (older
+        // Azure API versions, strict validators) gets the body as it came, which is this one without those bytes.
+        byte[] body = StreamingRequestBody.ForceStream(utf8RequestJson, nameof(utf8RequestJson), includeUsage: true, out bool asksForJson, out Range usage);
+        bool addedUsage = usage.Start.Value != usage.End.Value;
+        return new ChatUpdateStream(sender, () => CreateRequest(sender.HttpClient, uri, body), disposeRequest: true, cancellationToken)
         {
             ContentIsJson = asksForJson,
-
-            // A server that refuses stream_options (older Azure API versions, strict validators) gets the body as it came.
-            CreateRequestAsAsked = withUsage is null ? null : () => CreateRequest(sender.HttpClient, uri, asked),
+            CreateRequestAsAsked = addedUsage ? () => CreateRequest(sender.HttpClient, uri, StreamingRequestBody.Without(body, usage)) : null,
         };
     }
 
@@ -74,7 +74,7 @@ internal static class StreamCalls
             () =>
             {
                 var request = new HttpRequestMessage(HttpMethod.Get, uri) { Version = sender.HttpClient.DefaultRequestVersion, VersionPolicy = sender.HttpClient.DefaultVersionPolicy };
-                request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
+                request.Headers.TryAddWithoutValidation("Accept", "text/event-stream");
                 return request;
             },
             disposeRequest: true,
@@ -145,15 +145,13 @@ internal static class StreamCalls
     /// </summary>
     private static HttpRequestMessage CreateRequest(HttpClient httpClient, Uri uri, byte[] body)
     {
-        var content = new ByteArrayContent(body);
-        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
         var request = new HttpRequestMessage(HttpMethod.Post, uri)
         {
-            Content = content,
+            Content = Streaming.Internal.BufferedContent.Json(body),
             Version = httpClient.DefaultRequestVersion,
             VersionPolicy = httpClient.DefaultVersionPolicy,
         };
-        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
+        request.Headers.TryAddWithoutValidation("Accept", "text/event-stream");
         return request;
     }
 }

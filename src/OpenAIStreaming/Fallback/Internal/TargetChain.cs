@@ -33,10 +33,11 @@ internal sealed class TargetChain
     internal static readonly string[] ForeignOriginQueryParameters = ["stream", "starting_after", "include", "include[]", "include_obfuscation"];
 
     private readonly HttpRequestMessage _original;
-    private readonly KeyValuePair<string, string[]>[] _headers;
-    private readonly KeyValuePair<string, string[]>[] _contentHeaders;
+    private readonly KeyValuePair<string, HeaderStringValues>[] _headers; // the values as they were: a header set later is a new value
+    private readonly KeyValuePair<string, HeaderStringValues>[] _contentHeaders;
     private readonly KeyValuePair<string, object?>[] _requestOptions;
-    private readonly List<Target> _targets;
+    private readonly Target _request;
+    private readonly List<Target>? _fallbacks; // most calls have none
 
     /// <summary>
     /// Builds the chain for <paramref name="request"/>, whose buffered body is <paramref name="body"/> (empty when the body
@@ -48,12 +49,14 @@ internal sealed class TargetChain
         _original = request;
         _headers = Snapshot(request.Headers.NonValidated);
         _contentHeaders = request.Content is null ? [] : Snapshot(request.Content.Headers.NonValidated, skipContentLength: true);
-        _requestOptions = [.. request.Options];
-        _targets = [new Target(0, request.RequestUri, model, Fallback: null, ForeignOrigin: false, body, RouteKey.Of(request.RequestUri, model))];
-        if (!isReplayable)
+        _requestOptions = ((ICollection<KeyValuePair<string, object?>>)request.Options).Count == 0 ? [] : [.. request.Options];
+        _request = new Target(0, request.RequestUri, model, Fallback: null, ForeignOrigin: false, body, RouteKey.Of(request.RequestUri, model));
+        if (!isReplayable || fallbacks.Count == 0)
         {
             return;
         }
+
+        _fallbacks = new List<Target>(fallbacks.Count);
 
         foreach (OpenAIStreamingFallback fallback in fallbacks)
         {
@@ -71,15 +74,15 @@ internal sealed class TargetChain
 
             Uri? uri = fallback.Endpoint is { } endpoint && request.RequestUri is { IsAbsoluteUri: true } original ? Rebase(original, endpoint) : request.RequestUri;
             string? targetModel = fallback.Model ?? model;
-            _targets.Add(new Target(_targets.Count, uri, targetModel, fallback, !Origin.Same(uri, request.RequestUri), targetBody, RouteKey.Of(uri, targetModel)));
+            _fallbacks.Add(new Target(Count, uri, targetModel, fallback, !Origin.Same(uri, request.RequestUri), targetBody, RouteKey.Of(uri, targetModel)));
         }
     }
 
     /// <summary>Gets the number of targets: the request itself plus the fallbacks that can take it.</summary>
-    public int Count => _targets.Count;
+    public int Count => 1 + (_fallbacks?.Count ?? 0);
 
     /// <summary>Gets target <paramref name="index"/>.</summary>
-    public Target this[int index] => _targets[index];
+    public Target this[int index] => index == 0 ? _request : _fallbacks is { } fallbacks ? fallbacks[index - 1] : throw new ArgumentOutOfRangeException(nameof(index));
 
     /// <summary>
     /// The request for attempt <paramref name="attempt"/> (1-based, across the whole call) on <paramref name="target"/>. The
@@ -105,10 +108,10 @@ internal sealed class TargetChain
             };
             if (_original.Content is not null)
             {
-                var content = new ReadOnlyMemoryContent(body ?? target.Body);
-                foreach (KeyValuePair<string, string[]> header in _contentHeaders)
+                var content = Streaming.Internal.BufferedContent.Of(body ?? target.Body);
+                foreach (KeyValuePair<string, HeaderStringValues> header in _contentHeaders)
                 {
-                    content.Headers.TryAddWithoutValidation(header.Key, header.Value);
+                    Add(content.Headers, header);
                 }
 
                 request.Content = content;
@@ -157,11 +160,11 @@ internal sealed class TargetChain
 
     private void CopyHeadersAndOptions(HttpRequestMessage request, Target target)
     {
-        foreach (KeyValuePair<string, string[]> header in _headers)
+        foreach (KeyValuePair<string, HeaderStringValues> header in _headers)
         {
             if (!target.ForeignOrigin || MayCrossOrigin(header.Key))
             {
-                request.Headers.TryAddWithoutValidation(header.Key, header.Value);
+                Add(request.Headers, header);
             }
         }
 
@@ -211,19 +214,36 @@ internal sealed class TargetChain
         name.StartsWith(SdkHeaderPrefix, StringComparison.OrdinalIgnoreCase)
         || Array.Exists(ForeignOriginHeaders, allowed => allowed.Equals(name, StringComparison.OrdinalIgnoreCase));
 
-    private static KeyValuePair<string, string[]>[] Snapshot(HttpHeadersNonValidated headers, bool skipContentLength = false)
+    private static KeyValuePair<string, HeaderStringValues>[] Snapshot(HttpHeadersNonValidated headers, bool skipContentLength = false)
     {
-        var snapshot = new KeyValuePair<string, string[]>[headers.Count];
+        if (headers.Count == 0)
+        {
+            return [];
+        }
+
+        var snapshot = new KeyValuePair<string, HeaderStringValues>[headers.Count];
         int count = 0;
         foreach (KeyValuePair<string, HeaderStringValues> header in headers)
         {
             if (!skipContentLength || !header.Key.Equals("Content-Length", StringComparison.OrdinalIgnoreCase))
             {
-                snapshot[count++] = new(header.Key, [.. header.Value]);
+                snapshot[count++] = header;
             }
         }
 
         return count == snapshot.Length ? snapshot : snapshot[..count];
+    }
+
+    private static void Add(HttpHeaders headers, KeyValuePair<string, HeaderStringValues> header)
+    {
+        if (header.Value.Count == 1)
+        {
+            headers.TryAddWithoutValidation(header.Key, header.Value.ToString()); // one value: its own string, nothing joined
+        }
+        else
+        {
+            headers.TryAddWithoutValidation(header.Key, header.Value);
+        }
     }
 
     /// <summary>

@@ -1,3 +1,5 @@
+using OpenAIStreaming.CircuitBreaker.Internal;
+using OpenAIStreaming.Fallback.Internal;
 using OpenAIStreaming.Telemetry.Internal;
 
 namespace OpenAIStreaming.Streaming.Internal;
@@ -21,9 +23,10 @@ internal sealed class CallContext : IDisposable
     private List<HttpRequestMessage>? _ownedRequests; // created with the first: most calls own none
     private readonly Lock _gate = new(); // the owned requests and the recovery's response, against a disposal that races a recovery
     private bool _disposed;
-    private Action<bool?>? _onBodyEnd;
-    private Func<string?, CancellationToken, ValueTask<ReplayedBody>>? _replay;
-    private Func<string, long, CancellationToken, ValueTask<ReplayedBody>>? _resume;
+    private RouteHealth? _health; // told how the committed stream's body ended
+    private Admission _admission;
+    private IStreamRecovery? _recovery;
+    private bool _canResume;
     private HttpResponseMessage? _replayResponse;
     private int _ended;
     private int _attempts;
@@ -87,7 +90,7 @@ internal sealed class CallContext : IDisposable
     public int Recoveries { get; private set; }
 
     /// <summary>Gets a value indicating whether a broken stream can be recovered now: recovery is on, not used up, and the call goes on.</summary>
-    public bool CanRecover => _replay is not null && Recoveries < Recovery!.MaxRecoveries && !IsCancelled;
+    public bool CanRecover => _recovery is not null && Recoveries < Recovery!.MaxRecoveries && !IsCancelled;
 
     /// <summary>The number of the next attempt of this call (1-based, counting every retry, hedge and replay).</summary>
     public int NextAttemptNumber() => Interlocked.Increment(ref _attempts);
@@ -101,22 +104,30 @@ internal sealed class CallContext : IDisposable
     /// </summary>
     public bool CanContinue { get; private set; }
 
+    /// <summary>Gets the targets of the call, once a broken stream of it can be recovered.</summary>
+    public TargetChain? Targets { get; private set; }
+
+    /// <summary>Gets the index in <see cref="Targets"/> of the target whose stream is read.</summary>
+    public int TargetIndex { get; private set; }
+
     /// <summary>
-    /// Lets a broken stream of this call be recovered by <paramref name="replay"/>, which sends the request again — or, given
-    /// the delivered text and <paramref name="canContinue"/>, asks for its continuation first.
+    /// Lets a broken stream of this call be recovered by <paramref name="recovery"/>, which sends the request again to
+    /// target <paramref name="target"/> of <paramref name="targets"/> (the one that was streaming) — or, given the delivered
+    /// text and <paramref name="canContinue"/>, asks for its continuation first; and, when <paramref name="canResume"/> (a
+    /// background response the server keeps), streams it again from where it broke.
     /// </summary>
-    public void EnableRecovery(OpenAIStreamingRecoveryOptions options, Func<string?, CancellationToken, ValueTask<ReplayedBody>> replay, bool canContinue = false)
+    public void EnableRecovery(OpenAIStreamingRecoveryOptions options, IStreamRecovery recovery, TargetChain targets, int target, bool canContinue = false, bool canResume = false)
     {
         Recovery = options;
-        _replay = replay;
+        Targets = targets;
+        TargetIndex = target;
         CanContinue = canContinue;
+        _canResume = canResume;
+        _recovery = recovery;
     }
 
     /// <summary>Gets a value indicating whether the stream is a background response the server keeps, so a break can be resumed where it stopped (<see cref="ResumeAsync"/>).</summary>
-    public bool CanResume => _resume is not null && CanRecover;
-
-    /// <summary>Lets a broken background response of this call be streamed again from where it broke, by <paramref name="resume"/>.</summary>
-    public void EnableResume(Func<string, long, CancellationToken, ValueTask<ReplayedBody>> resume) => _resume = resume;
+    public bool CanResume => _canResume && CanRecover;
 
     /// <summary>
     /// The stream of a background response broke after its commit point: reports the break to its route, then asks the
@@ -129,7 +140,7 @@ internal sealed class CallContext : IDisposable
         Recoveries++;
         ReportBodyEnd(failed: true);
         ReleaseReplay();
-        ReplayedBody body = await _resume!(responseId, after, cancellationToken).ConfigureAwait(false);
+        ReplayedBody body = await _recovery!.ResumeAsync(this, responseId, after, cancellationToken).ConfigureAwait(false);
         return Keep(body);
     }
 
@@ -145,7 +156,7 @@ internal sealed class CallContext : IDisposable
         Recoveries++;
         ReportBodyEnd(failed: true);
         ReleaseReplay();
-        ReplayedBody body = await _replay!(delivered, cancellationToken).ConfigureAwait(false);
+        ReplayedBody body = await _recovery!.ReplayAsync(this, delivered, cancellationToken).ConfigureAwait(false);
         return Keep(body);
     }
 
@@ -182,13 +193,14 @@ internal sealed class CallContext : IDisposable
     }
 
     /// <summary>
-    /// Sets who is told, once, how the committed stream's body ended: true when it broke, stalled or was cut, false when it
-    /// ended well, null when it ended without a verdict (the consumer stopped reading, the caller cancelled, the total
-    /// timeout ran out).
+    /// Sets the route health told, once, how the committed stream's body ended, for the attempt admitted as
+    /// <paramref name="admission"/>: a failure when it broke, stalled or was cut, a success when it ended well, and no verdict
+    /// when it ended otherwise (the consumer stopped reading, the caller cancelled, the total timeout ran out).
     /// </summary>
-    public void OnBodyEnd(Action<bool?> report)
+    public void OnBodyEnd(RouteHealth health, Admission admission)
     {
-        _onBodyEnd = report;
+        _health = health;
+        _admission = admission;
         Volatile.Write(ref _ended, 0); // a replay's body gets its own verdict
     }
 
@@ -239,9 +251,16 @@ internal sealed class CallContext : IDisposable
 
     private void EndBody(bool? failed)
     {
-        if (Interlocked.Exchange(ref _ended, 1) == 0)
+        if (Interlocked.Exchange(ref _ended, 1) == 0 && _health is { } health)
         {
-            _onBodyEnd?.Invoke(failed);
+            if (failed is { } verdict)
+            {
+                health.Report(_admission, verdict);
+            }
+            else
+            {
+                health.Abandon(_admission);
+            }
         }
     }
 
@@ -316,6 +335,20 @@ internal sealed class CallContext : IDisposable
             }
         }
     }
+}
+
+/// <summary>What recovers a call's broken stream: sends its request again, or streams its stored response again from where it broke.</summary>
+internal interface IStreamRecovery
+{
+    /// <summary>
+    /// Sends the request of <paramref name="call"/> again (to <see cref="CallContext.TargetIndex"/> of its
+    /// <see cref="CallContext.Targets"/> first) and returns the answer up to its first content and the rest of its body;
+    /// given the <paramref name="delivered"/> text, it may ask for its continuation instead.
+    /// </summary>
+    ValueTask<ReplayedBody> ReplayAsync(CallContext call, string? delivered, CancellationToken cancellationToken);
+
+    /// <summary>Streams the stored (background) response <paramref name="responseId"/> of <paramref name="call"/> again, from the event after sequence number <paramref name="after"/>.</summary>
+    ValueTask<ReplayedBody> ResumeAsync(CallContext call, string responseId, long after, CancellationToken cancellationToken);
 }
 
 /// <summary>

@@ -24,6 +24,18 @@ internal static class RequestBodyBuffer
             return new Result(IsReplayable: true, IsStream: false);
         }
 
+        ReadOnlyMemory<byte> body;
+        if (content is BufferedContent buffered)
+        {
+            body = buffered.Body; // this library's own body, or one buffered before: read in place, nothing copied
+            if (body.Length > maxBytes)
+            {
+                return new Result(IsReplayable: false, IsStream: false);
+            }
+
+            return Inspected(body);
+        }
+
         if (content.Headers.ContentLength > maxBytes)
         {
             return new Result(IsReplayable: false, IsStream: false);
@@ -33,12 +45,16 @@ internal static class RequestBodyBuffer
         // copy, as reading it as a stream would first buffer a body that is not in memory, without a bound.
         var buffer = new BoundedBuffer((int)Math.Min(content.Headers.ContentLength ?? 4096, maxBytes) + 1, maxBytes);
         await content.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
-        ReadOnlyMemory<byte> body = buffer.Written;
+        body = buffer.Written;
 
         // The copy replaces the content even when that is in memory and could be sent again: an open stream then holds
         // its body once (the response keeps the request), not twice.
         Replace(request, body);
+        return Inspected(body);
+    }
 
+    private static Result Inspected(ReadOnlyMemory<byte> body)
+    {
         (bool isStream, string? model, bool isBackground) = Inspect(body.Span);
         return new Result(IsReplayable: true, isStream, body, model, isBackground);
     }
@@ -47,7 +63,7 @@ internal static class RequestBodyBuffer
     public static void Replace(HttpRequestMessage request, ReadOnlyMemory<byte> body)
     {
         HttpContent content = request.Content!;
-        var replacement = new ReadOnlyMemoryContent(body);
+        var replacement = BufferedContent.Of(body);
         foreach (KeyValuePair<string, HeaderStringValues> header in content.Headers.NonValidated)
         {
             if (!header.Key.Equals("Content-Length", StringComparison.OrdinalIgnoreCase))

@@ -10,7 +10,7 @@ public sealed class HandlerHarness : IStreamProtectionHarness
     public const string ChatRequest = """{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}],"stream":true}""";
 
     /// <summary>What the typed reader sends for <see cref="ChatRequest"/>: it asks for the usage.</summary>
-    public const string SentChatRequest = """{"stream_options":{"include_usage":true},"model":"gpt-4o","messages":[{"role":"user","content":"hi"}],"stream":true}""";
+    public const string SentChatRequest = """{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}],"stream":true,"stream_options":{"include_usage":true}}""";
 
     public static readonly string Healthy = SseBody.Data(
         SseBody.Chunk("""{"role":"assistant","content":"ok"}"""),
