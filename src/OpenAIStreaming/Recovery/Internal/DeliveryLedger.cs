@@ -10,8 +10,10 @@ namespace OpenAIStreaming.Recovery.Internal;
 /// </summary>
 internal sealed class DeliveryLedger(bool keepText = false)
 {
-    private readonly SortedList<int, ChoiceLedger> _choices = [];
     private readonly DeliveredText? _text = keepText ? new DeliveredText() : null;
+    private int _firstIndex = -1; // the first choice delivered: nearly every answer has one choice only
+    private ChoiceLedger? _first;
+    private SortedList<int, ChoiceLedger>? _choices; // every choice, once a second one is delivered
     private int _lastIndex = -1; // the choice of the last update: nearly every update's
     private ChoiceLedger? _last;
 
@@ -22,7 +24,10 @@ internal sealed class DeliveryLedger(bool keepText = false)
     public string? ResponseId { get; private set; }
 
     /// <summary>Gets the delivered state of choice <paramref name="index"/>, or null when nothing of it was delivered.</summary>
-    public ChoiceLedger? Choice(int index) => _choices.GetValueOrDefault(index);
+    public ChoiceLedger? Choice(int index) =>
+        _choices is { } choices ? choices.GetValueOrDefault(index) : index == _firstIndex ? _first : null;
+
+    private int ChoiceCount => _choices?.Count ?? (_first is null ? 0 : 1);
 
     /// <summary>Records an update handed to the consumer. Returns whether it carried content (text, refusal, tool call or a finish).</summary>
     public bool Record(in ChatCompletionUpdate update) => Record(update, update.Text);
@@ -39,10 +44,19 @@ internal sealed class DeliveryLedger(bool keepText = false)
         ChoiceLedger? choice = _last;
         if (update.ChoiceIndex != _lastIndex || choice is null)
         {
-            if (!_choices.TryGetValue(update.ChoiceIndex, out choice))
+            choice = Choice(update.ChoiceIndex);
+            if (choice is null)
             {
                 choice = new ChoiceLedger(_text);
-                _choices.Add(update.ChoiceIndex, choice);
+                if (_first is null)
+                {
+                    _first = choice;
+                    _firstIndex = update.ChoiceIndex;
+                }
+                else
+                {
+                    (_choices ??= new SortedList<int, ChoiceLedger> { [_firstIndex] = _first }).Add(update.ChoiceIndex, choice);
+                }
             }
 
             _lastIndex = update.ChoiceIndex;
@@ -69,10 +83,20 @@ internal sealed class DeliveryLedger(bool keepText = false)
             return null;
         }
 
-        var choices = new List<Protocol.ChatChoiceResult>(_choices.Count);
-        foreach (KeyValuePair<int, ChoiceLedger> pair in _choices)
+        var choices = new List<Protocol.ChatChoiceResult>(ChoiceCount);
+        if (_choices is null)
         {
-            choices.Add(pair.Value.Result(pair.Key));
+            if (_first is not null)
+            {
+                choices.Add(_first.Result(_firstIndex));
+            }
+        }
+        else
+        {
+            foreach (KeyValuePair<int, ChoiceLedger> pair in _choices)
+            {
+                choices.Add(pair.Value.Result(pair.Key));
+            }
         }
 
         return new Protocol.ChatCompletionResult(ResponseId, model: null, systemFingerprint: null, choices, usage: null);
@@ -84,7 +108,7 @@ internal sealed class DeliveryLedger(bool keepText = false)
     /// </summary>
     public string? ContinuationText()
     {
-        if (_text is not { Complete: true } || _choices.Count != 1 || _last is not { } choice || _lastIndex != 0)
+        if (_text is not { Complete: true } || ChoiceCount != 1 || _last is not { } choice || _lastIndex != 0)
         {
             return null;
         }
@@ -96,7 +120,9 @@ internal sealed class DeliveryLedger(bool keepText = false)
     public void Clear()
     {
         _text?.Clear();
-        _choices.Clear();
+        _choices = null;
+        _first = null;
+        _firstIndex = -1;
         _last = null;
         _lastIndex = -1;
         ResponseId = null;
@@ -105,10 +131,13 @@ internal sealed class DeliveryLedger(bool keepText = false)
     /// <summary>Takes a checkpoint of what was delivered (and by which <paramref name="attempts"/>, when it was recovered).</summary>
     public OpenAIStreamCheckpoint Snapshot(string? route, IReadOnlyList<OpenAIStreamAttempt>? attempts = null, long? sequenceNumber = null)
     {
-        var choices = new OpenAIStreamCheckpointChoice[_choices.Count];
-        if (choices.Length == 1 && _last is not null)
+        var choices = new OpenAIStreamCheckpointChoice[ChoiceCount];
+        if (_choices is null)
         {
-            choices[0] = _last.Snapshot(_lastIndex); // without the sorted enumeration and what it allocates
+            if (_first is not null)
+            {
+                choices[0] = _first.Snapshot(_firstIndex); // without the sorted enumeration and what it allocates
+            }
         }
         else
         {
@@ -164,7 +193,9 @@ internal sealed class ChoiceLedger(DeliveredText? keep = null)
     private System.Text.StringBuilder? _contentText;
     private System.Text.StringBuilder? _refusalText;
 
-    public SortedList<int, ToolCallLedger> ToolCalls { get; } = [];
+    private SortedList<int, ToolCallLedger>? _toolCalls; // created with the first tool call: most answers have none
+
+    public SortedList<int, ToolCallLedger> ToolCalls => _toolCalls ??= [];
 
     public bool RoleDelivered { get; private set; }
 
@@ -213,7 +244,7 @@ internal sealed class ChoiceLedger(DeliveredText? keep = null)
 
     /// <summary>Its content, when that is all it delivered and it was kept; null otherwise.</summary>
     public string? ContinuationText() =>
-        Refusal.Chars == 0 && ToolCalls.Count == 0 && FinishReason is null && _contentText is { Length: > 0 } text ? text.ToString() : null;
+        Refusal.Chars == 0 && _toolCalls is not { Count: > 0 } && FinishReason is null && _contentText is { Length: > 0 } text ? text.ToString() : null;
 
     /// <summary>The choice as delivered (its kept text).</summary>
     public Protocol.ChatChoiceResult Result(int index)
@@ -230,11 +261,11 @@ internal sealed class ChoiceLedger(DeliveredText? keep = null)
     public OpenAIStreamCheckpointChoice Snapshot(int index)
     {
         OpenAIStreamCheckpointToolCall[] calls = [];
-        if (ToolCalls.Count > 0) // the sorted list's enumerator allocates, even over nothing
+        if (_toolCalls is { Count: > 0 } toolCalls) // the sorted list's enumerator allocates, even over nothing
         {
-            calls = new OpenAIStreamCheckpointToolCall[ToolCalls.Count];
+            calls = new OpenAIStreamCheckpointToolCall[toolCalls.Count];
             int i = 0;
-            foreach (KeyValuePair<int, ToolCallLedger> pair in ToolCalls)
+            foreach (KeyValuePair<int, ToolCallLedger> pair in toolCalls)
             {
                 calls[i++] = new OpenAIStreamCheckpointToolCall(pair.Key, pair.Value.Arguments.Snapshot());
             }
