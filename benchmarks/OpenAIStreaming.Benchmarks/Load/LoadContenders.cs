@@ -10,17 +10,26 @@ using OpenAIStreaming.Benchmarks.Readers;
 
 namespace OpenAIStreaming.Benchmarks.Load;
 
-/// <summary>What every contender sends: one user message to one model, as a streaming chat completion.</summary>
+/// <summary>
+/// What every contender sends: one user message, as a streaming chat completion, to one of <see cref="Models"/> (stream
+/// i asks for model i mod N), all behind one endpoint.
+/// </summary>
 /// <param name="BaseAddress">The fake server's API base, ending in <c>/v1/</c>.</param>
-public sealed record LoadTarget(Uri BaseAddress)
+/// <param name="ModelCount">How many models the streams share out.</param>
+public sealed record LoadTarget(Uri BaseAddress, int ModelCount = 1)
 {
     public const string Model = "gpt-4o-mini";
 
     public const string Prompt = "Tell me a story about load tests.";
 
-    /// <summary>The request of the raw and the typed contender (the SDK writes its own, with the same model and message).</summary>
-    public static readonly string RequestJson =
-        $$"""{"model":"{{Model}}","messages":[{"role":"user","content":"{{Prompt}}"}],"stream":true}""";
+    /// <summary>Gets the models asked for: <c>gpt-4o-mini</c>, then <c>gpt-4o-mini-2</c>, <c>gpt-4o-mini-3</c>, ….</summary>
+    public IReadOnlyList<string> Models { get; } = [.. Enumerable.Range(1, ModelCount).Select(NameOf)];
+
+    /// <summary>The request of the raw and the typed contender for model <paramref name="model"/> (the SDK writes its own, with the same model and message).</summary>
+    public string RequestJson(int model) =>
+        $$"""{"model":"{{Models[model]}}","messages":[{"role":"user","content":"{{Prompt}}"}],"stream":true}""";
+
+    private static string NameOf(int number) => number == 1 ? Model : $"{Model}-{number}";
 }
 
 /// <summary>
@@ -62,7 +71,7 @@ public static class LoadContenders
         "sdk" => new SdkContender(new HttpClient(new SocketsHttpHandler()), scope: null, target),
         "sdk-handler" => SdkContender.ThroughHandler(target),
         "typed" => new TypedContender(target),
-        "typed-direct" => new TypedContender(new HttpClient(new SocketsHttpHandler()) { BaseAddress = target.BaseAddress }),
+        "typed-direct" => new TypedContender(new HttpClient(new SocketsHttpHandler()) { BaseAddress = target.BaseAddress }, target),
         _ => throw new ArgumentOutOfRangeException(nameof(key), key, "Unknown contender."),
     };
 
@@ -119,18 +128,19 @@ public sealed class RawSseContender : LoadContender
     private static readonly MediaTypeHeaderValue Json = new("application/json");
 
     private readonly HttpClient _http;
-    private readonly byte[] _body = Encoding.UTF8.GetBytes(LoadTarget.RequestJson);
+    private readonly byte[][] _bodies;
 
     public RawSseContender(LoadTarget target)
     {
         ArgumentNullException.ThrowIfNull(target);
         _http = new HttpClient(new SocketsHttpHandler()) { BaseAddress = target.BaseAddress };
+        _bodies = [.. Enumerable.Range(0, target.ModelCount).Select(m => Encoding.UTF8.GetBytes(target.RequestJson(m)))];
     }
 
     public override async Task StreamAsync(StreamProbe probe, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(probe);
-        var content = new ByteArrayContent(_body);
+        var content = new ByteArrayContent(_bodies[probe.Model]);
         content.Headers.ContentType = Json;
         using var request = new HttpRequestMessage(HttpMethod.Post, "chat/completions") { Content = content };
         using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
@@ -159,7 +169,7 @@ public sealed class SdkContender : LoadContender
 
     private readonly HttpClient _http;
     private readonly HandlerClientScope? _scope;
-    private readonly ChatClient _client;
+    private readonly ChatClient[] _clients; // one per model, as an application has
 
     internal SdkContender(HttpClient http, HandlerClientScope? scope, LoadTarget target)
     {
@@ -174,7 +184,7 @@ public sealed class SdkContender : LoadContender
             RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
             NetworkTimeout = Timeout.InfiniteTimeSpan,
         };
-        _client = new ChatClient(LoadTarget.Model, new ApiKeyCredential("sk-load"), options);
+        _clients = [.. target.Models.Select(model => new ChatClient(model, new ApiKeyCredential("sk-load"), options))];
     }
 
     /// <summary>The same SDK client over an <see cref="HttpClient"/> from <c>AddOpenAIStreaming()</c> with the DI defaults.</summary>
@@ -188,7 +198,7 @@ public sealed class SdkContender : LoadContender
     public override async Task StreamAsync(StreamProbe probe, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(probe);
-        await foreach (var update in _client.CompleteChatStreamingAsync(Messages, options: null, cancellationToken))
+        await foreach (var update in _clients[probe.Model].CompleteChatStreamingAsync(Messages, options: null, cancellationToken))
         {
             foreach (var part in update.ContentUpdate)
             {
@@ -212,21 +222,30 @@ public sealed class TypedContender : LoadContender
 {
     private readonly HandlerClientScope? _scope;
     private readonly HttpClient _http;
+    private readonly string[] _requests;
 
     /// <summary>Through <c>AddOpenAIStreaming()</c> with its defaults.</summary>
     public TypedContender(LoadTarget target)
     {
         ArgumentNullException.ThrowIfNull(target);
         (_scope, _http) = LoadContenders.CreateHandlerClient(target.BaseAddress);
+        _requests = Requests(target);
     }
 
     /// <summary>Over <paramref name="http"/> as it is (owned).</summary>
-    public TypedContender(HttpClient http) => _http = http;
+    public TypedContender(HttpClient http, LoadTarget target)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        _http = http;
+        _requests = Requests(target);
+    }
+
+    private static string[] Requests(LoadTarget target) => [.. Enumerable.Range(0, target.ModelCount).Select(target.RequestJson)];
 
     public override async Task StreamAsync(StreamProbe probe, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(probe);
-        await foreach (var update in _http.StreamChatCompletionAsync(LoadTarget.RequestJson, cancellationToken))
+        await foreach (var update in _http.StreamChatCompletionAsync(_requests[probe.Model], cancellationToken))
         {
             probe.OnText(update.Text);
         }

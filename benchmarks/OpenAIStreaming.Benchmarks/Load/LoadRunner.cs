@@ -37,13 +37,12 @@ public static class LoadRunner
         Console.CancelKeyPress += onCancel;
         try
         {
-            string expected = await ExpectedTextAsync(settings.Tokens);
             using var server = await FakeServerProcess.StartAsync(settings, stop.Token);
+            var target = new LoadTarget(server.BaseAddress, settings.Models);
+            IReadOnlyList<string> expected = await ExpectedTextsAsync(settings.Tokens, target);
             var idleCpu = await IdleCpuAsync(settings, stop.Token);
-            var header = Header(settings, server, expected, idleCpu);
+            var header = Header(settings, server, target, expected, idleCpu);
             output.WriteLine(header);
-
-            var target = new LoadTarget(server.BaseAddress);
             var results = new List<RunResult>();
             foreach (int streams in settings.Streams)
             {
@@ -85,10 +84,10 @@ public static class LoadRunner
     /// The text every stream must deliver: the fake server's answer is a pure function of its seed and token count, the
     /// model and the message, so a server started here (and stopped at once) tells what the one in the other process says.
     /// </summary>
-    private static async Task<string> ExpectedTextAsync(int tokens)
+    private static async Task<IReadOnlyList<string>> ExpectedTextsAsync(int tokens, LoadTarget target)
     {
         await using var local = await FakeOpenAIServer.StartAsync(new FakeOpenAIServerOptions { TokenCount = tokens });
-        return local.GetExpectedText(LoadTarget.Model, [new FakeMessage("user", LoadTarget.Prompt)]);
+        return [.. target.Models.Select(model => local.GetExpectedText(model, [new FakeMessage("user", LoadTarget.Prompt)]))];
     }
 
     /// <summary>
@@ -107,7 +106,7 @@ public static class LoadRunner
         return (self.TotalProcessorTime - before) / 2;
     }
 
-    private static string Header(LoadSettings settings, FakeServerProcess server, string expected, TimeSpan idleCpuPerSecond)
+    private static string Header(LoadSettings settings, FakeServerProcess server, LoadTarget target, IReadOnlyList<string> expected, TimeSpan idleCpuPerSecond)
     {
         int self = Environment.ProcessId;
         return string.Create(CultureInfo.InvariantCulture, $"""
@@ -115,12 +114,13 @@ public static class LoadRunner
             Fake server (separate process, pid {server.ProcessId}, open files {FakeServerProcess.OpenFileLimit(server.ProcessId) ?? "?"}): {server.CommandLine} -> {server.BaseAddress}
             Client pid {self}, open files {FakeServerProcess.OpenFileLimit(self) ?? "?"}, idle CPU {idleCpuPerSecond.TotalMilliseconds:F0} ms/s. Streams {string.Join(", ", settings.Streams)}; {settings.Rounds} round(s); {settings.WarmupStreams} warm-up streams per run (8 at a time); run limit {settings.RunTimeout.TotalSeconds:F0} s.
             Kernel accept queue: net.core.somaxconn {Sysctl("net/core/somaxconn")}, net.ipv4.tcp_max_syn_backlog {Sysctl("net/ipv4/tcp_max_syn_backlog")} (the fake server asks for a backlog of 65,535; the kernel caps it at these).
-            Each stream: {settings.Tokens} tokens ({expected.Length} chars), first token after {settings.FirstTokenMilliseconds} ms, {settings.GapMilliseconds} ms between events: ideal TTFT {settings.FirstTokenMilliseconds + settings.GapMilliseconds} ms, ideal stream {settings.IdealStreamTime.TotalMilliseconds:F0} ms.
+            Models behind the one endpoint: {target.ModelCount} ({string.Join(", ", target.Models)}); stream i asks for model i mod {target.ModelCount}, and the handler keeps the health of each model's route apart.
+            Each stream: {settings.Tokens} tokens ({expected[0].Length} chars for the first model), first token after {settings.FirstTokenMilliseconds} ms, {settings.GapMilliseconds} ms between events: ideal TTFT {settings.FirstTokenMilliseconds + settings.GapMilliseconds} ms, ideal stream {settings.IdealStreamTime.TotalMilliseconds:F0} ms.
             """);
     }
 
     private static async Task<RunResult> RunOnceAsync(
-        string key, int streams, int round, LoadSettings settings, LoadTarget target, string expected, FakeServerProcess server, CancellationToken stopToken)
+        string key, int streams, int round, LoadSettings settings, LoadTarget target, IReadOnlyList<string> expected, FakeServerProcess server, CancellationToken stopToken)
     {
         var contender = LoadContenders.Create(key, target);
         try
@@ -280,14 +280,14 @@ public static class LoadRunner
         private readonly Task _all;
         private bool _hung;
 
-        public Batch(LoadContender contender, int streams, string expected, CancellationToken stopToken)
+        public Batch(LoadContender contender, int streams, IReadOnlyList<string> expected, CancellationToken stopToken)
         {
             _cancel = CancellationTokenSource.CreateLinkedTokenSource(stopToken);
             _probes = new StreamProbe[streams];
             var tasks = new Task[streams];
             for (int i = 0; i < streams; i++)
             {
-                _probes[i] = new StreamProbe(expected, Open);
+                _probes[i] = new StreamProbe(expected[i % expected.Count], Open, model: i % expected.Count);
                 tasks[i] = RunStreamAsync(_gate.Task, contender, _probes[i], _cancel.Token);
             }
 

@@ -6,9 +6,10 @@ namespace OpenAIStreaming.Benchmarks.Load;
 public sealed class LoadSettings
 {
     public const string Usage = """
-        usage: --load [--streams 1,100,1000,10000] [--tokens 60] [--gap-ms 15] [--first-token-ms 0] [--rounds 1]
+        usage: --load [--streams 1,100,1000,10000] [--models 1] [--tokens 60] [--gap-ms 15] [--first-token-ms 0] [--rounds 1]
                       [--warmup 32] [--timeout-s 300] [--contenders raw,sdk,sdk-handler,typed[,typed-direct]] [--out PATH]
           --streams         concurrent streams per run, one run per value and contender
+          --models          models behind the one endpoint: stream i asks for model i mod N (gpt-4o-mini, gpt-4o-mini-2, ...)
           --tokens          content tokens per answer (the fake server's TokenCount)
           --gap-ms          delay between two events (TokenGap)
           --first-token-ms  delay between the response headers and the first event (TimeToFirstToken)
@@ -20,6 +21,8 @@ public sealed class LoadSettings
         """;
 
     public IReadOnlyList<int> Streams { get; private set; } = [1, 100, 1_000, 10_000];
+
+    public int Models { get; private set; } = 1;
 
     public int Tokens { get; private set; } = 60;
 
@@ -56,6 +59,7 @@ public sealed class LoadSettings
             bool ok = name switch
             {
                 "--streams" => TryParseList(value, out var streams) && (settings.Streams = streams).Count > 0,
+                "--models" => TryParse(value, 1, out int models) && (settings.Models = models) > 0,
                 "--tokens" => TryParse(value, 1, out int tokens) && (settings.Tokens = tokens) > 0,
                 "--gap-ms" => TryParse(value, 0, out int gap) && (settings.GapMilliseconds = gap) >= 0,
                 "--first-token-ms" => TryParse(value, 0, out int first) && (settings.FirstTokenMilliseconds = first) >= 0,

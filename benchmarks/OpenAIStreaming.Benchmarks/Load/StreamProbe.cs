@@ -14,11 +14,15 @@ public sealed class StreamProbe
     private int _matched;
     private bool _mismatch;
 
-    public StreamProbe(string expected, OpenStreamCounter open)
+    public StreamProbe(string expected, OpenStreamCounter open, int model = 0)
     {
         _expected = expected;
         _open = open;
+        Model = model;
     }
+
+    /// <summary>Gets which of the run's models the stream asks for (an index into <see cref="LoadTarget.Models"/>).</summary>
+    public int Model { get; }
 
     /// <summary>Gets the <see cref="Stopwatch"/> timestamp taken just before the request was sent.</summary>
     public long Started { get; private set; }
