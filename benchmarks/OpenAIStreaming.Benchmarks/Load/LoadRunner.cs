@@ -16,6 +16,7 @@ public static class LoadRunner
 
     /// <summary>Warm-up streams run this many at a time.</summary>
     private const int WarmupWave = 8;
+    private const int ProcessWarmupWave = 50;
 
     public static async Task<int> RunAsync(IReadOnlyList<string> args, TextWriter output)
     {
@@ -40,6 +41,7 @@ public static class LoadRunner
             using var server = await FakeServerProcess.StartAsync(settings, stop.Token);
             var target = new LoadTarget(server.BaseAddress, settings.Models);
             IReadOnlyList<string> expected = await ExpectedTextsAsync(settings.Tokens, target);
+            await WarmUpProcessAsync(settings, target, expected, output, stop.Token);
             var idleCpu = await IdleCpuAsync(settings, stop.Token);
             var header = Header(settings, server, target, expected, idleCpu);
             output.WriteLine(header);
@@ -88,6 +90,33 @@ public static class LoadRunner
     {
         await using var local = await FakeOpenAIServer.StartAsync(new FakeOpenAIServerOptions { TokenCount = tokens });
         return [.. target.Models.Select(model => local.GetExpectedText(model, [new FakeMessage("user", LoadTarget.Prompt)]))];
+    }
+
+    /// <summary>
+    /// Before any measured run: every contender reads <see cref="LoadSettings.ProcessWarmupStreams"/> streams (in waves of
+    /// <see cref="ProcessWarmupWave"/>) on a client of its own that is then disposed, and tiered compilation is given time to
+    /// promote what they made hot. Without it, a contender's first run also pays for compiling its code at tier 1 — more
+    /// of it for the contenders with more code — and the short warm-up before each run is too short for that.
+    /// </summary>
+    private static async Task WarmUpProcessAsync(LoadSettings settings, LoadTarget target, IReadOnlyList<string> expected, TextWriter output, CancellationToken cancellationToken)
+    {
+        if (settings.ProcessWarmupStreams == 0)
+        {
+            return;
+        }
+
+        foreach (string key in settings.Contenders)
+        {
+            await using var contender = LoadContenders.Create(key, target);
+            for (int remaining = settings.ProcessWarmupStreams; remaining > 0; remaining -= ProcessWarmupWave)
+            {
+                using var wave = new Batch(contender, Math.Min(ProcessWarmupWave, remaining), expected, cancellationToken);
+                await wave.RunAsync(settings.RunTimeout);
+            }
+        }
+
+        await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+        output.WriteLine($"Process warm-up: {settings.ProcessWarmupStreams} streams per contender, {ProcessWarmupWave} at a time, before the first run.");
     }
 
     /// <summary>

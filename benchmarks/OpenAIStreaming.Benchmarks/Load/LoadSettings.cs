@@ -7,7 +7,7 @@ public sealed class LoadSettings
 {
     public const string Usage = """
         usage: --load [--streams 1,100,1000,10000] [--models 1] [--tokens 60] [--gap-ms 15] [--first-token-ms 0] [--rounds 1]
-                      [--warmup 32] [--timeout-s 300] [--contenders raw,sdk,sdk-handler,typed[,typed-direct]] [--out PATH]
+                      [--warmup 32] [--process-warmup 400] [--timeout-s 300] [--contenders raw,sdk,sdk-handler,typed[,typed-direct]] [--out PATH]
           --streams         concurrent streams per run, one run per value and contender
           --models          models behind the one endpoint: stream i asks for model i mod N (gpt-4o-mini, gpt-4o-mini-2, ...)
           --tokens          content tokens per answer (the fake server's TokenCount)
@@ -15,6 +15,7 @@ public sealed class LoadSettings
           --first-token-ms  delay between the response headers and the first event (TimeToFirstToken)
           --rounds          every contender runs once per round at each stream count, in a rotating order
           --warmup          streams each contender reads, 8 at a time, before every measured run
+          --process-warmup  streams each contender reads, 50 at a time, once before the first run (tiered compilation)
           --timeout-s       cancels a run after this long; streams still open count as failures
           --contenders      a subset of raw, sdk, sdk-handler, typed, typed-direct (the typed reader without the handler)
           --out             the Markdown report (default BenchmarkDotNet.Artifacts/load-results.md)
@@ -33,6 +34,8 @@ public sealed class LoadSettings
     public int Rounds { get; private set; } = 1;
 
     public int WarmupStreams { get; private set; } = 32;
+
+    public int ProcessWarmupStreams { get; private set; } = 400;
 
     public TimeSpan RunTimeout { get; private set; } = TimeSpan.FromMinutes(5);
 
@@ -64,6 +67,7 @@ public sealed class LoadSettings
                 "--gap-ms" => TryParse(value, 0, out int gap) && (settings.GapMilliseconds = gap) >= 0,
                 "--first-token-ms" => TryParse(value, 0, out int first) && (settings.FirstTokenMilliseconds = first) >= 0,
                 "--rounds" => TryParse(value, 1, out int rounds) && (settings.Rounds = rounds) > 0,
+                "--process-warmup" => TryParse(value, 0, out int processWarmup) && (settings.ProcessWarmupStreams = processWarmup) >= 0,
                 "--warmup" => TryParse(value, 0, out int warmup) && (settings.WarmupStreams = warmup) >= 0,
                 "--timeout-s" => TryParse(value, 1, out int seconds) && (settings.RunTimeout = TimeSpan.FromSeconds(seconds)) > TimeSpan.Zero,
                 "--contenders" => TryParseContenders(value, out var contenders) && (settings.Contenders = contenders).Count > 0,
