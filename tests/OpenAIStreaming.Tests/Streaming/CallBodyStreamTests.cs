@@ -56,4 +56,38 @@ public sealed class CallBodyStreamTests
         total.Should().Be((long)chunk.Length * ReadsPerRound * 3);
         least.Should().BeLessThan(ReadsPerRound / 10, "a read allocates nothing (a few bytes in all, from the runtime, are tolerated)");
     }
+
+    [Fact]
+    public async Task ReadAsync_PrefixReadWhole_IsNotKeptByTheOpenStream()
+    {
+        // What was read before the commit point is served first; once it is read, an open stream no longer holds it (with
+        // thousands of streams open, a few hundred bytes each add up).
+        var clock = new ManualTimeProvider();
+        var options = new OpenAIStreamingOptions();
+        using var call = new CallContext(RequestSettings.For(options, new HttpRequestOptions()), clock, metrics: null, clientRequestId: null, CancellationToken.None);
+        var limits = new BodyLimits(long.MaxValue, long.MaxValue, null);
+        (CallBodyStream stream, WeakReference prefix) = Create();
+        using (stream)
+        {
+            byte[] buffer = new byte[4];
+            var read = new List<byte>();
+            for (int n; read.Count < 11 && (n = await stream.ReadAsync(buffer)) > 0;)
+            {
+                read.AddRange(buffer[..n]);
+            }
+
+            Encoding.UTF8.GetString([.. read]).Should().Be("prefix-live", "the prefix first, then the live body");
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            GC.Collect();
+            prefix.IsAlive.Should().BeFalse("the prefix was read whole");
+        }
+
+        (CallBodyStream, WeakReference) Create()
+        {
+            byte[] bytes = Encoding.UTF8.GetBytes("xxprefix-");
+            var body = new CallBodyStream(new MemoryStream(Encoding.UTF8.GetBytes("live")), bytes, 2, bytes.Length, options.IdleTimeout, call, limits, requestId: null, statusCode: 200, reportsEnd: false);
+            return (body, new WeakReference(bytes));
+        }
+    }
 }

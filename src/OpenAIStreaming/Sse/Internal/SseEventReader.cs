@@ -23,7 +23,7 @@ internal sealed class SseEventReader : IAsyncDisposable
     private bool _isFinalBlock;
     private bool _finished;
     private ValueTask<ReadResult>? _pendingRead; // a read the fast path started that did not complete at once
-    private readonly IReadOnlyList<Streaming.Internal.PrefetchedEvent> _framedBefore;
+    private IReadOnlyList<Streaming.Internal.PrefetchedEvent> _framedBefore; // let go once handed out: an open stream keeps none of it
     private int _nextFramedBefore;
     private bool _framedBeforeCounted; // whether the framer's count includes the events framed before it
 
@@ -65,6 +65,7 @@ internal sealed class SseEventReader : IAsyncDisposable
 
             _framer.SkipEvents(_framedBefore.Count);
             _framedBeforeCounted = true;
+            _framedBefore = [];
         }
 
         // Most events lie inside the current buffer segment: frame them with an offset, slicing nothing.

@@ -23,7 +23,7 @@ internal sealed class CallBodyStream : Stream
     private static readonly TimerCallback IdleTimerFired = static state => ((CallBodyStream)state!).CheckIdle();
 
     private readonly Stream _source;
-    private readonly byte[]? _prefix;
+    private byte[]? _prefix; // let go once read: an open stream keeps none of what was prefetched
     private readonly int _prefixLength;
     private readonly TimeSpan _idleTimeout;
     private readonly CallContext _call;
@@ -335,6 +335,11 @@ internal sealed class CallBodyStream : Stream
         copied = Math.Min(buffer.Length, _prefixLength - _prefixOffset);
         _prefix.AsSpan(_prefixOffset, copied).CopyTo(buffer);
         _prefixOffset += copied;
+        if (_prefixOffset >= _prefixLength)
+        {
+            _prefix = null;
+        }
+
         _events?.Scan(buffer[..copied]);
         return true;
     }

@@ -12,7 +12,8 @@ namespace OpenAIStreaming.Streaming.Internal;
 internal sealed class CallContent : HttpContent, IVouchedContent
 {
     private readonly HttpContent _inner;
-    private readonly FirstContentPrefetch? _prefetch;
+    private FirstContentPrefetch? _prefetch; // let go once the body stream has taken what it needs of it
+    private readonly Stream? _prefetchSource; // the live body after the prefetched bytes
     private readonly TimeSpan _idleTimeout;
     private readonly BodyLimits _limits;
     private readonly string? _requestId;
@@ -29,6 +30,7 @@ internal sealed class CallContent : HttpContent, IVouchedContent
         _isResponsesStream = isResponsesStream;
         _inner = inner;
         _prefetch = prefetch;
+        _prefetchSource = prefetch?.Source;
         Call = call;
         _idleTimeout = idleTimeout;
         _limits = limits;
@@ -83,9 +85,7 @@ internal sealed class CallContent : HttpContent, IVouchedContent
         }
 
         Stream source = await SourceAsync(cancellationToken).ConfigureAwait(false);
-        int from = _prefetch?.CommittedLength ?? 0;
-        _stream = new CallBodyStream(source, _prefetch?.Buffer, from, _prefetch?.Length ?? 0, _idleTimeout, Call, _limits with { MaxEventSize = null }, _requestId, _statusCode, reportsEnd: false);
-        return (_prefetch?.Events ?? [], _stream);
+        return FramedBody(source);
     }
 
     protected override async Task<Stream> CreateContentReadStreamAsync(CancellationToken cancellationToken) =>
@@ -117,7 +117,7 @@ internal sealed class CallContent : HttpContent, IVouchedContent
             Call.AbandonBody(); // before the stream is disposed: a read the disposal aborts is not a break of the route
             _reader?.Dispose();
             _stream?.Dispose();
-            _prefetch?.Source.Dispose();
+            _prefetchSource?.Dispose();
             _inner.Dispose();
             Call.Dispose();
         }
@@ -162,21 +162,27 @@ internal sealed class CallContent : HttpContent, IVouchedContent
         return _reader;
     }
 
-    private CallBodyStream PlainBody(Stream source) =>
+    private CallBodyStream PlainBody(Stream source)
+    {
         _stream = new CallBodyStream(source, _prefetch?.Buffer, 0, _prefetch?.Length ?? 0, _idleTimeout, Call, _limits, _requestId, _statusCode, reportsEnd: true);
+        _prefetch = null; // the body stream has the bytes and disposes the source
+        return _stream;
+    }
 
     private (IReadOnlyList<PrefetchedEvent> Events, Stream Body) FramedBody(Stream source)
     {
         int from = _prefetch?.CommittedLength ?? 0;
         _stream = new CallBodyStream(source, _prefetch?.Buffer, from, _prefetch?.Length ?? 0, _idleTimeout, Call, _limits with { MaxEventSize = null }, _requestId, _statusCode, reportsEnd: false);
-        return (_prefetch?.Events ?? [], _stream);
+        IReadOnlyList<PrefetchedEvent> events = _prefetch?.Events ?? [];
+        _prefetch = null; // the body stream has the bytes and disposes the source; the reader takes the events
+        return (events, _stream);
     }
 
     private async ValueTask<Stream> SourceAsync(CancellationToken cancellationToken)
     {
-        if (_prefetch is not null)
+        if (_prefetchSource is not null)
         {
-            return _prefetch.Source;
+            return _prefetchSource;
         }
 
         try
