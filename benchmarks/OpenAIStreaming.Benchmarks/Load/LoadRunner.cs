@@ -105,6 +105,7 @@ public static class LoadRunner
             return;
         }
 
+        var failed = new List<string>();
         foreach (string key in settings.Contenders)
         {
             await using var contender = LoadContenders.Create(key, target);
@@ -112,11 +113,12 @@ public static class LoadRunner
             {
                 using var wave = new Batch(contender, Math.Min(ProcessWarmupWave, remaining), expected, cancellationToken);
                 await wave.RunAsync(settings.RunTimeout);
+                failed.AddRange(wave.Failures().Select(f => $"{LoadContenders.DisplayName(key)}: {f.Key} x{f.Value.Count}"));
             }
         }
 
         await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
-        output.WriteLine($"Process warm-up: {settings.ProcessWarmupStreams} streams per contender, {ProcessWarmupWave} at a time, before the first run.");
+        output.WriteLine($"Process warm-up: {settings.ProcessWarmupStreams} streams per contender, {ProcessWarmupWave} at a time, before the first run; {(failed.Count == 0 ? "none failed" : "failed: " + string.Join("; ", failed))}.");
     }
 
     /// <summary>

@@ -146,6 +146,30 @@ public sealed class RecoveryUnitTests
         copy.Recovery.CheckpointInterval.Should().Be(16);
     }
 
-    private static ChatCompletionUpdate Update(string? text, string? role = null, string? finish = null) =>
-        new(Header, 0, role, text, null, null, finish, null);
+    [Fact]
+    public void Ledger_ChoicesOutOfIndexOrder_AreKeptAndSnapshotInIndexOrder()
+    {
+        // The first choice is kept on its own until a second comes; one with a lower index comes first in every view.
+        var ledger = new DeliveryLedger(keepText: true);
+        ledger.Record(Update("b1", choice: 1));
+        ledger.Record(Update("a1", choice: 0));
+        ledger.Record(Update("b2", choice: 1));
+        ledger.Record(Update("c1", choice: 2));
+
+        ledger.Snapshot(route: null).Choices.Select(c => (c.Index, c.Content.Chars)).Should().Equal((0, 2L), (1, 4L), (2, 2L));
+        ledger.PartialResult()!.Choices.Select(c => (c.Index, c.Content)).Should().Equal((0, "a1"), (1, "b1b2"), (2, "c1"));
+        ledger.Choice(1)!.Content.Chars.Should().Be(4);
+        ledger.Choice(3).Should().BeNull();
+        ledger.ContinuationText().Should().BeNull("there is more than one choice");
+
+        ledger.Clear();
+        ledger.Record(Update("z", choice: 3));
+
+        ledger.Snapshot(route: null).Choices.Select(c => c.Index).Should().Equal(3);
+        ledger.Choice(0).Should().BeNull();
+        ledger.Choice(3)!.Content.Chars.Should().Be(1);
+    }
+
+    private static ChatCompletionUpdate Update(string? text, string? role = null, string? finish = null, int choice = 0) =>
+        new(Header, choice, role, text, null, null, finish, null);
 }

@@ -90,4 +90,32 @@ public sealed class CallBodyStreamTests
             return (body, new WeakReference(bytes));
         }
     }
+
+    [Fact]
+    public async Task Constructor_PrefixAllReadBefore_IsNotKeptByTheOpenStream()
+    {
+        // The usual framed case: the reader took every prefetched byte as events, so nothing of the prefix is left to serve.
+        var clock = new ManualTimeProvider();
+        var options = new OpenAIStreamingOptions();
+        using var call = new CallContext(RequestSettings.For(options, new HttpRequestOptions()), clock, metrics: null, clientRequestId: null, CancellationToken.None);
+        var limits = new BodyLimits(long.MaxValue, long.MaxValue, null);
+        (CallBodyStream stream, WeakReference prefix) = Create();
+        using (stream)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            GC.Collect();
+            prefix.IsAlive.Should().BeFalse("nothing of the prefix was left to read");
+            byte[] buffer = new byte[16];
+            int n = await stream.ReadAsync(buffer);
+            Encoding.UTF8.GetString(buffer, 0, n).Should().Be("live", "the live body comes at once");
+        }
+
+        (CallBodyStream, WeakReference) Create()
+        {
+            byte[] bytes = Encoding.UTF8.GetBytes("data: first\n\n");
+            var body = new CallBodyStream(new MemoryStream(Encoding.UTF8.GetBytes("live")), bytes, bytes.Length, bytes.Length, options.IdleTimeout, call, limits, requestId: null, statusCode: 200, reportsEnd: false);
+            return (body, new WeakReference(bytes));
+        }
+    }
 }

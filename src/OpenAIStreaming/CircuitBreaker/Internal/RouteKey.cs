@@ -9,8 +9,13 @@ internal static class RouteKey
 {
     private const string Deployments = "/openai/deployments/";
 
-    /// <summary>The last address named and the model asked for: nearly every call of an application goes to the same route.</summary>
-    private static Entry? s_last;
+    private const int Slots = 8; // routes remembered at once: a request's own and its fallbacks', several models on one address
+
+    /// <summary>
+    /// The routes last named, by model: nearly every call of an application goes to one of a few routes. Only an address
+    /// with no user information and no query is kept (either may hold a credential, and a static outlives every client).
+    /// </summary>
+    private static readonly Entry?[] s_recent = new Entry?[Slots];
 
     /// <summary>The route of a request to <paramref name="uri"/> for <paramref name="model"/> (the body's top-level <c>model</c>).</summary>
     public static string Of(Uri? uri, string? model)
@@ -20,21 +25,20 @@ internal static class RouteKey
             return "(relative) " + (model ?? string.Empty);
         }
 
-        Entry? last = Volatile.Read(ref s_last);
-        if (last is null || !string.Equals(last.Address, uri.OriginalString, StringComparison.Ordinal))
+        string address = uri.OriginalString;
+        int slot = (int)((uint)((model?.GetHashCode() ?? 0) ^ address.Length) % Slots);
+        if (Volatile.Read(ref s_recent[slot]) is { } recent
+            && string.Equals(recent.Address, address, StringComparison.Ordinal)
+            && (recent.IsDeployment || string.Equals(recent.Model, model, StringComparison.Ordinal)))
         {
-            last = null;
-        }
-        else if (last.IsDeployment || string.Equals(last.Model, model, StringComparison.Ordinal))
-        {
-            return last.Route;
+            return recent.Route;
         }
 
-        (string endpoint, bool isDeployment) = last is null ? EndpointOf(uri) : (last.Endpoint, last.IsDeployment);
+        (string endpoint, bool isDeployment) = EndpointOf(uri);
         string route = isDeployment || model is null ? endpoint : endpoint + " " + model;
-        if (uri.UserInfo.Length == 0) // an address with credentials is not kept past the call
+        if (address.AsSpan().IndexOfAny('?', '#') < 0 && uri.UserInfo.Length == 0)
         {
-            Volatile.Write(ref s_last, new Entry(uri.OriginalString, endpoint, isDeployment, model, route));
+            Volatile.Write(ref s_recent[slot], new Entry(address, isDeployment, model, route));
         }
 
         return route;
@@ -58,5 +62,5 @@ internal static class RouteKey
         return (endpoint, false);
     }
 
-    private sealed record Entry(string Address, string Endpoint, bool IsDeployment, string? Model, string Route);
+    private sealed record Entry(string Address, bool IsDeployment, string? Model, string Route);
 }

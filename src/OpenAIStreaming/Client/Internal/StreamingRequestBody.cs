@@ -107,6 +107,7 @@ internal static class StreamingRequestBody
         }
         finally
         {
+            buffer.Clear(); // the thread keeps the buffer, not the request it held
             if (buffer.Capacity > MaxKeptWriterBytes)
             {
                 t_buffer = null; // a large body's buffer is not kept for the thread's life

@@ -197,6 +197,12 @@ internal sealed class ChoiceLedger(DeliveredText? keep = null)
 
     public SortedList<int, ToolCallLedger> ToolCalls => _toolCalls ??= [];
 
+    /// <summary>Gets how many tool calls were delivered (without creating their list).</summary>
+    public int ToolCallCount => _toolCalls?.Count ?? 0;
+
+    /// <summary>The delivered state of tool call <paramref name="index"/>, or null when none was delivered (without creating their list).</summary>
+    public ToolCallLedger? ToolCall(int index) => _toolCalls?.GetValueOrDefault(index);
+
     public bool RoleDelivered { get; private set; }
 
     public string? FinishReason { get; private set; }
@@ -249,8 +255,8 @@ internal sealed class ChoiceLedger(DeliveredText? keep = null)
     /// <summary>The choice as delivered (its kept text).</summary>
     public Protocol.ChatChoiceResult Result(int index)
     {
-        var calls = new List<Protocol.ChatToolCall>(ToolCalls.Count);
-        foreach (KeyValuePair<int, ToolCallLedger> pair in ToolCalls)
+        var calls = new List<Protocol.ChatToolCall>(ToolCallCount);
+        foreach (KeyValuePair<int, ToolCallLedger> pair in _toolCalls ?? [])
         {
             calls.Add(pair.Value.Result(pair.Key));
         }

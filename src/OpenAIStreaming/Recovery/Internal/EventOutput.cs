@@ -9,7 +9,7 @@ internal static class EventOutput
     public static ReadOnlySpan<byte> DataPrefix => "data: "u8;
 
     /// <summary>Writes an event as it came (<c>event:</c> when named, one <c>data:</c> line per line of data); with <paramref name="replaceId"/>, its top-level <c>id</c> is that one.</summary>
-    public static void WriteEvent(ArrayBufferWriter<byte> output, in ServerSentEvent current, string? replaceId = null)
+    public static void WriteEvent(IBufferWriter<byte> output, in ServerSentEvent current, string? replaceId = null)
     {
         if (current.EventType != ServerSentEvent.DefaultEventType)
         {
@@ -51,7 +51,7 @@ internal static class EventOutput
     /// <summary>The <c>type</c> of the error event written for <paramref name="error"/>.</summary>
     public static string ErrorType(Exception error) => (error as OpenAIStreamException)?.ErrorType ?? "server_error";
 
-    public static void WriteUtf8(ArrayBufferWriter<byte> output, string text)
+    public static void WriteUtf8(IBufferWriter<byte> output, string text)
     {
         Span<byte> target = output.GetSpan(System.Text.Encoding.UTF8.GetMaxByteCount(text.Length));
         output.Advance(System.Text.Encoding.UTF8.GetBytes(text, target));

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using OpenAIStreaming.Sse;
@@ -58,7 +57,7 @@ internal abstract class RecoveringBodyStream : Stream
     protected string? RequestId { get; set; }
 
     /// <summary>Gets what goes to the reader next.</summary>
-    protected ArrayBufferWriter<byte> Out { get; } = new(512);
+    protected PendingBytes Out { get; } = new();
 
     /// <summary>Gets the events being read (null before the first asynchronous read).</summary>
     protected SseEventReader? Events { get; private set; }

@@ -43,7 +43,9 @@ internal sealed class RecoveringChatBodyStream(CallContext call, Func<bool, (IRe
     private ChatChunkDecoder _decoder = new();
     private readonly ChoiceFinishTracker _choices = new();
     private ReplayVerifier? _verifier;
-    private char[]? _framedChars;
+
+    [ThreadStatic]
+    private static char[]? t_framedChars; // the fused path's text, decoded and accounted for within one call: the thread's, not each stream's
     private bool _done;
     private Exception? _pendingFailure; // a break the fast path met after it had bytes to hand out: handled by the next read
     private Exception? _break;
@@ -190,7 +192,7 @@ internal sealed class RecoveringChatBodyStream(CallContext call, Func<bool, (IRe
     /// </summary>
     private bool TryForwardDataLine(SseEventReader events)
     {
-        Span<char> text = _framedChars ??= new char[MaxFramedChars]; // not on the stack: it would be cleared on every call
+        Span<char> text = t_framedChars ??= new char[MaxFramedChars]; // not on the stack: it would be cleared on every call
         if (_verifier is not null
             || _continuedId is not null // the id of each event is rewritten: the general way
             || !events.TryPeekDataLine(out ReadOnlySpan<byte> rest)

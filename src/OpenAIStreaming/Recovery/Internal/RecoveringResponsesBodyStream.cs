@@ -29,7 +29,10 @@ internal sealed class RecoveringResponsesBodyStream(CallContext call, Func<bool,
     private readonly ResponseEventDecoder _decoder = new();
     private readonly ResponsesDelivery? _delivery = call.Recovery is null ? null : new ResponsesDelivery(keepText: call.Recovery.OnDivergence == OpenAIStreamingDivergencePolicy.Fail);
     private List<(byte[] Replayed, byte[] First)>? _ids; // after a replay: its response and item ids, and the first ones to write instead
-    private char[] _delta = new char[256]; // a text delta, decoded for the ledger without a string
+    private const int MaxKeptDeltaChars = 16 * 1024; // a thread keeps its delta buffer up to this size
+
+    [ThreadStatic]
+    private static char[]? t_delta; // a text delta, decoded for the ledger without a string, within one call: the thread's, not each stream's
     private ResponsesPosition _live; // the response being read (a replay's own, after one): what a resume asks for
     private Exception? _break;
     private ServerSentEvent? _serverError; // the server's own error or response.failed event: passed on as it is if not recovered
@@ -98,8 +101,10 @@ internal sealed class RecoveringResponsesBodyStream(CallContext call, Func<bool,
                 scanned = Read(current, events.CurrentIndex, withText: true); // their delta, as a string: rare
             }
 
-            int chars = scanned.Kind == ResponseStreamEventKind.OutputTextDelta ? ResponseEventDecoder.CopyDelta(data, ref _delta) : 0;
-            _delivery.Delivered(scanned, _delta.AsSpan(0, Math.Max(chars, 0)));
+            char[] delta = t_delta ??= new char[256];
+            int chars = scanned.Kind == ResponseStreamEventKind.OutputTextDelta ? ResponseEventDecoder.CopyDelta(data, ref delta) : 0;
+            _delivery.Delivered(scanned, delta.AsSpan(0, Math.Max(chars, 0)));
+            t_delta = delta.Length <= MaxKeptDeltaChars ? delta : null;
         }
 
         EventOutput.WriteEvent(Out, current);

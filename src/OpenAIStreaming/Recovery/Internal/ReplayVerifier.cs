@@ -151,7 +151,7 @@ internal sealed class ReplayVerifier
     {
         if (!_replayed.TryGetValue(index, out ChoiceLedger? replayed))
         {
-            return delivered.Content.Chars == 0 && delivered.Refusal.Chars == 0 && delivered.ToolCalls.Count == 0;
+            return delivered.Content.Chars == 0 && delivered.Refusal.Chars == 0 && delivered.ToolCallCount == 0;
         }
 
         if (replayed.Content.Chars < delivered.Content.Chars || replayed.Refusal.Chars < delivered.Refusal.Chars)
@@ -159,9 +159,14 @@ internal sealed class ReplayVerifier
             return false;
         }
 
+        if (delivered.ToolCallCount == 0)
+        {
+            return true;
+        }
+
         foreach (KeyValuePair<int, ToolCallLedger> pair in delivered.ToolCalls)
         {
-            if (!replayed.ToolCalls.TryGetValue(pair.Key, out ToolCallLedger? call) || call.Arguments.Chars < pair.Value.Arguments.Chars)
+            if (replayed.ToolCall(pair.Key) is not { } call || call.Arguments.Chars < pair.Value.Arguments.Chars)
             {
                 return false;
             }
@@ -216,7 +221,7 @@ internal sealed class ReplayVerifier
             replayed.ToolCalls.Add(fragment.Index, replayedCall);
         }
 
-        if (!delivered.ToolCalls.TryGetValue(fragment.Index, out ToolCallLedger? deliveredCall))
+        if (delivered.ToolCall(fragment.Index) is not { } deliveredCall)
         {
             replayedCall.Record(fragment);
             return fragment; // a tool call the broken stream never reached

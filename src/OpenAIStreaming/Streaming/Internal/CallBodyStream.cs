@@ -72,7 +72,7 @@ internal sealed class CallBodyStream : Stream
         bool reportsEnd)
     {
         _source = source;
-        _prefix = prefix;
+        _prefix = prefixStart < prefixLength ? prefix : null; // nothing of it left to read: not kept
         _prefixOffset = prefixStart;
         _prefixLength = prefixLength;
         _idleTimeout = idleTimeout;
