@@ -57,64 +57,38 @@ public sealed class CallBodyStreamTests
         least.Should().BeLessThan(ReadsPerRound / 10, "a read allocates nothing (a few bytes in all, from the runtime, are tolerated)");
     }
 
-    [Fact]
-    public async Task ReadAsync_PrefixReadWhole_IsNotKeptByTheOpenStream()
+    [Theory]
+    [InlineData(2, "prefix-live")] // part of what was prefetched is served first
+    [InlineData(9, "live")] // the reader took every prefetched byte as events: nothing of it is left to serve
+    public async Task ReadAsync_PrefixReadWhole_IsNotKeptByTheOpenStream(int prefixStart, string expected)
     {
-        // What was read before the commit point is served first; once it is read, an open stream no longer holds it (with
-        // thousands of streams open, a few hundred bytes each add up).
+        // Once what was read before the commit point is served, an open stream no longer holds it (with thousands of
+        // streams open, a few hundred bytes each add up).
         var clock = new ManualTimeProvider();
         var options = new OpenAIStreamingOptions();
         using var call = new CallContext(RequestSettings.For(options, new HttpRequestOptions()), clock, metrics: null, clientRequestId: null, CancellationToken.None);
-        var limits = new BodyLimits(long.MaxValue, long.MaxValue, null);
         (CallBodyStream stream, WeakReference prefix) = Create();
         using (stream)
         {
             byte[] buffer = new byte[4];
             var read = new List<byte>();
-            for (int n; read.Count < 11 && (n = await stream.ReadAsync(buffer)) > 0;)
+            for (int n; (n = await stream.ReadAsync(buffer)) > 0;)
             {
                 read.AddRange(buffer[..n]);
             }
 
-            Encoding.UTF8.GetString([.. read]).Should().Be("prefix-live", "the prefix first, then the live body");
+            Encoding.UTF8.GetString([.. read]).Should().Be(expected, "the rest of the prefix first, then the live body");
             GC.Collect();
             GC.WaitForPendingFinalizers();
             GC.Collect();
-            prefix.IsAlive.Should().BeFalse("the prefix was read whole");
+            prefix.IsAlive.Should().BeFalse("nothing of the prefix is left to read");
         }
 
         (CallBodyStream, WeakReference) Create()
         {
             byte[] bytes = Encoding.UTF8.GetBytes("xxprefix-");
-            var body = new CallBodyStream(new MemoryStream(Encoding.UTF8.GetBytes("live")), bytes, 2, bytes.Length, options.IdleTimeout, call, limits, requestId: null, statusCode: 200, reportsEnd: false);
-            return (body, new WeakReference(bytes));
-        }
-    }
-
-    [Fact]
-    public async Task Constructor_PrefixAllReadBefore_IsNotKeptByTheOpenStream()
-    {
-        // The usual framed case: the reader took every prefetched byte as events, so nothing of the prefix is left to serve.
-        var clock = new ManualTimeProvider();
-        var options = new OpenAIStreamingOptions();
-        using var call = new CallContext(RequestSettings.For(options, new HttpRequestOptions()), clock, metrics: null, clientRequestId: null, CancellationToken.None);
-        var limits = new BodyLimits(long.MaxValue, long.MaxValue, null);
-        (CallBodyStream stream, WeakReference prefix) = Create();
-        using (stream)
-        {
-            GC.Collect();
-            GC.WaitForPendingFinalizers();
-            GC.Collect();
-            prefix.IsAlive.Should().BeFalse("nothing of the prefix was left to read");
-            byte[] buffer = new byte[16];
-            int n = await stream.ReadAsync(buffer);
-            Encoding.UTF8.GetString(buffer, 0, n).Should().Be("live", "the live body comes at once");
-        }
-
-        (CallBodyStream, WeakReference) Create()
-        {
-            byte[] bytes = Encoding.UTF8.GetBytes("data: first\n\n");
-            var body = new CallBodyStream(new MemoryStream(Encoding.UTF8.GetBytes("live")), bytes, bytes.Length, bytes.Length, options.IdleTimeout, call, limits, requestId: null, statusCode: 200, reportsEnd: false);
+            var limits = new BodyLimits(long.MaxValue, long.MaxValue, null);
+            var body = new CallBodyStream(new MemoryStream(Encoding.UTF8.GetBytes("live")), bytes, prefixStart, bytes.Length, options.IdleTimeout, call, limits, requestId: null, statusCode: 200, reportsEnd: false);
             return (body, new WeakReference(bytes));
         }
     }
