@@ -89,6 +89,23 @@ public sealed class RequestBodyBufferTests
     }
 
     [Theory]
+    [InlineData(150)] // a chat request as the official SDK writes it: no Content-Length
+    [InlineData(3_000)]
+    [InlineData(100_000)]
+    public async Task PrepareAsync_ContentOfUnknownLength_KeepsLittleRoomPastTheBody(int size)
+    {
+        // An open stream holds its request body for its whole life (a replay sends it again): not a buffer grown for it.
+        byte[] bytes = Encoding.UTF8.GetBytes("\"" + new string('x', size - 2) + "\"");
+        using var request = new HttpRequestMessage(HttpMethod.Post, "http://localhost/v1/chat/completions") { Content = new CountingContent(bytes, knownLength: false) };
+
+        RequestBodyBuffer.Result result = await RequestBodyBuffer.PrepareAsync(request, maxBytes: 1 << 20, CancellationToken.None);
+
+        result.Body.ToArray().Should().Equal(bytes);
+        System.Runtime.InteropServices.MemoryMarshal.TryGetArray(result.Body, out ArraySegment<byte> kept).Should().BeTrue();
+        kept.Array!.Length.Should().BeLessThanOrEqualTo(size + Math.Max(256, size / 8));
+    }
+
+    [Theory]
     [InlineData(100, true)] // exactly the limit
     [InlineData(101, false)] // one byte over
     public async Task PrepareAsync_ContentOfUnknownLength_IsBoundedAsItIsWritten(int size, bool fits)

@@ -9,6 +9,12 @@ namespace OpenAIStreaming.Streaming.Internal;
 /// </summary>
 internal static class RequestBodyBuffer
 {
+    /// <summary>The first buffer for a body of unknown length (as the official SDK sends): most chat requests are smaller.</summary>
+    private const int InitialUnknownLength = 1024;
+
+    /// <summary>The room past the body a kept buffer may have; more is trimmed, as an open stream holds the body for its whole life.</summary>
+    private const int MaxKeptSlack = 256;
+
     /// <summary>
     /// The outcome of <see cref="PrepareAsync"/>: whether the body can be sent again, whether it asks for a stream, the
     /// buffered bytes (empty when there is no body or it was too large to buffer), its top-level <c>model</c>, and whether it
@@ -43,9 +49,9 @@ internal static class RequestBodyBuffer
 
         // The content writes itself into the buffer (as it would onto the connection), bounded as it writes: no second
         // copy, as reading it as a stream would first buffer a body that is not in memory, without a bound.
-        var buffer = new BoundedBuffer((int)Math.Min(content.Headers.ContentLength ?? 4096, maxBytes) + 1, maxBytes);
+        var buffer = new BoundedBuffer((int)Math.Min(content.Headers.ContentLength ?? InitialUnknownLength, maxBytes) + 1, maxBytes);
         await content.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
-        body = buffer.Written;
+        body = buffer.Kept();
 
         // The copy replaces the content even when that is in memory and could be sent again: an open stream then holds
         // its body once (the response keeps the request), not twice.
@@ -133,6 +139,10 @@ internal static class RequestBodyBuffer
         private int _length;
 
         public ReadOnlyMemory<byte> Written => _buffer.AsMemory(0, _length);
+
+        /// <summary>The bytes written, in an array with little room past them: copied once more when the buffer grew well past the body.</summary>
+        public ReadOnlyMemory<byte> Kept() =>
+            _buffer.Length - _length > Math.Max(MaxKeptSlack, _length / 8) ? _buffer.AsSpan(0, _length).ToArray() : Written;
 
         public override bool CanRead => false;
 
