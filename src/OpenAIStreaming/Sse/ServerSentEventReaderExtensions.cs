@@ -69,6 +69,7 @@ public static class ServerSentEventReaderExtensions
     }
 
     /// <summary>The next event; a source that breaks off (an I/O error while reading) is a typed error naming how far it got.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private static async ValueTask<bool> NextAsync(SseEventReader events, CancellationToken cancellationToken)
     {
         try

@@ -261,6 +261,7 @@ internal sealed class ChatUpdateEnumerator : IAsyncEnumerator<ChatCompletionUpda
         && (string.Equals(error.Param, "stream_options", StringComparison.Ordinal) || error.Message.Contains("stream_options", StringComparison.Ordinal));
 
     /// <summary>Moves to the next update of the stream (queued, decoded, or framed); false at its end.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> NextAsync(bool tryFramed)
     {
         if (_events is null)

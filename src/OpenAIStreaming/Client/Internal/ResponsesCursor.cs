@@ -4,6 +4,7 @@ using OpenAIStreaming.Protocol.Internal;
 using OpenAIStreaming.Recovery.Internal;
 using OpenAIStreaming.Sse.Internal;
 using OpenAIStreaming.Streaming.Internal;
+using System.Runtime.CompilerServices;
 
 namespace OpenAIStreaming.Client.Internal;
 
@@ -28,6 +29,7 @@ internal sealed class ResponsesCursor(SseEventReader events, HttpResponseMessage
     private bool _terminal;
 
     /// <summary>The next event, or null when the stream ended with its terminal event.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<ResponseStreamEvent?> NextAsync(CancellationToken cancellationToken)
     {
         while (true)
@@ -89,6 +91,7 @@ internal sealed class ResponsesCursor(SseEventReader events, HttpResponseMessage
 
     public ValueTask DisposeAsync() => _events.DisposeAsync();
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<ResponseStreamEvent?> NextCoreAsync(CancellationToken cancellationToken)
     {
         while (!_terminal && await TypedStreamReader.NextEventAsync(_events, response, _requestId, cancellationToken).ConfigureAwait(false))

@@ -80,6 +80,7 @@ internal static class TypedStreamReader
     internal const string ResponsesTruncated = "before its terminal event (response.completed or response.incomplete): the answer is truncated";
 
     /// <summary>The next event of a Responses stream; a body that breaks off is a typed error naming how far it got.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     internal static async ValueTask<bool> NextEventAsync(SseEventReader events, HttpResponseMessage response, string? requestId, CancellationToken cancellationToken)
     {
         try

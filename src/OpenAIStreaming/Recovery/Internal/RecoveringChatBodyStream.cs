@@ -138,6 +138,7 @@ internal sealed class RecoveringChatBodyStream(CallContext call, Func<bool, (IRe
     /// Takes the next event of the stream, and those after it already buffered while they fit in <paramref name="room"/>
     /// bytes, and writes what of them goes to the reader (perhaps nothing): a reader gets in one read what arrived in one.
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     protected override async ValueTask StepAsync(int room, CancellationToken cancellationToken)
     {
         try

@@ -6,6 +6,7 @@ using OpenAIStreaming.Protocol.Internal;
 using OpenAIStreaming.Sse;
 using OpenAIStreaming.Sse.Internal;
 using OpenAIStreaming.Streaming.Internal;
+using System.Runtime.CompilerServices;
 
 namespace OpenAIStreaming.Recovery.Internal;
 
@@ -39,6 +40,7 @@ internal sealed class RecoveringResponsesBodyStream(CallContext call, Func<bool,
     private Exception? _serverErrorFailure;
 
     /// <summary>Takes the next event, and those after it already buffered while they fit in <paramref name="room"/> bytes, and writes what of them goes to the reader.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     protected override async ValueTask StepAsync(int room, CancellationToken cancellationToken)
     {
         try
