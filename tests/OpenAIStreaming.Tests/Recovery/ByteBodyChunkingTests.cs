@@ -76,6 +76,29 @@ public sealed class ByteBodyChunkingTests
         Encoding.UTF8.GetString(received.ToArray()).Should().Be(Body);
     }
 
+    [Fact]
+    public async Task ReadAsync_EveryEventHandedOut_HoldsNoBufferBetweenReads()
+    {
+        // A stream read as fast as it comes (a read per event, each taking all of it) keeps no buffer of its own while it
+        // waits for the next event: with thousands of streams open, a kilobyte each adds up.
+        using var http = ThroughHandler(Chunking.Fixed(64, asyncReads: true));
+        using HttpResponseMessage response = await SendAsync(http);
+        await using Stream stream = await response.Content.ReadAsStreamAsync();
+        object pending = stream.GetType().GetProperty("Out", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(stream)!;
+        System.Reflection.FieldInfo held = pending.GetType().GetField("_buffer", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!;
+        var received = new MemoryStream();
+        byte[] buffer = new byte[4096];
+        int reads = 0;
+        for (int read; (read = await stream.ReadAsync(buffer)) > 0; reads++)
+        {
+            received.Write(buffer, 0, read);
+            held.GetValue(pending).Should().BeOfType<byte[]>().Which.Should().BeEmpty($"read {reads} took everything written");
+        }
+
+        Encoding.UTF8.GetString(received.ToArray()).Should().Be(Body);
+        reads.Should().BeGreaterThan(1);
+    }
+
     private static string Body => SseBody.Chat([.. Texts.Select(t => SseBody.Chunk($$"""{"content":"{{t}}"}""")), SseBody.Chunk("{}", "\"stop\"")]);
 
     private static HttpClient ThroughHandler(Chunking chunking) =>

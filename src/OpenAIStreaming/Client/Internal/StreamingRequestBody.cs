@@ -107,6 +107,7 @@ internal static class StreamingRequestBody
         }
         finally
         {
+            writer.Flush(); // what a body that failed part-way left in the writer, so that it is cleared too
             buffer.Clear(); // the thread keeps the buffer, not the request it held
             if (buffer.Capacity > MaxKeptWriterBytes)
             {

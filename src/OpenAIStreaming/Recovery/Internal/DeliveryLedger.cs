@@ -256,9 +256,12 @@ internal sealed class ChoiceLedger(DeliveredText? keep = null)
     public Protocol.ChatChoiceResult Result(int index)
     {
         var calls = new List<Protocol.ChatToolCall>(ToolCallCount);
-        foreach (KeyValuePair<int, ToolCallLedger> pair in _toolCalls ?? [])
+        if (_toolCalls is { } toolCalls)
         {
-            calls.Add(pair.Value.Result(pair.Key));
+            foreach (KeyValuePair<int, ToolCallLedger> pair in toolCalls)
+            {
+                calls.Add(pair.Value.Result(pair.Key));
+            }
         }
 
         return new Protocol.ChatChoiceResult(index, RoleDelivered ? "assistant" : null, _contentText?.ToString() ?? string.Empty, _refusalText?.ToString(), FinishReason, calls);

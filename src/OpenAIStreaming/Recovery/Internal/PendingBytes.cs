@@ -30,11 +30,12 @@ internal sealed class PendingBytes : IBufferWriter<byte>
     {
         byte[] buffer = _buffer;
         _buffer = [];
-        _written = 0;
         if (buffer.Length > 0)
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            Return(buffer, written: _written);
         }
+
+        _written = 0;
     }
 
     public void Advance(int count)
@@ -68,13 +69,26 @@ internal sealed class PendingBytes : IBufferWriter<byte>
             return;
         }
 
-        byte[] larger = ArrayPool<byte>.Shared.Rent(Math.Max(MinimumSize, Math.Max(_written + needed, _buffer.Length * 2)));
+        long size = Math.Max(MinimumSize, Math.Max((long)_written + needed, (long)_buffer.Length * 2));
+        if (size > Array.MaxLength)
+        {
+            size = (long)_written + needed <= Array.MaxLength ? Array.MaxLength : throw new InvalidOperationException("The pending bytes would exceed the largest array.");
+        }
+
+        byte[] larger = ArrayPool<byte>.Shared.Rent((int)size);
         _buffer.AsSpan(0, _written).CopyTo(larger);
         if (_buffer.Length > 0)
         {
-            ArrayPool<byte>.Shared.Return(_buffer);
+            Return(_buffer, _written);
         }
 
         _buffer = larger;
+    }
+
+    /// <summary>Gives a buffer back to the shared pool with what was written in it cleared: the answer's text is nobody else's to read.</summary>
+    private static void Return(byte[] buffer, int written)
+    {
+        buffer.AsSpan(0, written).Clear();
+        ArrayPool<byte>.Shared.Return(buffer);
     }
 }
