@@ -81,4 +81,110 @@ public sealed class FirstContentPrefetchTests
         prefetch.Buffer.Should().Equal(body);
         prefetch.Source.Dispose();
     }
+
+    [Fact]
+    public async Task ReadAsync_WhileTheFirstBytesAreAwaited_HoldsNoBuffer()
+    {
+        // A model can take seconds to its first token and a busy client waits on thousands of streams at once: the wait is
+        // a zero-byte read, and a buffer is taken only once bytes are there.
+        var body = new Handler.Support.ControlledStream();
+        var recording = new ReadSizeRecordingStream(body);
+        using var response = new HttpResponseMessage(HttpStatusCode.OK) { Content = new StreamContent(recording) };
+
+        Task<FirstContentPrefetch> reading = FirstContentPrefetch.ReadAsync(response, 1024 * 1024, CancellationToken.None).AsTask();
+        await WaitUntilAsync(() => body.PendingReads == 1);
+
+        recording.ReadSizes.Should().Equal([0], "the read waiting for the first bytes asks for none");
+        body.Push("data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}]}\n\n");
+        FirstContentPrefetch prefetch = await reading.WaitAsync(TimeSpan.FromSeconds(30));
+
+        prefetch.End.Should().Be(PrefetchEnd.Content);
+        recording.ReadSizes.Should().HaveCount(2).And.Subject.Last().Should().BePositive("bytes are read into a buffer once they are there");
+        Encoding.UTF8.GetString(prefetch.Events.Single().Data.Span).Should().Be("{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}]}");
+        prefetch.Source.Dispose();
+    }
+
+    [Fact]
+    public async Task ReadAsync_BodyBreaksWhileTheFirstBytesAreAwaited_IsARetryableBreakBeforeContent()
+    {
+        using var response = new HttpResponseMessage(HttpStatusCode.OK) { Content = new StreamContent(new BreakingStream()) };
+
+        Func<Task> reading = () => FirstContentPrefetch.ReadAsync(response, 1024 * 1024, CancellationToken.None).AsTask();
+
+        (await reading.Should().ThrowAsync<OpenAIStreamProtocolException>()).Which.IsRetryable.Should().BeTrue();
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (!condition())
+        {
+            await Task.Delay(5, timeout.Token);
+        }
+    }
+
+    /// <summary>Passes reads through to another stream and records how many bytes each asked for.</summary>
+    private sealed class ReadSizeRecordingStream(Stream inner) : AsyncReadOnlyStream
+    {
+        private readonly System.Collections.Concurrent.ConcurrentQueue<int> _sizes = new();
+
+        public IReadOnlyList<int> ReadSizes => [.. _sizes];
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            _sizes.Enqueue(buffer.Length);
+            return inner.ReadAsync(buffer, cancellationToken);
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                inner.Dispose();
+            }
+
+            base.Dispose(disposing);
+        }
+    }
+
+    /// <summary>A body whose connection is reset before any byte arrives.</summary>
+    private sealed class BreakingStream : AsyncReadOnlyStream
+    {
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            await Task.Yield();
+            throw new IOException("The connection was reset.", new System.Net.Sockets.SocketException((int)System.Net.Sockets.SocketError.ConnectionReset));
+        }
+    }
+
+    /// <summary>A stream read only asynchronously, through <see cref="Stream.ReadAsync(Memory{byte}, CancellationToken)"/>.</summary>
+    private abstract class AsyncReadOnlyStream : Stream
+    {
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public abstract override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default);
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
 }

@@ -57,6 +57,25 @@ internal sealed class FirstContentPrefetch
     {
         int maxBytes = 2 * maxEventSize;
         Stream source = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+
+        // The wait for the first bytes holds no buffer, framer or list: a model can take seconds to its first token, and a
+        // busy client waits on thousands of streams at once. A zero-byte read completes when data arrives (the runtime's
+        // response streams) or at once (a stream that cannot wait that way), and reads nothing either way.
+        try
+        {
+            await source.ReadAsync(Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (BrokenBody.Is(ex) && ex is not OpenAIStreamException && !cancellationToken.IsCancellationRequested)
+        {
+            source.Dispose();
+            throw BrokenBody.AfterEvents(ex, 0, "before its first content", (int)response.StatusCode, StreamingResponse.RequestIdOf(response));
+        }
+        catch
+        {
+            source.Dispose();
+            throw;
+        }
+
         using var framer = new SseFramer(maxEventSize, StreamingResponse.RequestIdOf(response));
         var events = new List<PrefetchedEvent>(2); // an event whose data lies in the buffer points into it until the copy is made
         // Read into a pooled buffer; what is kept for the life of the stream is an exact copy of the few hundred bytes read.
