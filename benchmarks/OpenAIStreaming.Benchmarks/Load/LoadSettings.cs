@@ -7,7 +7,7 @@ public sealed class LoadSettings
 {
     public const string Usage = """
         usage: --load [--streams 1,100,1000,10000] [--models 1] [--tokens 60] [--gap-ms 15] [--first-token-ms 0] [--rounds 1]
-                      [--warmup 32] [--process-warmup 400] [--timeout-s 300] [--contenders raw,sdk,sdk-handler,typed[,typed-direct]] [--out PATH]
+                      [--warmup 32] [--process-warmup 400] [--scale-warmup 1000] [--timeout-s 300] [--contenders raw,sdk,sdk-handler,typed[,typed-direct]] [--out PATH]
           --streams         concurrent streams per run, one run per value and contender
           --models          models behind the one endpoint: stream i asks for model i mod N (gpt-4o-mini, gpt-4o-mini-2, ...)
           --tokens          content tokens per answer (the fake server's TokenCount)
@@ -16,6 +16,7 @@ public sealed class LoadSettings
           --rounds          every contender runs once per round at each stream count, in a rotating order
           --warmup          streams each contender reads, 8 at a time, before every measured run
           --process-warmup  streams each contender reads, 50 at a time, once before the first run (tiered compilation)
+          --scale-warmup    at a stream count at least this, every contender first runs once unmeasured (0: never)
           --timeout-s       cancels a run after this long; streams still open count as failures
           --contenders      a subset of raw, sdk, sdk-handler, typed, typed-direct (the typed reader without the handler)
           --out             the Markdown report (default BenchmarkDotNet.Artifacts/load-results.md)
@@ -36,6 +37,12 @@ public sealed class LoadSettings
     public int WarmupStreams { get; private set; } = 32;
 
     public int ProcessWarmupStreams { get; private set; } = 400;
+
+    /// <summary>
+    /// Gets the smallest stream count at which every contender first runs once, unmeasured, at that count: the first run
+    /// of that size in the process pays for growing the heap (and the thread pool) to it, whichever contender it is.
+    /// </summary>
+    public int ScaleWarmupStreams { get; private set; } = 1_000;
 
     public TimeSpan RunTimeout { get; private set; } = TimeSpan.FromMinutes(5);
 
@@ -67,6 +74,7 @@ public sealed class LoadSettings
                 "--gap-ms" => TryParse(value, 0, out int gap) && (settings.GapMilliseconds = gap) >= 0,
                 "--first-token-ms" => TryParse(value, 0, out int first) && (settings.FirstTokenMilliseconds = first) >= 0,
                 "--rounds" => TryParse(value, 1, out int rounds) && (settings.Rounds = rounds) > 0,
+                "--scale-warmup" => TryParse(value, 0, out int scaleWarmup) && (settings.ScaleWarmupStreams = scaleWarmup) >= 0,
                 "--process-warmup" => TryParse(value, 0, out int processWarmup) && (settings.ProcessWarmupStreams = processWarmup) >= 0,
                 "--warmup" => TryParse(value, 0, out int warmup) && (settings.WarmupStreams = warmup) >= 0,
                 "--timeout-s" => TryParse(value, 1, out int seconds) && (settings.RunTimeout = TimeSpan.FromSeconds(seconds)) > TimeSpan.Zero,
