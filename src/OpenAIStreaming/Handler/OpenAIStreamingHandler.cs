@@ -370,8 +370,7 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
         base.Dispose(disposing);
     }
 
-    private static bool IsEventStream(HttpResponseMessage response) =>
-        string.Equals(response.Content.Headers.ContentType?.MediaType, "text/event-stream", StringComparison.OrdinalIgnoreCase);
+    private static bool IsEventStream(HttpResponseMessage response) => Client.Internal.StreamingResponse.IsEventStream(response.Content);
 
     private static string EnsureClientRequestId(HttpRequestMessage request)
     {

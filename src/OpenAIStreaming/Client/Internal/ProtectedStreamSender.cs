@@ -99,7 +99,7 @@ internal sealed class ProtectedStreamSender : StreamSender, IStreamRecovery
             response = await HttpClient.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, send.Token).ConfigureAwait(false);
             StreamingResponse.ThrowIfRedirectedAway(sent, response);
             FirstContentPrefetch? prefetch = null;
-            if (response.IsSuccessStatusCode && !StreamingResponse.IsJson(response.Content.Headers.ContentType))
+            if (response.IsSuccessStatusCode && !StreamingResponse.IsJson(response.Content))
             {
                 prefetch = await FirstContentPrefetch.ReadAsync(response, _options.MaxEventSize, send.Token).ConfigureAwait(false);
             }

@@ -20,10 +20,38 @@ internal static class StreamingResponse
     public static string? RequestIdOf(HttpResponseMessage response) =>
         response.Headers.TryGetValues("x-request-id", out IEnumerable<string>? values) ? values.FirstOrDefault() : null;
 
-    /// <summary>Whether a content type is JSON (<c>application/json</c> or <c>…+json</c>): such a body holds no event to wait for.</summary>
-    public static bool IsJson(MediaTypeHeaderValue? contentType) =>
-        contentType?.MediaType is { } mediaType
-        && (mediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase) || mediaType.EndsWith("+json", StringComparison.OrdinalIgnoreCase));
+    /// <summary>Whether a body is JSON (<c>application/json</c> or <c>…+json</c>): such a body holds no event to wait for.</summary>
+    public static bool IsJson(HttpContent content)
+    {
+        ReadOnlySpan<char> mediaType = MediaTypeOf(content);
+        return mediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase) || mediaType.EndsWith("+json", StringComparison.OrdinalIgnoreCase);
+    }
+
+    /// <summary>Whether a body is labelled as an event stream (<c>text/event-stream</c>).</summary>
+    public static bool IsEventStream(HttpContent content) =>
+        MediaTypeOf(content).Equals("text/event-stream", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// The media type of a body's <c>Content-Type</c> (what comes before its parameters), empty when it has none. The
+    /// header is read as it came, not parsed: parsing it would add a parsed value, its parameters and their strings to
+    /// the response's headers, which an open stream keeps for its whole life.
+    /// </summary>
+    public static ReadOnlySpan<char> MediaTypeOf(HttpContent content)
+    {
+        if (!content.Headers.NonValidated.TryGetValues("Content-Type", out HeaderStringValues values))
+        {
+            return default;
+        }
+
+        foreach (string value in values)
+        {
+            ReadOnlySpan<char> mediaType = value.AsSpan();
+            int parameters = mediaType.IndexOf(';');
+            return (parameters < 0 ? mediaType : mediaType[..parameters]).Trim();
+        }
+
+        return default;
+    }
 
     /// <summary>
     /// Sends the request and opens its event stream: a non-success status becomes an <see cref="OpenAIStreamException"/>
@@ -66,7 +94,7 @@ internal static class StreamingResponse
             PipeReader pipe = PipeReaders.Create(stream, leaveOpen: false);
             try
             {
-                if (framedBefore.Count == 0 && !string.Equals(response.Content.Headers.ContentType?.MediaType, "text/event-stream", StringComparison.OrdinalIgnoreCase))
+                if (framedBefore.Count == 0 && !IsEventStream(response.Content))
                 {
                     await ThrowIfJsonBodyAsync(pipe, response, requestId, cancellationToken).ConfigureAwait(false);
                 }
@@ -231,7 +259,7 @@ internal static class StreamingResponse
         if (response.IsSuccessStatusCode)
         {
             return new OpenAIStreamProtocolException(
-                $"The server answered a stream request with a JSON body ({response.Content.Headers.ContentType?.MediaType ?? "no content type"}) instead of an event stream (was \"stream\": true sent?).",
+                $"The server answered a stream request with a JSON body ({(MediaTypeOf(response.Content) is { IsEmpty: false } mediaType ? mediaType.ToString() : "no content type")}) instead of an event stream (was \"stream\": true sent?).",
                 statusCode: status,
                 requestId: requestId);
         }

@@ -161,7 +161,7 @@ internal sealed class Attempt : IDisposable
                 throw StreamingResponse.RedirectedAway(Response.RequestMessage!.RequestUri!, Response);
             }
 
-            if (isStream && Response.IsSuccessStatusCode && !StreamingResponse.IsJson(Response.Content.Headers.ContentType))
+            if (isStream && Response.IsSuccessStatusCode && !StreamingResponse.IsJson(Response.Content))
             {
                 Prefetch = await FirstContentPrefetch.ReadAsync(Response, maxEventSize, token).ConfigureAwait(false);
             }
