@@ -15,7 +15,9 @@ namespace OpenAIStreaming.Recovery.Internal;
 /// </summary>
 internal abstract class RecoveringBodyStream : Stream
 {
-    private readonly Func<bool, (IReadOnlyList<PrefetchedEvent> Events, Stream Body)> _open;
+    private static ServerSentEventReaderOptions? s_readerOptions; // the last one made: one per handler's event size, not one per stream
+
+    private readonly IBodyOpener _open;
     private Stream? _plain; // the body as it is, for synchronous reads
     private int _outOffset;
     private bool _disposed;
@@ -25,11 +27,13 @@ internal abstract class RecoveringBodyStream : Stream
     /// <param name="maxEventSize">The largest event accepted.</param>
     /// <param name="requestId">The server's request id of the response.</param>
     /// <param name="statusCode">The response's status.</param>
-    protected RecoveringBodyStream(CallContext call, Func<bool, (IReadOnlyList<PrefetchedEvent> Events, Stream Body)> open, int maxEventSize, string? requestId, int statusCode)
+    protected RecoveringBodyStream(CallContext call, IBodyOpener open, int maxEventSize, string? requestId, int statusCode)
     {
         Call = call;
         _open = open;
-        ReaderOptions = new ServerSentEventReaderOptions { MaxEventSize = maxEventSize };
+        ReaderOptions = s_readerOptions is { } last && last.MaxEventSize == maxEventSize
+            ? last
+            : s_readerOptions = new ServerSentEventReaderOptions { MaxEventSize = maxEventSize }; // never changed once made
         RequestId = requestId;
         StatusCode = statusCode;
     }
@@ -108,7 +112,7 @@ internal abstract class RecoveringBodyStream : Stream
                 throw new NotSupportedException("This response body is being read asynchronously; a synchronous read cannot follow.");
             }
 
-            _plain = _open(false).Body;
+            _plain = _open.Open(framed: false).Body;
         }
 
         return _plain.Read(buffer);
@@ -152,7 +156,7 @@ internal abstract class RecoveringBodyStream : Stream
     {
         if (Events is null)
         {
-            (IReadOnlyList<PrefetchedEvent> events, Stream body) = _open(true);
+            (IReadOnlyList<PrefetchedEvent> events, Stream body) = _open.Open(framed: true);
             Events = new SseEventReader(PipeReaders.Create(body, leaveOpen: false), ReaderOptions, RequestId, events);
         }
 
@@ -233,4 +237,14 @@ internal abstract class RecoveringBodyStream : Stream
 
         await base.DisposeAsync().ConfigureAwait(false);
     }
+}
+
+/// <summary>Opens the body a recovering stream reads.</summary>
+internal interface IBodyOpener
+{
+    /// <summary>
+    /// Opens the body: framed (<paramref name="framed"/>: the events read before the commit point and a stream of the rest,
+    /// for an asynchronous reader) or as it is (for a synchronous one).
+    /// </summary>
+    (IReadOnlyList<PrefetchedEvent> Events, Stream Body) Open(bool framed);
 }

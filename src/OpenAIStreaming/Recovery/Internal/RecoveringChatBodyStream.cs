@@ -27,7 +27,7 @@ namespace OpenAIStreaming.Recovery.Internal;
 /// once every choice has its finish reason. Synchronous reads get the body as it is, under the same timeouts and limits,
 /// without recovery.
 /// </remarks>
-internal sealed class RecoveringChatBodyStream(CallContext call, Func<bool, (IReadOnlyList<PrefetchedEvent> Events, Stream Body)> open, int maxEventSize, string? requestId, int statusCode)
+internal sealed class RecoveringChatBodyStream(CallContext call, IBodyOpener open, int maxEventSize, string? requestId, int statusCode)
     : RecoveringBodyStream(call, open, maxEventSize, requestId, statusCode)
 {
     private static ReadOnlySpan<byte> DataPrefix => EventOutput.DataPrefix;

@@ -24,7 +24,7 @@ namespace OpenAIStreaming.Recovery.Internal;
 /// with an OpenAI-shaped <c>error</c> event carrying both the flat and the nested error fields, and then the next read
 /// fails with the typed exception: a reader never takes a truncated answer for a complete one.
 /// </remarks>
-internal sealed class RecoveringResponsesBodyStream(CallContext call, Func<bool, (IReadOnlyList<PrefetchedEvent> Events, Stream Body)> open, int maxEventSize, string? requestId, int statusCode)
+internal sealed class RecoveringResponsesBodyStream(CallContext call, IBodyOpener open, int maxEventSize, string? requestId, int statusCode)
     : RecoveringBodyStream(call, open, maxEventSize, requestId, statusCode)
 {
     private readonly ResponseEventDecoder _decoder = new();

@@ -9,7 +9,7 @@ namespace OpenAIStreaming.Streaming.Internal;
 /// bytes replayed, then the live body under the idle and total timeouts and the <see cref="BodyLimits"/>. This library's
 /// own reader takes the prefetched events already framed instead (<see cref="OpenEventsAsync"/>).
 /// </summary>
-internal sealed class CallContent : HttpContent, IVouchedContent
+internal sealed class CallContent : HttpContent, IVouchedContent, Recovery.Internal.IBodyOpener
 {
     private readonly HttpContent _inner;
     private FirstContentPrefetch? _prefetch; // let go once the body stream has taken what it needs of it
@@ -22,6 +22,7 @@ internal sealed class CallContent : HttpContent, IVouchedContent
     private readonly bool _isResponsesStream;
     private CallBodyStream? _stream;
     private Stream? _reader; // what a reader of the bytes gets: _stream, or a chat stream's recovering body over it
+    private Stream? _source; // the live body, for a recovering body that opens it
     private bool _disposed;
 
     private CallContent(HttpContent inner, FirstContentPrefetch? prefetch, CallContext call, TimeSpan idleTimeout, BodyLimits limits, string? requestId, int statusCode, bool isChatStream, bool isResponsesStream)
@@ -138,9 +139,10 @@ internal sealed class CallContent : HttpContent, IVouchedContent
         {
             // Framed for an asynchronous reader (the prefetched events as they are, then the rest, bounded by the reader's
             // event size), or the bytes as they are for a synchronous one.
+            _source = source;
             _reader = new Recovery.Internal.RecoveringChatBodyStream(
                 Call,
-                framed => framed ? FramedBody(source) : (Array.Empty<PrefetchedEvent>(), PlainBody(source)),
+                this,
                 maxEventSize,
                 _requestId,
                 _statusCode);
@@ -149,9 +151,10 @@ internal sealed class CallContent : HttpContent, IVouchedContent
 
         if (_isResponsesStream && _limits.MaxEventSize is int maxResponsesEventSize)
         {
+            _source = source;
             _reader = new Recovery.Internal.RecoveringResponsesBodyStream(
                 Call,
-                framed => framed ? FramedBody(source) : (Array.Empty<PrefetchedEvent>(), PlainBody(source)),
+                this,
                 maxResponsesEventSize,
                 _requestId,
                 _statusCode);
@@ -160,6 +163,14 @@ internal sealed class CallContent : HttpContent, IVouchedContent
 
         _reader = PlainBody(source);
         return _reader;
+    }
+
+    /// <inheritdoc/>
+    (IReadOnlyList<PrefetchedEvent> Events, Stream Body) Recovery.Internal.IBodyOpener.Open(bool framed)
+    {
+        Stream source = _source ?? throw new InvalidOperationException("The body is not open.");
+        _source = null; // the body stream disposes it from now on
+        return framed ? FramedBody(source) : ([], PlainBody(source));
     }
 
     private CallBodyStream PlainBody(Stream source)
