@@ -12,6 +12,7 @@ public sealed class GcEvents : EventListener
 {
     private const EventKeywords GcKeyword = (EventKeywords)0x1;
 
+    private long _collections;
     private long _promotedFromGen0;
     private long _promotedFromGen1;
 
@@ -19,6 +20,20 @@ public sealed class GcEvents : EventListener
     public string Promoted => string.Create(
         CultureInfo.InvariantCulture,
         $"{Interlocked.Read(ref _promotedFromGen0) / 1048576.0:F0} MB gen0->1, {Interlocked.Read(ref _promotedFromGen1) / 1048576.0:F0} MB gen1->2");
+
+    /// <summary>
+    /// Waits (at most <paramref name="limit"/>) until the events of <paramref name="collections"/> collections have
+    /// arrived: the runtime delivers them to a listener a little after each collection, so a run's last one may still be
+    /// on its way when the run ends.
+    /// </summary>
+    public async Task WaitForAsync(int collections, TimeSpan limit)
+    {
+        long deadline = System.Diagnostics.Stopwatch.GetTimestamp() + (long)(limit.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
+        while (Interlocked.Read(ref _collections) < collections && System.Diagnostics.Stopwatch.GetTimestamp() < deadline)
+        {
+            await Task.Delay(10);
+        }
+    }
 
     protected override void OnEventSourceCreated(EventSource eventSource)
     {
@@ -36,6 +51,7 @@ public sealed class GcEvents : EventListener
         {
             Interlocked.Add(ref _promotedFromGen0, Convert.ToInt64(payload[names.IndexOf("TotalPromotedSize0")], CultureInfo.InvariantCulture));
             Interlocked.Add(ref _promotedFromGen1, Convert.ToInt64(payload[names.IndexOf("TotalPromotedSize1")], CultureInfo.InvariantCulture));
+            Interlocked.Increment(ref _collections);
         }
     }
 }

@@ -52,6 +52,7 @@ public static class LoadRunner
                 {
                     foreach (string key in settings.Contenders)
                     {
+                        stop.Token.ThrowIfCancellationRequested();
                         var unmeasured = await RunOnceAsync(key, streams, 0, settings, target, expected, server, stop.Token);
                         output.WriteLine("unmeasured " + LoadReport.ProgressLine(unmeasured));
                     }
@@ -152,7 +153,7 @@ public static class LoadRunner
         return string.Create(CultureInfo.InvariantCulture, $"""
             Load run {DateTime.Now:yyyy-MM-dd HH:mm}: {Environment.ProcessorCount} cores, .NET {Environment.Version}, {(System.Runtime.GCSettings.IsServerGC ? "server" : "workstation")} GC (client).
             Fake server (separate process, pid {server.ProcessId}, open files {FakeServerProcess.OpenFileLimit(server.ProcessId) ?? "?"}): {server.CommandLine} -> {server.BaseAddress}
-            Client pid {self}, open files {FakeServerProcess.OpenFileLimit(self) ?? "?"}, idle CPU {idleCpuPerSecond.TotalMilliseconds:F0} ms/s. Streams {string.Join(", ", settings.Streams)}; {settings.Rounds} round(s); {settings.WarmupStreams} warm-up streams per run (8 at a time); {(settings.ScaleWarmupStreams > 0 ? $"at {settings.ScaleWarmupStreams:N0} streams and more, every contender runs once unmeasured first;" : "no unmeasured run;")} run limit {settings.RunTimeout.TotalSeconds:F0} s.
+            Client pid {self}, open files {FakeServerProcess.OpenFileLimit(self) ?? "?"}, idle CPU {idleCpuPerSecond.TotalMilliseconds:F0} ms/s. Streams {string.Join(", ", settings.Streams)}; {settings.Rounds} round(s); {settings.WarmupStreams} warm-up streams per run (8 at a time); {(settings.ScaleWarmupStreams > 0 ? string.Create(CultureInfo.InvariantCulture, $"at each stream count of {settings.ScaleWarmupStreams:N0} or more, every contender runs once unmeasured first;") : "no unmeasured run;")} run limit {settings.RunTimeout.TotalSeconds:F0} s.
             Kernel accept queue: net.core.somaxconn {Sysctl("net/core/somaxconn")}, net.ipv4.tcp_max_syn_backlog {Sysctl("net/ipv4/tcp_max_syn_backlog")} (the fake server asks for a backlog of 65,535; the kernel caps it at these).
             Models behind the one endpoint: {target.ModelCount} ({string.Join(", ", target.Models)}); stream i asks for model i mod {target.ModelCount}, and the handler keeps the health of each model's route apart.
             Each stream: {settings.Tokens} tokens ({expected[0].Length} chars for the first model), first token after {settings.FirstTokenMilliseconds} ms, {settings.GapMilliseconds} ms between events: ideal TTFT {settings.FirstTokenMilliseconds + settings.GapMilliseconds} ms, ideal stream {settings.IdealStreamTime.TotalMilliseconds:F0} ms.
@@ -202,13 +203,16 @@ public static class LoadRunner
             await batch.RunAsync(settings.RunTimeout);
 
             TimeSpan wall = Stopwatch.GetElapsedTime(started);
-            string gc = string.Create(CultureInfo.InvariantCulture, $"gen0/1/2 {GC.CollectionCount(0) - collectionsBefore[0]}/{GC.CollectionCount(1) - collectionsBefore[1]}/{GC.CollectionCount(2) - collectionsBefore[2]}, paused {(GC.GetTotalPauseDuration() - pauseBefore).TotalMilliseconds:F0} ms, promoted {gcEvents.Promoted}");
             long allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
             self.Refresh();
             TimeSpan cpu = self.TotalProcessorTime - cpuBefore;
             TimeSpan serverCpu = server.CpuTime - serverCpuBefore;
             long? overflows = ListenOverflows() - overflowsBefore;
             var (maxOpen, memoryAtMax) = sampler.Stop();
+            int[] collections = [GC.CollectionCount(0) - collectionsBefore[0], GC.CollectionCount(1) - collectionsBefore[1], GC.CollectionCount(2) - collectionsBefore[2]];
+            TimeSpan paused = GC.GetTotalPauseDuration() - pauseBefore;
+            await gcEvents.WaitForAsync(collections[0], TimeSpan.FromSeconds(2)); // after every reading of the run
+            string gc = string.Create(CultureInfo.InvariantCulture, $"gen0/1/2 {collections[0]}/{collections[1]}/{collections[2]}, paused {paused.TotalMilliseconds:F0} ms, promoted {gcEvents.Promoted}");
 
             foreach (var (name, count) in batch.Failures())
             {

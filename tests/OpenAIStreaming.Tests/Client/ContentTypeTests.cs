@@ -52,7 +52,20 @@ public sealed class ContentTypeTests
         content.Headers.TryAddWithoutValidation("Content-Type", "application/json; charset=\"utf-8").Should().BeTrue();
 
         StreamingResponse.IsJson(content).Should().BeTrue();
+    }
+
+    [Fact]
+    public void ReadingTheLabel_LeavesItUnparsed()
+    {
+        // Parsing would rewrite a label in its canonical form ("; charset=utf-8") and keep the parsed value for the
+        // response's life; reading it leaves the header as it came.
+        using var content = new ByteArrayContent([]);
+        content.Headers.TryAddWithoutValidation("Content-Type", "text/event-stream;charset=utf-8").Should().BeTrue();
+
+        StreamingResponse.IsEventStream(content).Should().BeTrue();
+        StreamingResponse.IsJson(content).Should().BeFalse();
+
         content.Headers.NonValidated.TryGetValues("Content-Type", out HeaderStringValues values).Should().BeTrue();
-        values.ToString().Should().Be("application/json; charset=\"utf-8", "reading the label leaves it as it came");
+        values.ToString().Should().Be("text/event-stream;charset=utf-8");
     }
 }

@@ -107,11 +107,34 @@ public sealed class FirstContentPrefetchTests
     [Fact]
     public async Task ReadAsync_BodyBreaksWhileTheFirstBytesAreAwaited_IsARetryableBreakBeforeContent()
     {
-        using var response = new HttpResponseMessage(HttpStatusCode.OK) { Content = new StreamContent(new BreakingStream()) };
+        var body = new BreakingStream();
+        using var response = new HttpResponseMessage(HttpStatusCode.OK) { Content = new StreamContent(body) };
 
         Func<Task> reading = () => FirstContentPrefetch.ReadAsync(response, 1024 * 1024, CancellationToken.None).AsTask();
 
-        (await reading.Should().ThrowAsync<OpenAIStreamProtocolException>()).Which.IsRetryable.Should().BeTrue();
+        OpenAIStreamProtocolException error = (await reading.Should().ThrowAsync<OpenAIStreamProtocolException>()).Which;
+        error.IsRetryable.Should().BeTrue();
+        error.IsBrokenBody.Should().BeTrue();
+        error.EventIndex.Should().Be(0, "no event arrived before the break");
+        body.IsDisposed.Should().BeTrue("the broken body is released");
+    }
+
+    [Fact]
+    public async Task ReadAsync_BodyEndsWhileTheFirstBytesAreAwaited_EndedWithNothingRead()
+    {
+        var body = new Handler.Support.ControlledStream();
+        using var response = new HttpResponseMessage(HttpStatusCode.OK) { Content = new StreamContent(body) };
+
+        Task<FirstContentPrefetch> reading = FirstContentPrefetch.ReadAsync(response, 1024 * 1024, CancellationToken.None).AsTask();
+        await WaitUntilAsync(() => body.PendingReads == 1);
+        body.Complete();
+        FirstContentPrefetch prefetch = await reading.WaitAsync(TimeSpan.FromSeconds(30));
+
+        prefetch.End.Should().Be(PrefetchEnd.Ended, "a body that ends before any content can be sent again");
+        prefetch.Committed.Should().BeFalse();
+        prefetch.Events.Should().BeEmpty();
+        prefetch.Length.Should().Be(0);
+        prefetch.Source.Dispose();
     }
 
     private static async Task WaitUntilAsync(Func<bool> condition)
@@ -150,6 +173,14 @@ public sealed class FirstContentPrefetchTests
     /// <summary>A body whose connection is reset before any byte arrives.</summary>
     private sealed class BreakingStream : AsyncReadOnlyStream
     {
+        public bool IsDisposed { get; private set; }
+
+        protected override void Dispose(bool disposing)
+        {
+            IsDisposed = true;
+            base.Dispose(disposing);
+        }
+
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
             await Task.Yield();

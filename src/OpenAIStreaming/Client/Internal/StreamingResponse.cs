@@ -17,8 +17,22 @@ internal static class StreamingResponse
 
     private const int MaxQuotedBodyChars = 300;
 
-    public static string? RequestIdOf(HttpResponseMessage response) =>
-        response.Headers.TryGetValues("x-request-id", out IEnumerable<string>? values) ? values.FirstOrDefault() : null;
+    /// <summary>
+    /// The server's request id (<c>x-request-id</c>), read as it came: the validating read would keep a parsed entry in
+    /// the response's headers, which an open stream keeps for its whole life, and allocate on every call.
+    /// </summary>
+    public static string? RequestIdOf(HttpResponseMessage response)
+    {
+        if (response.Headers.NonValidated.TryGetValues("x-request-id", out HeaderStringValues values))
+        {
+            foreach (string value in values)
+            {
+                return value;
+            }
+        }
+
+        return null;
+    }
 
     /// <summary>Whether a body is JSON (<c>application/json</c> or <c>…+json</c>): such a body holds no event to wait for.</summary>
     public static bool IsJson(HttpContent content)

@@ -15,7 +15,7 @@ namespace OpenAIStreaming.Recovery.Internal;
 /// </summary>
 internal abstract class RecoveringBodyStream : Stream
 {
-    private static ServerSentEventReaderOptions? s_readerOptions; // the last one made: one per handler's event size, not one per stream
+    private static ServerSentEventReaderOptions? s_readerOptions; // the last one made in the process, shared while the event size is the same
 
     private readonly IBodyOpener _open;
     private Stream? _plain; // the body as it is, for synchronous reads

@@ -58,33 +58,23 @@ internal sealed class FirstContentPrefetch
         int maxBytes = 2 * maxEventSize;
         Stream source = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
 
-        // The wait for the first bytes holds no buffer, framer or list: a model can take seconds to its first token, and a
-        // busy client waits on thousands of streams at once. A zero-byte read completes when data arrives (the runtime's
-        // response streams) or at once (a stream that cannot wait that way), and reads nothing either way.
-        try
-        {
-            await source.ReadAsync(Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (BrokenBody.Is(ex) && ex is not OpenAIStreamException && !cancellationToken.IsCancellationRequested)
-        {
-            source.Dispose();
-            throw BrokenBody.AfterEvents(ex, 0, "before its first content", (int)response.StatusCode, StreamingResponse.RequestIdOf(response));
-        }
-        catch
-        {
-            source.Dispose();
-            throw;
-        }
-
-        using var framer = new SseFramer(maxEventSize, StreamingResponse.RequestIdOf(response));
-        var events = new List<PrefetchedEvent>(2); // an event whose data lies in the buffer points into it until the copy is made
-        // Read into a pooled buffer; what is kept for the life of the stream is an exact copy of the few hundred bytes read.
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(InitialBufferSize);
+        SseFramer? framer = null;
+        List<PrefetchedEvent>? events = null;
+        byte[]? buffer = null;
         int length = 0;
         int framed = 0;
         bool readFailed = false;
         try
         {
+            // The wait for the first bytes holds no buffer, framer or list: a model can take seconds to its first token, and
+            // a busy client waits on thousands of streams at once. A zero-byte read completes when data arrives (the
+            // runtime's response streams) or at once (a stream that cannot wait that way), and reads nothing either way.
+            await source.ReadAsync(Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+            framer = new SseFramer(maxEventSize, StreamingResponse.RequestIdOf(response));
+            events = new List<PrefetchedEvent>(2); // an event whose data lies in the buffer points into it until the copy is made
+
+            // Read into a pooled buffer; what is kept for the life of the stream is an exact copy of the few hundred bytes read.
+            buffer = ArrayPool<byte>.Shared.Rent(InitialBufferSize);
             while (true)
             {
                 if (length >= maxBytes)
@@ -149,7 +139,7 @@ internal sealed class FirstContentPrefetch
         catch (Exception ex) when (BrokenBody.Is(ex) && ex is not OpenAIStreamException && !cancellationToken.IsCancellationRequested)
         {
             source.Dispose();
-            throw BrokenBody.AfterEvents(ex, events.Count, "before its first content", (int)response.StatusCode, StreamingResponse.RequestIdOf(response));
+            throw BrokenBody.AfterEvents(ex, events?.Count ?? 0, "before its first content", (int)response.StatusCode, StreamingResponse.RequestIdOf(response));
         }
         catch
         {
@@ -158,7 +148,8 @@ internal sealed class FirstContentPrefetch
         }
         finally
         {
-            if (!readFailed)
+            framer?.Dispose();
+            if (buffer is not null && !readFailed)
             {
                 ArrayPool<byte>.Shared.Return(buffer); // else left to the collector
             }
