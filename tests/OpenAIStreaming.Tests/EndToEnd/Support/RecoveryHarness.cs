@@ -48,10 +48,20 @@ internal static class RecoveryHarness
     public static Task<FakeOpenAIServer> StartServerAsync(TimeProvider? clock = null, int tokens = Tokens) =>
         FakeOpenAIServer.StartAsync(new FakeOpenAIServerOptions { TokenCount = tokens, TimeProvider = clock ?? TimeProvider.System });
 
-    /// <summary>An HttpClient to <paramref name="server"/> through the handler, retries 1 ms apart, with <paramref name="recovery"/> when given.</summary>
+    /// <summary>
+    /// An HttpClient to <paramref name="server"/> through the handler, retries 1 ms apart, with <paramref name="recovery"/>
+    /// when given. On the system clock the first-token timeout is 30 s rather than 3 s: these tests count the requests a
+    /// recovery sends, and a replay or resume that a busy test machine delays past 3 s would be hedged (hedging has tests
+    /// of its own).
+    /// </summary>
     public static HttpClient HandlerClient(FakeOpenAIServer server, OpenAIStreamingRecoveryOptions? recovery = null, TimeProvider? clock = null)
     {
         var options = new OpenAIStreamingOptions { RetryBaseDelay = TimeSpan.FromMilliseconds(1) };
+        if (clock is null)
+        {
+            options.FirstTokenTimeout = TimeSpan.FromSeconds(30);
+        }
+
         if (recovery is not null)
         {
             options.Recovery = recovery;
