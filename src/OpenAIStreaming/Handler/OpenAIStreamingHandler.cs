@@ -44,7 +44,8 @@ namespace OpenAIStreaming;
 /// <para><b>Timeouts.</b> Connect: <see cref="SocketsHttpHandler.ConnectTimeout"/> on the primary handler
 /// (<see cref="CreatePrimaryHandler"/>). Idle: on every read of a stream body after the commit point. Total: the whole call,
 /// every attempt and the body. A timeout surfaces as <see cref="OpenAIStreamTimeoutException"/>; the caller's cancellation as
-/// <see cref="OperationCanceledException"/>.</para>
+/// <see cref="OperationCanceledException"/>. The token given to <c>SendAsync</c> cancels the call until the response is
+/// returned, as <see cref="HttpClient"/>'s own does; the body's reads then take the token of each read.</para>
 /// <para>The handler works asynchronously only: <see cref="Send"/> throws <see cref="NotSupportedException"/>. With dependency
 /// injection, <c>AddOpenAIStreaming()</c> takes the client's other resilience handlers (such as the standard one .NET Aspire
 /// adds to every client) out of its chain; without it, do not put this handler inside another retrying or timing handler.
@@ -190,6 +191,7 @@ public sealed class OpenAIStreamingHandler : DelegatingHandler
             bool isChatStream = isEventStream && committed && body.IsStream && IsChatCompletions(request.RequestUri);
             bool isResponsesStream = isEventStream && committed && body.IsStream && IsResponses(request.RequestUri);
             CallContent.Install(response, outcome.Prefetch, isEventStream, call, _options, isChatStream, isResponsesStream);
+            call.ReleaseCallerToken(); // as HttpClient's own: the body's reads take their own token
             return response;
         }
         catch

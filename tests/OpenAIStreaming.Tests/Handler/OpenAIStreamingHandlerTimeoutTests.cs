@@ -179,6 +179,29 @@ public sealed class OpenAIStreamingHandlerTimeoutTests
     }
 
     [Fact]
+    public async Task Read_SendTokenCancelledAfterTheResponseIsReturned_TheBodyReadsOn()
+    {
+        // As HttpClient's own token: it cancels the call until the response is returned, and the body's reads take their
+        // own. (Through an HttpMessageInvoker the token stays live; HttpClient disposes the source behind it at that point.)
+        using var h = new HandlerHarness(new OpenAIStreamingOptions { Recovery = { Enabled = false } });
+        var body = new ControlledStream().Push(FirstEvent);
+        h.Stub.ThenStream(body);
+        using var invoker = new HttpMessageInvoker(h.Handler, disposeHandler: false);
+        using var sendToken = new CancellationTokenSource();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "http://127.0.0.1/v1/chat/completions") { Content = new StringContent(ChatRequest, Encoding.UTF8, "application/json") };
+
+        using HttpResponseMessage response = await Within(invoker.SendAsync(request, sendToken.Token));
+        Stream stream = await response.Content.ReadAsStreamAsync();
+        Task<string> text = new StreamReader(stream).ReadToEndAsync();
+        await ManualTimeProvider.WaitUntilAsync(() => body.PendingReads > 0, "the read after the first event to wait");
+        await sendToken.CancelAsync();
+        body.Push(RestOfAnswer).Complete();
+
+        (await Within(text)).Should().Be(FirstEvent + RestOfAnswer);
+        body.WasCancelled.Should().BeFalse();
+    }
+
+    [Fact]
     public async Task Read_PerRequestIdleTimeout_OverridesTheOptions()
     {
         using var h = new HandlerHarness(new OpenAIStreamingOptions { Recovery = { Enabled = false } });

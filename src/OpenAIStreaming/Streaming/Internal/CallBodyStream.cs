@@ -12,24 +12,23 @@ namespace OpenAIStreaming.Streaming.Internal;
 /// body ended is reported to the call, which tells the route's health.
 /// </summary>
 /// <remarks>
-/// The idle timer is lazy, as a busy stream needs it: a read only notes when it started, and arms the one timer when it
-/// is not armed. When the timer fires it measures the read in progress — past the idle timeout it cancels the read, short
-/// of it it waits for the rest — and with no read in progress it stays unarmed until the next one. So a stream that keeps
-/// flowing touches the timer once per idle period rather than twice per read, and nothing is allocated per read.
+/// The idle watch is lazy, as a busy stream needs it: a read only notes when it started, and sets the call's one timer
+/// (<see cref="CallContext.WatchIdle"/>) when the watch is off. When the timer fires it measures the read in progress
+/// (<see cref="IdleExpired"/>) — past the idle timeout the read is cancelled, short of it the timer waits for the rest — and
+/// with no read in progress the watch stays off until the next one. So a stream that keeps flowing touches the timer once
+/// per idle period rather than twice per read, nothing is allocated per read, and an open body holds no timer or
+/// registration of its own: the call cancels its read (<see cref="CancelRead"/>).
 /// </remarks>
 internal sealed class CallBodyStream : Stream
 {
-    private static readonly Action<object?> CancelRead = static state => ((CancellationTokenSource)state!).Cancel();
-    private static readonly TimerCallback IdleTimerFired = static state => ((CallBodyStream)state!).CheckIdle();
+    private static readonly Action<object?> CancelReadCallback = static state => ((CallBodyStream)state!).CancelRead();
 
     private readonly Stream _source;
     private byte[]? _prefix; // let go once read: an open stream keeps none of what was prefetched
     private readonly int _prefixLength;
     private readonly TimeSpan _idleTimeout;
     private readonly CallContext _call;
-    private readonly CancellationTokenSource _read; // cancelled by the idle timer, the call's token and, per read, the consumer's token
-    private readonly ITimer? _idleTimer;
-    private readonly CancellationTokenRegistration _callRegistration;
+    private readonly CancellationTokenSource _read; // cancelled by the idle watch, the call and, per read, the consumer's token
     private readonly BodyLimits _limits;
     private readonly SseEventBoundaryScanner? _events;
     private readonly string? _requestId;
@@ -40,7 +39,7 @@ internal sealed class CallBodyStream : Stream
     private bool _consumerCancelled;
     private long _readStarted; // the clock's timestamp when the read in progress started
     private int _reading; // 1 while a read of the live body is in progress
-    private int _idleTimerArmed; // 1 while the idle timer is set to fire
+    private int _idleTimerArmed; // 1 while the call's timer watches the reads for idleness
 
     /// <summary>
     /// The body of a recovery's response (after <paramref name="prefixStart"/> of what was prefetched), under the idle and
@@ -83,10 +82,7 @@ internal sealed class CallBodyStream : Stream
         _statusCode = statusCode;
         _reportsEnd = reportsEnd;
         _read = new CancellationTokenSource();
-        _idleTimer = idleTimeout == Timeout.InfiniteTimeSpan
-            ? null
-            : call.TimeProvider.CreateTimer(IdleTimerFired, this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-        _callRegistration = call.Token.UnsafeRegister(CancelRead, _read);
+        call.Attach(this);
     }
 
     public override bool CanRead => true;
@@ -152,7 +148,7 @@ internal sealed class CallBodyStream : Stream
             // Only a read that waits can go idle or be worth cancelling: the idle timer watches it, and the reader's token
             // is linked to it, from here (a moment after it started; a token cancelled meanwhile cancels it at once). A
             // read that completed at once never touches the timer, the clock or the token.
-            CancellationTokenRegistration consumer = cancellationToken.CanBeCanceled ? cancellationToken.UnsafeRegister(CancelRead, _read) : default;
+            CancellationTokenRegistration consumer = cancellationToken.CanBeCanceled ? cancellationToken.UnsafeRegister(CancelReadCallback, this) : default;
             ArmIdle();
             return AwaitSourceAsync(read, buffer, consumer, cancellationToken);
         }
@@ -262,9 +258,8 @@ internal sealed class CallBodyStream : Stream
                 _call.AbandonBody(); // before the source is disposed: a read the disposal aborts is not a break of the route
             }
 
+            _call.Detach(this);
             _source.Dispose();
-            _callRegistration.Dispose();
-            _idleTimer?.Dispose();
             _read.Dispose();
         }
 
@@ -273,7 +268,7 @@ internal sealed class CallBodyStream : Stream
 
     private void ArmIdle()
     {
-        if (_idleTimer is null)
+        if (_idleTimeout == Timeout.InfiniteTimeSpan)
         {
             return;
         }
@@ -282,46 +277,61 @@ internal sealed class CallBodyStream : Stream
         Interlocked.Exchange(ref _reading, 1); // a full fence: the timer callback sees the start before it sees the read
         if (Interlocked.CompareExchange(ref _idleTimerArmed, 1, 0) == 0)
         {
-            _idleTimer.Change(_idleTimeout, Timeout.InfiniteTimeSpan);
+            _call.WatchIdle(_idleTimeout);
         }
     }
 
     private void DisarmIdle()
     {
-        if (_idleTimer is not null)
+        if (_idleTimeout != Timeout.InfiniteTimeSpan)
         {
             Interlocked.Exchange(ref _reading, 0);
         }
     }
 
-    /// <summary>The idle timer fired: cancel a read that has waited the whole idle timeout, or wait for the rest of it.</summary>
-    private void CheckIdle()
+    /// <summary>Cancels the read in progress (the call was cancelled, the read went idle, or the consumer cancelled it).</summary>
+    public void CancelRead()
     {
         try
         {
-            while (Volatile.Read(ref _reading) == 0)
-            {
-                Interlocked.Exchange(ref _idleTimerArmed, 0);
-                if (Volatile.Read(ref _reading) == 0 || Interlocked.CompareExchange(ref _idleTimerArmed, 1, 0) != 0)
-                {
-                    return; // no read in progress (the next one arms the timer), or a read that started meanwhile armed it
-                }
-            }
-
-            TimeSpan waited = _call.TimeProvider.GetElapsedTime(Volatile.Read(ref _readStarted));
-            if (waited >= _idleTimeout)
-            {
-                _read.Cancel();
-            }
-            else
-            {
-                _idleTimer!.Change(_idleTimeout - waited, Timeout.InfiniteTimeSpan);
-            }
+            _read.Cancel();
         }
         catch (ObjectDisposedException)
         {
-            // The body was disposed while the timer fired.
+            // The body was disposed meanwhile.
         }
+    }
+
+    /// <summary>
+    /// The call's timer fired (under the call's lock): true when the read in progress has waited the whole idle timeout (the
+    /// call cancels it); otherwise <paramref name="due"/> is when it would run out, or infinite when no read is watched (the
+    /// next read that waits turns the watch on again).
+    /// </summary>
+    public bool IdleExpired(out TimeSpan due)
+    {
+        due = Timeout.InfiniteTimeSpan;
+        if (Volatile.Read(ref _idleTimerArmed) == 0)
+        {
+            return false;
+        }
+
+        while (Volatile.Read(ref _reading) == 0)
+        {
+            Interlocked.Exchange(ref _idleTimerArmed, 0);
+            if (Volatile.Read(ref _reading) == 0 || Interlocked.CompareExchange(ref _idleTimerArmed, 1, 0) != 0)
+            {
+                return false; // no read in progress (the next one turns the watch on), or a read that started meanwhile did
+            }
+        }
+
+        TimeSpan waited = _call.TimeProvider.GetElapsedTime(Volatile.Read(ref _readStarted));
+        if (waited >= _idleTimeout)
+        {
+            return true;
+        }
+
+        due = _idleTimeout - waited;
+        return false;
     }
 
     private bool TryReadPrefix(Span<byte> buffer, out int copied)

@@ -16,10 +16,14 @@ namespace OpenAIStreaming.Streaming.Internal;
 /// </remarks>
 internal sealed class CallContext : IDisposable
 {
-    private static readonly Action<object?> CancelCall = static state => ((CancellationTokenSource)state!).Cancel();
+    private static readonly Action<object?> CancelCall = static state => ((CallContext)state!).Cancel();
+    private static readonly TimerCallback TimerFired = static state => ((CallContext)state!).OnTimer();
 
-    private readonly CancellationTokenSource _cancellation; // the total timeout, and the caller's token through _callerRegistration
-    private readonly CancellationTokenRegistration _callerRegistration;
+    private readonly CancellationTokenSource _cancellation = new(); // cancelled by the total timeout and, until the response is returned, the caller's token
+    private readonly ITimer? _timer; // the call's one timer: the total timeout, and the idle timeout of the body being read
+    private CancellationTokenRegistration _callerRegistration;
+    private CancellationToken _callerToken;
+    private CallBodyStream? _body; // the body being read: watched for idleness, and its read cancelled with the call
     private List<HttpRequestMessage>? _ownedRequests; // created with the first: most calls own none
     private readonly Lock _gate = new(); // the owned requests and the recovery's response, against a disposal that races a recovery
     private bool _disposed;
@@ -36,15 +40,20 @@ internal sealed class CallContext : IDisposable
     {
         Settings = settings;
         TimeProvider = timeProvider;
-        CallerToken = callerToken;
+        _callerToken = callerToken;
         Metrics = metrics;
         ClientRequestId = clientRequestId;
         StartTimestamp = timeProvider.GetTimestamp();
 
         // Created before any other timer of the call: when two fall due at once, the total timeout fires first and is named.
-        // One source for both (rather than a linked one over a timed one): a stream keeps it open for its whole life.
-        _cancellation = new CancellationTokenSource(settings.TotalTimeout, timeProvider);
-        _callerRegistration = callerToken.UnsafeRegister(CancelCall, _cancellation);
+        // One timer for the total and the idle timeout, and one source for the call (rather than a linked one over a timed
+        // one, and a timer and a registration per body): a stream keeps them for its whole life.
+        if (settings.TotalTimeout != System.Threading.Timeout.InfiniteTimeSpan || settings.IdleTimeout != System.Threading.Timeout.InfiniteTimeSpan)
+        {
+            _timer = timeProvider.CreateTimer(TimerFired, this, settings.TotalTimeout, System.Threading.Timeout.InfiniteTimeSpan);
+        }
+
+        _callerRegistration = callerToken.UnsafeRegister(CancelCall, this);
     }
 
     /// <summary>Gets the values in force for this call (the options with the request's overrides).</summary>
@@ -53,8 +62,11 @@ internal sealed class CallContext : IDisposable
     /// <summary>Gets the clock of every timer of the call.</summary>
     public TimeProvider TimeProvider { get; }
 
-    /// <summary>Gets the caller's own token.</summary>
-    public CancellationToken CallerToken { get; }
+    /// <summary>
+    /// Gets the caller's own token: the one given to send the request, until the response is returned
+    /// (<see cref="ReleaseCallerToken"/>); after it, only when it was cancelled before then.
+    /// </summary>
+    public CancellationToken CallerToken => _callerToken;
 
     /// <summary>Gets the call's token: the caller's cancellation or the total timeout.</summary>
     public CancellationToken Token => _cancellation.Token;
@@ -311,6 +323,128 @@ internal sealed class CallContext : IDisposable
         }
     }
 
+    /// <summary>
+    /// The response is returned: the token it was sent with no longer cancels the call, as <see cref="HttpClient"/>'s own
+    /// does not (it disposes the source it linked to the caller's token once the response is returned). The body's reads take
+    /// the token of each read; the registration, and the source behind the token, are not kept for the stream's life.
+    /// </summary>
+    public void ReleaseCallerToken()
+    {
+        _callerRegistration.Dispose(); // waits for the caller's cancellation in progress
+        _callerRegistration = default;
+        if (!_callerToken.IsCancellationRequested)
+        {
+            _callerToken = default; // a fired token is kept: it names the cancellation
+        }
+    }
+
+    /// <summary>Cancels the call (the caller's token or the total timeout) and the read of its body in progress.</summary>
+    private void Cancel()
+    {
+        try
+        {
+            _cancellation.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            return; // the call ended as its timer fired
+        }
+
+        Volatile.Read(ref _body)?.CancelRead();
+    }
+
+    /// <summary>
+    /// <paramref name="body"/> is the body being read from now on: the call's timer watches its reads for idleness
+    /// (<see cref="WatchIdle"/>), and the call's cancellation cancels its read.
+    /// </summary>
+    public void Attach(CallBodyStream body)
+    {
+        Interlocked.Exchange(ref _body, body); // a full fence: a cancellation from now on sees it, or it sees the cancellation
+        if (_cancellation.IsCancellationRequested)
+        {
+            body.CancelRead();
+        }
+    }
+
+    /// <summary><paramref name="body"/> is released: the call no longer watches it.</summary>
+    public void Detach(CallBodyStream body) => Interlocked.CompareExchange(ref _body, null, body);
+
+    /// <summary>
+    /// A read of the attached body started to wait while the idle watch was off: the timer fires when the idle timeout
+    /// <paramref name="idleTimeout"/> would run out (or the total timeout before it).
+    /// </summary>
+    public void WatchIdle(TimeSpan idleTimeout)
+    {
+        lock (_gate)
+        {
+            if (!_disposed && _timer is { } timer)
+            {
+                timer.Change(Earlier(idleTimeout), System.Threading.Timeout.InfiniteTimeSpan);
+            }
+        }
+    }
+
+    /// <summary>The earlier of <paramref name="due"/> and the time left of the total timeout (never negative).</summary>
+    private TimeSpan Earlier(TimeSpan due)
+    {
+        if (Settings.TotalTimeout == System.Threading.Timeout.InfiniteTimeSpan)
+        {
+            return due;
+        }
+
+        TimeSpan left = TimeLeft;
+        return left < TimeSpan.Zero ? TimeSpan.Zero : due == System.Threading.Timeout.InfiniteTimeSpan || left < due ? left : due;
+    }
+
+    /// <summary>
+    /// The call's timer fired: past the total timeout the call is cancelled; otherwise a read of the body that has waited the
+    /// whole idle timeout is cancelled, and the timer is set for the next of the two.
+    /// </summary>
+    private void OnTimer()
+    {
+        bool total = false;
+        CallBodyStream? idle = null;
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            if (Settings.TotalTimeout != System.Threading.Timeout.InfiniteTimeSpan && Elapsed >= Settings.TotalTimeout)
+            {
+                total = true;
+            }
+            else
+            {
+                TimeSpan next = System.Threading.Timeout.InfiniteTimeSpan;
+                if (Volatile.Read(ref _body) is { } body)
+                {
+                    if (body.IdleExpired(out TimeSpan idleDue))
+                    {
+                        idle = body;
+                    }
+                    else
+                    {
+                        next = idleDue;
+                    }
+                }
+
+                _timer!.Change(Earlier(next), System.Threading.Timeout.InfiniteTimeSpan);
+            }
+        }
+
+        // Outside the lock: a cancellation runs the callbacks of the read it cancels.
+        if (total)
+        {
+            Cancel();
+        }
+        else
+        {
+            idle?.CancelRead();
+        }
+    }
+
     /// <summary>Ends the call: its timers and the requests it created are released.</summary>
     public void Dispose()
     {
@@ -326,6 +460,7 @@ internal sealed class CallContext : IDisposable
 
         ReleaseReplay();
         _callerRegistration.Dispose(); // waits for the caller's cancellation in progress, which uses the source
+        _timer?.Dispose();
         _cancellation.Dispose();
         if (_ownedRequests is { } owned)
         {
