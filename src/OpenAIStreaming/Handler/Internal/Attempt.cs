@@ -9,7 +9,8 @@ namespace OpenAIStreaming.Handler.Internal;
 /// <summary>
 /// One attempt of a call: one request sent to one target, read (for a stream) up to its first content. It runs on its
 /// own cancellation, so a hedge that loses is cancelled without touching the others; its response is disposed unless it
-/// wins.
+/// wins. The call's cancellation reaches it through the runner (<see cref="CallContext.WakeOnCancel"/>), which cancels
+/// every attempt in flight when it wakes to a cancelled call.
 /// </summary>
 internal sealed class Attempt : IDisposable
 {
@@ -35,7 +36,7 @@ internal sealed class Attempt : IDisposable
         Health = health;
         StartTimestamp = call.TimeProvider.GetTimestamp();
         _call = call;
-        _cancellation = CancellationTokenSource.CreateLinkedTokenSource(call.Token);
+        _cancellation = new CancellationTokenSource();
     }
 
     /// <summary>Gets the attempt's number in the call (1-based).</summary>
@@ -107,7 +108,7 @@ internal sealed class Attempt : IDisposable
     {
         // A cancelled attempt (a hedge that lost, the caller's cancellation, the total timeout) is not waiting for its first
         // token any more; one that had its outcome first closed the timer.
-        if (_cancellation.IsCancellationRequested || Interlocked.CompareExchange(ref _timerState, TimerFired, TimerOpen) != TimerOpen)
+        if (_cancellation.IsCancellationRequested || _call.IsCancelled || Interlocked.CompareExchange(ref _timerState, TimerFired, TimerOpen) != TimerOpen)
         {
             return;
         }

@@ -78,8 +78,14 @@ internal sealed class CallRunner
     /// </summary>
     public async Task<Attempt> RunAsync()
     {
+        _call.WakeOnCancel(_wake);
         try
         {
+            if (_call.IsCancelled)
+            {
+                throw Cancelled(); // nothing is sent for a call cancelled before it started
+            }
+
             if (!TryStartNextTarget(after: _startAt - 1, reason: null))
             {
                 throw CircuitOpen();
@@ -113,6 +119,7 @@ internal sealed class CallRunner
         }
         finally
         {
+            _call.WakeOnCancel(null);
             await ReleaseInFlightAsync().ConfigureAwait(false);
             if (_scheduled is { } scheduled)
             {
@@ -312,7 +319,7 @@ internal sealed class CallRunner
 
         HandlerLog.Retrying(_logger, _call.ClientRequestId ?? string.Empty, failed.Number, Describe(failed), delay.TotalMilliseconds);
         _state.Metrics.Retry(failed.Request.RequestUri, ErrorType(failed));
-        var cancel = CancellationTokenSource.CreateLinkedTokenSource(_call.Token);
+        var cancel = new CancellationTokenSource(); // cancelled when the runner ends (also when the call's cancellation wakes it)
         Task due = delay <= TimeSpan.Zero ? Task.CompletedTask : Task.Delay(delay, _call.TimeProvider, cancel.Token);
         _scheduled = (target, due, cancel);
         if (due.IsCompleted)

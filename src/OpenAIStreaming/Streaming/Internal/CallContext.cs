@@ -24,6 +24,7 @@ internal sealed class CallContext : IDisposable
     private CancellationTokenRegistration _callerRegistration;
     private CancellationToken _callerToken;
     private CallBodyStream? _body; // the body being read: watched for idleness, and its read cancelled with the call
+    private Handler.Internal.WakeSignal? _runner; // the runner of the call's attempts, woken when the call is cancelled
     private List<HttpRequestMessage>? _ownedRequests; // created with the first: most calls own none
     private readonly Lock _gate = new(); // the owned requests and the recovery's response, against a disposal that races a recovery
     private bool _disposed;
@@ -350,7 +351,22 @@ internal sealed class CallContext : IDisposable
             return; // the call ended as its timer fired
         }
 
+        Volatile.Read(ref _runner)?.Set(); // the runner cancels its attempts
         Volatile.Read(ref _body)?.CancelRead();
+    }
+
+    /// <summary>
+    /// The runner that waits on <paramref name="wake"/> runs the call's attempts from now on (null: none does): a cancellation
+    /// of the call wakes it, and it cancels them. Its attempts do not link their cancellation to the call's token, whose
+    /// source would keep a registration list for the stream's life.
+    /// </summary>
+    public void WakeOnCancel(Handler.Internal.WakeSignal? wake)
+    {
+        Interlocked.Exchange(ref _runner, wake); // a full fence: a cancellation from now on sees it, or it sees the cancellation
+        if (wake is not null && _cancellation.IsCancellationRequested)
+        {
+            wake.Set();
+        }
     }
 
     /// <summary>
