@@ -45,7 +45,8 @@ namespace OpenAIStreaming;
 /// (<see cref="CreatePrimaryHandler"/>). Idle: on every read of a stream body after the commit point. Total: the whole call,
 /// every attempt and the body. A timeout surfaces as <see cref="OpenAIStreamTimeoutException"/>; the caller's cancellation as
 /// <see cref="OperationCanceledException"/>. The token given to <c>SendAsync</c> cancels the call until the response is
-/// returned, as <see cref="HttpClient"/>'s own does; the body's reads then take the token of each read.</para>
+/// returned, as <see cref="HttpClient"/>'s own does; the body's reads then take the token of each read (or the response is
+/// disposed): neither that token nor <see cref="HttpClient.CancelPendingRequests"/> cuts a stream already returned.</para>
 /// <para>The handler works asynchronously only: <see cref="Send"/> throws <see cref="NotSupportedException"/>. With dependency
 /// injection, <c>AddOpenAIStreaming()</c> takes the client's other resilience handlers (such as the standard one .NET Aspire
 /// adds to every client) out of its chain; without it, do not put this handler inside another retrying or timing handler.

@@ -148,8 +148,7 @@ public sealed class RecoveryEndToEndTests
     {
         var clock = new ManualTimeProvider();
         TimeSpan idle = new OpenAIStreamingOptions().IdleTimeout;
-        await using FakeOpenAIServer server = await StartServerAsync(clock);
-        server.AddRule(new FaultRule(Fault.StallAfterEvents(k, TimeSpan.FromMinutes(10))) { Attempts = AttemptSet.Only(1) });
+        await using FakeOpenAIServer server = await StartStallingServerAsync(clock, k, AttemptSet.Only(1));
         using HttpClient http = HandlerClient(server, clock: clock);
 
         Task<Reading> run = Task.Run(() => ReadAsync(http, reader));
@@ -177,6 +176,38 @@ public sealed class RecoveryEndToEndTests
         result.Text.Should().Be(server.GetExpectedText(Model, Messages));
         server.Requests.Should().HaveCount(2);
         clock.Elapsed.Should().Be(idleTimeouts * idle, "the replay starts the moment an idle timeout fires");
+    }
+
+    [Theory]
+    [MemberData(nameof(Readers))]
+    public async Task Stream_TheReplayStallsToo_ItsIdleTimeoutFiresAndItIsRecoveredAgain(Reader reader)
+    {
+        // The idle watch follows the body being read: a replay that stalls is cut by the idle timeout like the first attempt.
+        var clock = new ManualTimeProvider();
+        TimeSpan idle = new OpenAIStreamingOptions().IdleTimeout;
+        await using FakeOpenAIServer server = await StartStallingServerAsync(clock, 5, AttemptSet.Range(1, 2));
+        using HttpClient http = HandlerClient(server, clock: clock);
+
+        Task<Reading> run = Task.Run(() => ReadAsync(http, reader));
+        for (int stalled = 1; stalled <= 2; stalled++)
+        {
+            int attempt = stalled;
+            await ManualTimeProvider.WaitUntilAsync(
+                () => server.Requests.Count == attempt && clock.PendingDueTimes().Contains(idle),
+                $"attempt {attempt} to stall with the idle timer set (timers {string.Join(", ", clock.PendingDueTimes())})");
+            for (int advanced = 0; server.Requests.Count == attempt && advanced < 3; advanced++)
+            {
+                clock.Advance(idle); // a timer that fires while the reader still takes the events before the stall is set again
+                await ManualTimeProvider.WaitUntilAsync(
+                    () => server.Requests.Count > attempt || clock.PendingDueTimes().Contains(idle),
+                    $"the replay after attempt {attempt}, or the idle timer set again (timers {string.Join(", ", clock.PendingDueTimes())})");
+            }
+        }
+
+        Reading result = await run.WaitAsync(ManualTimeProvider.SafetyTimeout);
+        result.Error.Should().BeNull();
+        result.Text.Should().Be(server.GetExpectedText(Model, Messages));
+        server.Requests.Should().HaveCount(3, "the first attempt and its replay stalled; the second replay answered");
     }
 
     [Theory]

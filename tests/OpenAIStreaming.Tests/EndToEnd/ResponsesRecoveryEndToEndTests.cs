@@ -144,8 +144,7 @@ public sealed class ResponsesRecoveryEndToEndTests
     {
         var clock = new ManualTimeProvider();
         TimeSpan idle = new OpenAIStreamingOptions().IdleTimeout;
-        await using FakeOpenAIServer server = await StartServerAsync(clock);
-        server.AddRule(new FaultRule(Fault.StallAfterEvents(30, TimeSpan.FromMinutes(10))) { Attempts = AttemptSet.Only(1) });
+        await using FakeOpenAIServer server = await StartStallingServerAsync(clock, 30, AttemptSet.Only(1));
         using HttpClient http = HandlerClient(server, clock: clock);
 
         Task<Reading> run = Task.Run(() => ReadAsync(http, reader));

@@ -199,6 +199,25 @@ public sealed class OpenAIStreamingHandlerRetryTests
     }
 
     [Fact]
+    public async Task Send_CallerCancelsDuringTheRetryDelay_EndsAtOnceWithoutTheRetry()
+    {
+        // The call's cancellation reaches the runner while it waits for a retry: the wait ends, and nothing more is sent.
+        using var h = new HandlerHarness();
+        h.Stub.ThenStatus(429, RateLimitBody, ("Retry-After", "2")).ThenSse(Healthy);
+        using var caller = new CancellationTokenSource();
+
+        Task<string> run = h.StreamTextAsync(caller.Token);
+        await h.Time.WaitForTimerDueInAsync(TimeSpan.FromSeconds(2));
+        await caller.CancelAsync();
+
+        (await FluentActions.Awaiting(() => Within(run)).Should().ThrowAsync<OperationCanceledException>())
+            .Which.Should().NotBeAssignableTo<OpenAIStreamException>();
+        h.Stub.Attempts.Should().ContainSingle("the retry is never sent");
+        await ManualTimeProvider.WaitUntilAsync(() => h.Time.ActiveTimers == 0, "the call's timers to be released");
+        h.Time.Elapsed.Should().Be(TimeSpan.Zero);
+    }
+
+    [Fact]
     public async Task Send_RetryAfterLongerThanTheTotalTimeoutLeft_FailsAtOnce()
     {
         using var h = new HandlerHarness(new OpenAIStreamingOptions { TotalTimeout = TimeSpan.FromSeconds(10) });

@@ -178,11 +178,14 @@ public sealed class OpenAIStreamingHandlerTimeoutTests
             .Which.Kind.Should().Be(OpenAIStreamTimeoutKind.Idle);
     }
 
-    [Fact]
-    public async Task Read_SendTokenCancelledAfterTheResponseIsReturned_TheBodyReadsOn()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Read_SendCancelledAfterTheResponseIsReturned_TheBodyReadsOn(bool throughInvoker)
     {
-        // As HttpClient's own token: it cancels the call until the response is returned, and the body's reads take their
-        // own. (Through an HttpMessageInvoker the token stays live; HttpClient disposes the source behind it at that point.)
+        // As with HttpClient's own token: the send's cancellation ends with the send, and the body's reads take their own.
+        // Through an HttpMessageInvoker the send's token stays live; an HttpClient without a timeout hands the handler the
+        // token of its CancelPendingRequests, which stays live too.
         using var h = new HandlerHarness(new OpenAIStreamingOptions { Recovery = { Enabled = false } });
         var body = new ControlledStream().Push(FirstEvent);
         h.Stub.ThenStream(body);
@@ -190,11 +193,21 @@ public sealed class OpenAIStreamingHandlerTimeoutTests
         using var sendToken = new CancellationTokenSource();
         using var request = new HttpRequestMessage(HttpMethod.Post, "http://127.0.0.1/v1/chat/completions") { Content = new StringContent(ChatRequest, Encoding.UTF8, "application/json") };
 
-        using HttpResponseMessage response = await Within(invoker.SendAsync(request, sendToken.Token));
+        using HttpResponseMessage response = await Within(throughInvoker
+            ? invoker.SendAsync(request, sendToken.Token)
+            : h.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead));
         Stream stream = await response.Content.ReadAsStreamAsync();
         Task<string> text = new StreamReader(stream).ReadToEndAsync();
         await ManualTimeProvider.WaitUntilAsync(() => body.PendingReads > 0, "the read after the first event to wait");
-        await sendToken.CancelAsync();
+        if (throughInvoker)
+        {
+            await sendToken.CancelAsync();
+        }
+        else
+        {
+            h.Client.CancelPendingRequests();
+        }
+
         body.Push(RestOfAnswer).Complete();
 
         (await Within(text)).Should().Be(FirstEvent + RestOfAnswer);

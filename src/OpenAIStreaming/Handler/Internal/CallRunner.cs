@@ -119,7 +119,7 @@ internal sealed class CallRunner
         }
         finally
         {
-            _call.WakeOnCancel(null);
+            _call.StopWaking(_wake);
             await ReleaseInFlightAsync().ConfigureAwait(false);
             if (_scheduled is { } scheduled)
             {
@@ -478,6 +478,11 @@ internal sealed class CallRunner
         SetAttemptHeaders(request, number);
         var attempt = new Attempt(number, target, request, admission, health, _call);
         _inFlight.Add(attempt);
+        if (_call.IsCancelled)
+        {
+            attempt.Cancel(); // the call was cancelled since the runner looked: nothing is sent (the runner wakes to it next)
+        }
+
         attempt.Start(_send, _isStream, _options.MaxEventSize, _wake);
         if (_isStream && _call.Settings.FirstTokenTimeout != Timeout.InfiniteTimeSpan && !attempt.IsDone)
         {

@@ -20,7 +20,7 @@ internal sealed class CallContext : IDisposable
     private static readonly TimerCallback TimerFired = static state => ((CallContext)state!).OnTimer();
 
     private readonly CancellationTokenSource _cancellation = new(); // cancelled by the total timeout and, until the response is returned, the caller's token
-    private readonly ITimer? _timer; // the call's one timer: the total timeout, and the idle timeout of the body being read
+    private ITimer? _timer; // the call's one timer: the total timeout, and the idle timeout of the body being read (its state is the call)
     private CancellationTokenRegistration _callerRegistration;
     private CancellationToken _callerToken;
     private CallBodyStream? _body; // the body being read: watched for idleness, and its read cancelled with the call
@@ -331,11 +331,16 @@ internal sealed class CallContext : IDisposable
     /// </summary>
     public void ReleaseCallerToken()
     {
-        _callerRegistration.Dispose(); // waits for the caller's cancellation in progress
-        _callerRegistration = default;
-        if (!_callerToken.IsCancellationRequested)
+        bool removed = _callerRegistration.Unregister();
+        if (!removed)
         {
-            _callerToken = default; // a fired token is kept: it names the cancellation
+            _callerRegistration.Dispose(); // its callback ran, or is running: wait for it (nothing to wait for without one)
+        }
+
+        _callerRegistration = default;
+        if (removed || !_callerToken.IsCancellationRequested)
+        {
+            _callerToken = default; // a token kept names a cancellation that reached the call; one that fired too late did not
         }
     }
 
@@ -360,14 +365,17 @@ internal sealed class CallContext : IDisposable
     /// of the call wakes it, and it cancels them. Its attempts do not link their cancellation to the call's token, whose
     /// source would keep a registration list for the stream's life.
     /// </summary>
-    public void WakeOnCancel(Handler.Internal.WakeSignal? wake)
+    public void WakeOnCancel(Handler.Internal.WakeSignal wake)
     {
         Interlocked.Exchange(ref _runner, wake); // a full fence: a cancellation from now on sees it, or it sees the cancellation
-        if (wake is not null && _cancellation.IsCancellationRequested)
+        if (_cancellation.IsCancellationRequested)
         {
             wake.Set();
         }
     }
+
+    /// <summary>The runner that waits on <paramref name="wake"/> has ended: a cancellation no longer wakes it.</summary>
+    public void StopWaking(Handler.Internal.WakeSignal wake) => Interlocked.CompareExchange(ref _runner, null, wake);
 
     /// <summary>
     /// <paramref name="body"/> is the body being read from now on: the call's timer watches its reads for idleness
@@ -393,11 +401,21 @@ internal sealed class CallContext : IDisposable
     {
         lock (_gate)
         {
-            if (!_disposed && _timer is { } timer)
+            if (_disposed)
             {
-                timer.Change(Earlier(idleTimeout), System.Threading.Timeout.InfiniteTimeSpan);
+                return;
+            }
+
+            TimeSpan due = Earlier(idleTimeout);
+            if (due > TimeSpan.Zero)
+            {
+                (_timer ??= TimeProvider.CreateTimer(TimerFired, this, System.Threading.Timeout.InfiniteTimeSpan, System.Threading.Timeout.InfiniteTimeSpan))
+                    .Change(due, System.Threading.Timeout.InfiniteTimeSpan);
+                return;
             }
         }
+
+        Cancel(); // the total timeout ran out as the read started: outside the lock, as the timer would (a clock that fires at once must not run it inside)
     }
 
     /// <summary>The earlier of <paramref name="due"/> and the time left of the total timeout (never negative).</summary>
@@ -408,8 +426,11 @@ internal sealed class CallContext : IDisposable
             return due;
         }
 
+        // Rounded up to the millisecond: a timer that fires on a coarser clock a moment early is set again for the rest, not
+        // for a fraction of a millisecond that it rounds down to zero and fires at once, again and again.
         TimeSpan left = TimeLeft;
-        return left < TimeSpan.Zero ? TimeSpan.Zero : due == System.Threading.Timeout.InfiniteTimeSpan || left < due ? left : due;
+        left = left <= TimeSpan.Zero ? TimeSpan.Zero : TimeSpan.FromMilliseconds(Math.Ceiling(left.TotalMilliseconds));
+        return due == System.Threading.Timeout.InfiniteTimeSpan || left < due ? left : due;
     }
 
     /// <summary>

@@ -48,6 +48,14 @@ internal static class RecoveryHarness
     public static Task<FakeOpenAIServer> StartServerAsync(TimeProvider? clock = null, int tokens = Tokens) =>
         FakeOpenAIServer.StartAsync(new FakeOpenAIServerOptions { TokenCount = tokens, TimeProvider = clock ?? TimeProvider.System });
 
+    /// <summary>A fake server on <paramref name="clock"/> whose <paramref name="attempts"/> stall for ten minutes after <paramref name="events"/> events.</summary>
+    public static async Task<FakeOpenAIServer> StartStallingServerAsync(TimeProvider clock, int events, AttemptSet attempts)
+    {
+        FakeOpenAIServer server = await StartServerAsync(clock);
+        server.AddRule(new FaultRule(Fault.StallAfterEvents(events, TimeSpan.FromMinutes(10))) { Attempts = attempts });
+        return server;
+    }
+
     /// <summary>
     /// An HttpClient to <paramref name="server"/> through the handler, retries 1 ms apart, with <paramref name="recovery"/>
     /// when given. On the system clock the first-token timeout is 30 s rather than 3 s: these tests count the requests a
