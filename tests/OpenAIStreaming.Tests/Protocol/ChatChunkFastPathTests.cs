@@ -283,6 +283,30 @@ public sealed class ChatChunkFastPathTests
         result.Choices.Select(c => c.Content).Should().Equal("abxcdef", "y");
     }
 
+    [Theory]
+    [InlineData("\n", true)]
+    [InlineData("\r\n", true)]
+    [InlineData("\r", false)]
+    public async Task TryPeekDataLine_AfterAnEventWithTheseLineEnds_TheNextIsFramedInOnePassWhenItEndsTheSameWay(string newLine, bool inOnePass)
+    {
+        // A stream with CRLF line ends (as some compatible servers and proxies send) stays on the fused path: the line end
+        // it expects is the one the framer last read. A lone CR is left to the framer's line-by-line rules.
+        string chunk = SseBody.Chunk("""{"content":"a"}""");
+        byte[] body = Encoding.UTF8.GetBytes($"data: {chunk}{newLine}{newLine}data: {chunk}{newLine}{newLine}");
+        await using var reader = new SseEventReader(System.IO.Pipelines.PipeReader.Create(new MemoryStream(body)), new ServerSentEventReaderOptions());
+        (await reader.MoveNextAsync(CancellationToken.None)).Should().BeTrue();
+
+        reader.TryPeekDataLine(out ReadOnlySpan<byte> rest).Should().BeTrue();
+        bool matches = rest.Length == chunk.Length + reader.DataLineTerminator.Length && rest.EndsWith(reader.DataLineTerminator);
+        matches.Should().Be(inOnePass);
+        if (inOnePass)
+        {
+            reader.ConsumeDataLine(chunk.Length);
+            reader.CurrentIndex.Should().Be(1);
+            (await reader.MoveNextAsync(CancellationToken.None)).Should().BeFalse("the whole body was consumed, its line ends too");
+        }
+    }
+
     [Fact]
     public async Task ConsumeDataLine_EventOverMaxEventSize_ThrowsLikeTheFramer()
     {

@@ -140,7 +140,7 @@ internal sealed class ChatUpdateEnumerator : IAsyncEnumerator<ChatCompletionUpda
     /// </summary>
     private static bool TryDecodeDataLine(SseEventReader events, ChatChunkDecoder decoder, [NotNullWhen(true)] out string? text)
     {
-        if (events.TryPeekDataLine(out ReadOnlySpan<byte> rest) && decoder.TryDecodeLine(rest, SseEventReader.DataLineEnd, out text, out int length))
+        if (events.TryPeekDataLine(out ReadOnlySpan<byte> rest) && decoder.TryDecodeLine(rest, events.DataLineTerminator, out text, out int length))
         {
             events.ConsumeDataLine(length);
             return true;

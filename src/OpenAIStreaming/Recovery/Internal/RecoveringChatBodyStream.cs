@@ -197,7 +197,7 @@ internal sealed class RecoveringChatBodyStream(CallContext call, IBodyOpener ope
         if (_verifier is not null
             || _continuedId is not null // the id of each event is rewritten: the general way
             || !events.TryPeekDataLine(out ReadOnlySpan<byte> rest)
-            || !_decoder.TryDecodeLine(rest, SseEventReader.DataLineEnd, text, out int written, out int length))
+            || !_decoder.TryDecodeLine(rest, events.DataLineTerminator, text, out int written, out int length))
         {
             return false;
         }

@@ -99,7 +99,7 @@ internal sealed class SseEventReader : IAsyncDisposable
     /// <summary>
     /// The start of a fused fast path: when the next event of the current buffer segment begins with <c>data: </c> and the
     /// framer has nothing pending, returns the rest of the segment after <c>data: </c>. A caller that finds the event's value
-    /// there, a line without CR or LF followed by <see cref="DataLineEnd"/>, consumes it with <see cref="ConsumeDataLine"/>
+    /// there, a line without CR or LF followed by <see cref="DataLineTerminator"/>, consumes it with <see cref="ConsumeDataLine"/>
     /// instead of <see cref="MoveNextAsync"/>: the same event the framer would dispatch, framed in the caller's own pass.
     /// </summary>
     public bool TryPeekDataLine(out ReadOnlySpan<byte> rest)
@@ -120,14 +120,22 @@ internal sealed class SseEventReader : IAsyncDisposable
 
     /// <summary>
     /// Consumes an event found through <see cref="TryPeekDataLine"/>: <c>data: </c>, a value of <paramref name="dataLength"/>
-    /// bytes without CR or LF, and <see cref="DataLineEnd"/>. It counts as an event (<see cref="CurrentIndex"/>), and
+    /// bytes without CR or LF, and <see cref="DataLineTerminator"/>. It counts as an event (<see cref="CurrentIndex"/>), and
     /// <see cref="Current"/> is not updated.
     /// </summary>
     public void ConsumeDataLine(int dataLength)
     {
+        int terminatorLength = DataLineTerminator.Length; // before the count: the framer's line end is the one matched
         _framer.CountFramedEvent(dataLength);
-        _segmentOffset += DataLinePrefix.Length + dataLength + DataLineEnd.Length;
+        _segmentOffset += DataLinePrefix.Length + dataLength + terminatorLength;
     }
+
+    /// <summary>
+    /// Gets what ends the value of a one-line event for <see cref="ConsumeDataLine"/>, in the line ends of the stream so far:
+    /// LF LF, or CR LF CR LF when the last line the framer read ended with CR LF. (An event with other line ends is left to
+    /// the framer.)
+    /// </summary>
+    public ReadOnlySpan<byte> DataLineTerminator => _framer.LastLineEndedWithCrLf ? "\r\n\r\n"u8 : "\n\n"u8;
 
     /// <summary>
     /// For a caller of the fused fast path whose next event has not fully arrived: when the rest of the buffer is only the
@@ -192,7 +200,7 @@ internal sealed class SseEventReader : IAsyncDisposable
         return true;
     }
 
-    /// <summary>Gets what ends the value of a one-line event for <see cref="ConsumeDataLine"/>: its LF and the blank line's LF.</summary>
+    /// <summary>Gets what ends a one-line event this library writes: its LF and the blank line's LF.</summary>
     public static ReadOnlySpan<byte> DataLineEnd => "\n\n"u8;
 
     private static ReadOnlySpan<byte> DataLinePrefix => "data: "u8;

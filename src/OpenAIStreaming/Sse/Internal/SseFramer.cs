@@ -28,6 +28,7 @@ internal sealed class SseFramer : IDisposable
 
     private bool _bomChecked;
     private bool _skipLeadingLf;
+    private bool _lastLineEndedWithCrLf; // the terminator of the last line consumed was CR LF (else LF, or a lone CR)
     private long _searched;
     private UndispatchedBytes _undispatched; // complete lines consumed since the last dispatch
 
@@ -62,6 +63,12 @@ internal sealed class SseFramer : IDisposable
     /// </summary>
     public bool IsBetweenEvents => _bomChecked && !_skipLeadingLf && !_hasData && _eventType is null;
 
+    /// <summary>
+    /// Gets whether the last line consumed ended with CR LF, as every line of a stream that uses CRLF line ends does: a
+    /// caller that frames the next event itself expects the same line ends (and leaves any other to the framer).
+    /// </summary>
+    public bool LastLineEndedWithCrLf => _lastLineEndedWithCrLf;
+
     /// <summary>Counts <paramref name="count"/> events framed before this framer took over the stream, so indexes go on from them.</summary>
     public void SkipEvents(int count) => EventCount += count;
 
@@ -93,6 +100,7 @@ internal sealed class SseFramer : IDisposable
                 _skipLeadingLf = false;
                 if (buffer.FirstSpan[0] == Lf)
                 {
+                    _lastLineEndedWithCrLf = true; // the CR that ended the last segment, and this LF
                     buffer = buffer.Slice(1);
                     continue;
                 }
@@ -167,14 +175,16 @@ internal sealed class SseFramer : IDisposable
                 else
                 {
                     end += from;
-                    if (span[end] == Lf && end + 1 < span.Length && span[end + 1] == Lf)
+                    int terminatorLength = EventEndAt(span, end);
+                    if (terminatorLength > 0)
                     {
                         CheckSize(end - valueStart);
                         _searched = 0;
                         _borrowedData = segment[valueStart..end];
                         _hasBorrowedData = true;
                         _hasData = true;
-                        offset = end + 2;
+                        _lastLineEndedWithCrLf = terminatorLength == 4;
+                        offset = end + terminatorLength;
                         sseEvent = Dispatch();
                         return true;
                     }
@@ -206,6 +216,7 @@ internal sealed class SseFramer : IDisposable
                     }
                 }
 
+                _lastLineEndedWithCrLf = next - index == 2;
                 _searched = 0;
                 _undispatched.Add(next - offset, EventCount, _requestId);
                 bool dispatched = ProcessLine(segment[offset..index], borrowed: true);
@@ -223,6 +234,17 @@ internal sealed class SseFramer : IDisposable
 
         sseEvent = default;
         return false;
+    }
+
+    /// <summary>
+    /// The length of the line end and blank line at <paramref name="end"/> of <paramref name="span"/> that end a one-line
+    /// event: 2 for LF LF, 4 for CR LF CR LF; 0 for anything else (other line ends, or not all of it in the span), which
+    /// the line-by-line rules frame.
+    /// </summary>
+    private static int EventEndAt(ReadOnlySpan<byte> span, int end)
+    {
+        ReadOnlySpan<byte> rest = span[end..];
+        return rest.StartsWith("\n\n"u8) ? 2 : rest.StartsWith("\r\n\r\n"u8) ? 4 : 0;
     }
 
     /// <summary>
@@ -343,6 +365,7 @@ internal sealed class SseFramer : IDisposable
         ReadOnlySequence<byte> rest = buffer.Slice(terminator);
         buffer.Slice(0, lineLength).CopyTo(_lineBuffer);
         long consumed = terminator + 1;
+        _lastLineEndedWithCrLf = false;
         if (rest.FirstSpan[0] == Cr)
         {
             if (rest.Length > 1)
@@ -350,6 +373,7 @@ internal sealed class SseFramer : IDisposable
                 if (rest.Slice(1).FirstSpan[0] == Lf)
                 {
                     consumed++;
+                    _lastLineEndedWithCrLf = true;
                 }
             }
             else
