@@ -4,9 +4,10 @@ namespace OpenAIStreaming.Benchmarks;
 
 /// <summary>
 /// Generates a deterministic gpt-4o chat completion stream: a role chunk, content chunks whose tokens
-/// mix ASCII words, accented words, CJK and emoji (surrogate pairs), a <c>delta:{}</c> +
-/// <c>finish_reason:"stop"</c> chunk, then <c>data: [DONE]</c>. Key order and spelling follow
-/// 2025 captures of api.openai.com or tests/OpenAIStreaming.Tests/Recordings/chat-text.sse (2024).
+/// mix ASCII words, accented words, CJK and emoji (surrogate pairs), by default a tool call whose arguments (a JSON object
+/// of the same tokens) come one piece per chunk in the last tenth of the chunks, a <c>delta:{}</c> chunk with its finish
+/// reason, then <c>data: [DONE]</c>. Key order and spelling follow 2025 captures of api.openai.com or
+/// tests/OpenAIStreaming.Tests/Recordings/chat-text.sse and chat-tool-call.sse (2024).
 /// </summary>
 public static class ChatStreamGenerator
 {
@@ -49,9 +50,13 @@ public static class ChatStreamGenerator
 
     private const string IdAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
-    public static ChatStreamData Generate(ChunkShape shape, int chunkCount = DefaultChunkCount)
+    /// <summary>Generates <paramref name="chunkCount"/> chunks; with <paramref name="withToolCall"/>, the last tenth before the finish chunk is a tool call.</summary>
+    public static ChatStreamData Generate(ChunkShape shape, int chunkCount = DefaultChunkCount, bool withToolCall = true)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(chunkCount, 2);
+        int toolCallChunks = withToolCall ? (chunkCount - 2) / 10 : 0;
+        int firstToolCallChunk = toolCallChunks >= 3 ? chunkCount - 1 - toolCallChunks : int.MaxValue;
+        var arguments = new StringBuilder(); // the tool call's arguments as sent: JSON text
         var random = new Random(Seed);
         string id = "chatcmpl-" + RandomString(random, 29);
         string head = shape == ChunkShape.Current2025
@@ -69,7 +74,34 @@ public static class ChatStreamGenerator
             }
             else if (i == chunkCount - 1)
             {
-                body.Append("""{},"logprobs":null,"finish_reason":"stop"}]""");
+                body.Append(firstToolCallChunk == int.MaxValue ? """{},"logprobs":null,"finish_reason":"stop"}]""" : """{},"logprobs":null,"finish_reason":"tool_calls"}]""");
+            }
+            else if (i == firstToolCallChunk)
+            {
+                body.Append("""{"tool_calls":[{"index":0,"id":"call_""").Append(RandomString(random, 24))
+                    .Append("\",\"type\":\"function\",\"function\":{\"name\":\"search_documents\",\"arguments\":\"\"}}]},\"logprobs\":null,\"finish_reason\":null}]");
+            }
+            else if (i > firstToolCallChunk)
+            {
+                // One piece of the arguments per chunk: the object's opening, then one JSON-escaped token each, then its end.
+                var piece = new StringBuilder();
+                if (i == firstToolCallChunk + 1)
+                {
+                    piece.Append("{\"query\": \"");
+                }
+                else if (i == chunkCount - 2)
+                {
+                    piece.Append("\"}");
+                }
+                else
+                {
+                    AppendJsonEscaped(piece, NextToken(random));
+                }
+
+                arguments.Append(piece);
+                body.Append("{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"");
+                AppendJsonEscaped(body, piece.ToString());
+                body.Append("\"}}]},\"logprobs\":null,\"finish_reason\":null}]");
             }
             else
             {
@@ -89,7 +121,7 @@ public static class ChatStreamGenerator
         }
 
         body.Append("data: [DONE]\n\n");
-        return new ChatStreamData(shape, Encoding.UTF8.GetBytes(body.ToString()), chunkCount, text.ToString());
+        return new ChatStreamData(shape, Encoding.UTF8.GetBytes(body.ToString()), chunkCount, text.Append(arguments).ToString());
     }
 
     private static string NextToken(Random random)

@@ -36,7 +36,7 @@ public class CallBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _data = ChatStreamGenerator.Generate(Shape, Tokens);
+        _data = ChatStreamGenerator.Generate(Shape, Tokens, withToolCall: false);
         _ends = PatternStream.ReadEnds(_data.Body, ReadPattern.EventPerRead);
         _raw = new HttpClient(new PatternHandler(this)) { BaseAddress = new Uri("http://localhost/v1/") };
         _typed = new OpenAIStreamingReader(new PatternHandler(this));

@@ -35,7 +35,10 @@ public sealed class NaiveReader : IChatTextReader
 
             using var document = JsonDocument.Parse(json);
             var delta = document.RootElement.GetProperty("choices")[0].GetProperty("delta");
-            if (delta.TryGetProperty("content", out var content) && content.GetString() is { } text)
+            string? text = delta.TryGetProperty("content", out var content) ? content.GetString()
+                : delta.TryGetProperty("tool_calls", out var calls) ? calls[0].GetProperty("function").GetProperty("arguments").GetString()
+                : null;
+            if (text is not null)
             {
                 total += text.Length;
                 sink?.Append(text);

@@ -6,7 +6,7 @@ using OpenAI.Chat;
 
 namespace OpenAIStreaming.Benchmarks.Readers;
 
-/// <summary>The official OpenAI .NET SDK: <see cref="ChatClient.CompleteChatStreamingAsync(ChatMessage[])"/>, consuming <c>ContentUpdate</c> parts.</summary>
+/// <summary>The official OpenAI .NET SDK: <see cref="ChatClient.CompleteChatStreamingAsync(ChatMessage[])"/>, consuming <c>ContentUpdate</c> parts and each tool call's <c>FunctionArgumentsUpdate</c>.</summary>
 public sealed class OfficialSdkReader : IChatTextReader
 {
     private static readonly ChatMessage[] Messages = [new UserChatMessage("Write a long story.")];
@@ -42,6 +42,16 @@ public sealed class OfficialSdkReader : IChatTextReader
                 string text = part.Text;
                 total += text.Length;
                 sink?.Append(text);
+            }
+
+            foreach (var call in update.ToolCallUpdates)
+            {
+                if (call.FunctionArgumentsUpdate is { } argumentsUpdate && !argumentsUpdate.ToMemory().IsEmpty)
+                {
+                    string arguments = argumentsUpdate.ToString();
+                    total += arguments.Length;
+                    sink?.Append(arguments);
+                }
             }
         }
 

@@ -2,7 +2,7 @@ using System.Text;
 
 namespace OpenAIStreaming.Benchmarks.Readers;
 
-/// <summary>This library: <c>HttpClient.StreamChatCompletionAsync(requestJson)</c>, consuming <c>update.Text</c>.</summary>
+/// <summary>This library: <c>HttpClient.StreamChatCompletionAsync(requestJson)</c>, consuming <c>update.Text</c> and each tool call's <c>ArgumentsDelta</c>.</summary>
 public sealed class OpenAIStreamingReader : IChatTextReader
 {
     private const string RequestJson = """{"model":"gpt-4o","messages":[{"role":"user","content":"Write a long story."}],"stream":true}""";
@@ -37,6 +37,15 @@ public sealed class OpenAIStreamingReader : IChatTextReader
             {
                 total += text.Length;
                 sink?.Append(text);
+            }
+
+            for (int i = 0; i < update.ToolCalls.Count; i++)
+            {
+                if (update.ToolCalls[i].ArgumentsDelta is { } arguments)
+                {
+                    total += arguments.Length;
+                    sink?.Append(arguments);
+                }
             }
         }
 

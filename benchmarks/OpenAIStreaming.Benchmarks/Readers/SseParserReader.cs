@@ -6,7 +6,7 @@ namespace OpenAIStreaming.Benchmarks.Readers;
 
 /// <summary>
 /// The runtime's <see cref="SseParser"/> with an item parser that walks the event's UTF-8 bytes with
-/// <see cref="Utf8JsonReader"/> to <c>choices[0].delta.content</c> and stops there.
+/// <see cref="Utf8JsonReader"/> to <c>choices[0].delta.content</c> (or the first tool call's <c>function.arguments</c>) and stops there.
 /// </summary>
 public sealed class SseParserReader : IChatTextReader
 {
@@ -34,7 +34,7 @@ public sealed class SseParserReader : IChatTextReader
         return total;
     }
 
-    /// <summary>Returns <c>choices[0].delta.content</c>, or null for <c>[DONE]</c>, a missing or a null content.</summary>
+    /// <summary>Returns <c>choices[0].delta.content</c> or <c>choices[0].delta.tool_calls[0].function.arguments</c>, or null for <c>[DONE]</c> and a chunk with neither.</summary>
     internal static string? ParseContent(ReadOnlySpan<byte> data)
     {
         if (data.SequenceEqual("[DONE]"u8))
@@ -82,16 +82,58 @@ public sealed class SseParserReader : IChatTextReader
                 while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                 {
                     bool isContent = reader.ValueTextEquals("content"u8);
+                    bool isToolCalls = !isContent && reader.ValueTextEquals("tool_calls"u8);
                     reader.Read();
-                    if (isContent)
+                    if (isContent && reader.TokenType == JsonTokenType.String)
                     {
-                        return reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                        return reader.GetString();
+                    }
+
+                    if (isToolCalls && reader.TokenType == JsonTokenType.StartArray)
+                    {
+                        return FirstToolCallArguments(ref reader);
                     }
 
                     reader.Skip();
                 }
 
                 return null;
+            }
+
+            return null;
+        }
+
+        return null;
+    }
+
+    /// <summary>From the start of <c>tool_calls</c>: the first tool call's <c>function.arguments</c>, or null.</summary>
+    private static string? FirstToolCallArguments(ref Utf8JsonReader reader)
+    {
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+        {
+            return null;
+        }
+
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            bool isFunction = reader.ValueTextEquals("function"u8);
+            reader.Read();
+            if (!isFunction || reader.TokenType != JsonTokenType.StartObject)
+            {
+                reader.Skip();
+                continue;
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                bool isArguments = reader.ValueTextEquals("arguments"u8);
+                reader.Read();
+                if (isArguments && reader.TokenType == JsonTokenType.String)
+                {
+                    return reader.GetString();
+                }
+
+                reader.Skip();
             }
 
             return null;
