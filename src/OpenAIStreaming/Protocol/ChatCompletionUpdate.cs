@@ -108,6 +108,10 @@ public readonly struct ChatCompletionUpdate
     internal ChatCompletionUpdate WithText(string text) =>
         new(_header ?? ChatChunkHeader.Empty, ChoiceIndex, Role, text, Refusal, _toolCalls, FinishReason, Usage);
 
+    /// <summary>This update with its one tool call's arguments delta replaced (a chunk of the same shape with other arguments).</summary>
+    internal ChatCompletionUpdate WithArgumentsDelta(string arguments) =>
+        new(_header ?? ChatChunkHeader.Empty, ChoiceIndex, Role, Text, Refusal, [_toolCalls![0] with { ArgumentsDelta = arguments }], FinishReason, Usage);
+
     /// <inheritdoc />
     public override string ToString() => IsRestart ? "[restart]" : $"[{ChoiceIndex}] {Text ?? Refusal ?? FinishReason}";
 

@@ -66,6 +66,54 @@ public sealed class ChatChunkFastPathTests
     }
 
     [Theory]
+    [MemberData(nameof(ChunkingsAndNewLines))]
+    public async Task StreamChatCompletionAsync_ToolCallArgumentsOfOneShape_DecodesEveryPieceIntoItsOwnUpdate(Chunking chunking, NewLine newLine)
+    {
+        // After the tool call's first chunk (its id and name), each chunk differs from the one before only in its piece of
+        // the arguments: the fused path decodes them, each into an update and a tool call update of its own.
+        string header = SseBody.Chunk("""{"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"lookup","arguments":""}}]}""");
+        // JSON string contents as sent, and what they decode to: together the arguments are a JSON object, as they must be.
+        (string Json, string Text)[] pieces =
+        [
+            ("{\\\"city\\\": \\\"", "{\"city\": \""),
+            ("Z\\u00fcrich", "Zürich"),
+            (" 日本語", " 日本語"),
+            ("\\\\n", "\\n"),
+            ("\\\\\\\"", "\\\""),
+            ("🙂", "🙂"),
+            ("\\\"}", "\"}"),
+        ];
+        string body = newLine.Apply(SseBody.Chat([
+            header,
+            .. pieces.Select(p => SseBody.Chunk($$$"""{"tool_calls":[{"index":0,"function":{"arguments":"{{{p.Json}}}"}}]}""")),
+            SseBody.Chunk("{}", "\"tool_calls\"")]));
+
+        var (updates, _) = await StubOpenAIHandler.Sse(body, chunking).ChatAsync();
+
+        List<ChatToolCallUpdate> calls = [.. updates.Skip(1).Take(pieces.Length).Select(u => u.ToolCalls.Should().ContainSingle().Subject)];
+        calls.Select(c => c.ArgumentsDelta).Should().Equal(pieces.Select(p => p.Text), "every piece, escapes decoded, in order");
+        calls.Should().OnlyContain(c => c.Index == 0 && c.Id == null && c.FunctionName == null);
+        updates.Skip(1).Take(pieces.Length).Should().OnlyContain(u => u.Text == null && u.ChoiceIndex == 0 && u.FinishReason == null);
+        updates[^1].FinishReason.Should().Be("tool_calls");
+    }
+
+    [Fact]
+    public void TryDecodeLine_ToolCallArgumentsAfterOneOfTheirShape_AreMatchedAsArguments()
+    {
+        using var decoder = new OpenAIStreaming.Protocol.Internal.ChatChunkDecoder();
+        decoder.Decode(Encoding.UTF8.GetBytes(SseBody.Chunk("""{"tool_calls":[{"index":2,"function":{"arguments":"{\""}}]}""")), 0, requestId: null);
+        byte[] next = Encoding.UTF8.GetBytes(SseBody.Chunk("""{"tool_calls":[{"index":2,"function":{"arguments":"city\\n"}}]}""") + "\n\n");
+
+        decoder.TryDecodeLine(next, "\n\n"u8, out string? arguments, out _).Should().BeTrue();
+        decoder.FramesArguments.Should().BeTrue();
+        arguments.Should().Be("city\\n");
+        ChatToolCallUpdate call = decoder.FramedUpdate(arguments!).ToolCalls.Should().ContainSingle().Subject;
+        call.Index.Should().Be(2);
+        call.ArgumentsDelta.Should().Be("city\\n");
+        decoder.TryDecodeLine(next, "\n\n"u8, new char[64], out _, out _).Should().BeFalse("the byte path passes on content only; a tool call goes the general way");
+    }
+
+    [Theory]
     [MemberData(nameof(Chunkings.All), MemberType = typeof(Chunkings))]
     public async Task StreamChatCompletionAsync_ObfuscationOfVaryingLength_DecodesEveryText(Chunking chunking)
     {

@@ -90,7 +90,7 @@ internal sealed class ChatUpdateEnumerator : IAsyncEnumerator<ChatCompletionUpda
                 if (TryDecodeDataLine(events, _decoder!, out string? text))
                 {
                     _cancellationToken.ThrowIfCancellationRequested();
-                    YieldFramed(text);
+                    YieldDecoded(text);
                     return new ValueTask<bool>(true);
                 }
             }
@@ -108,7 +108,7 @@ internal sealed class ChatUpdateEnumerator : IAsyncEnumerator<ChatCompletionUpda
                     if (TryDecodeDataLine(events, _decoder!, out string? text))
                     {
                         _cancellationToken.ThrowIfCancellationRequested();
-                        YieldFramed(text);
+                        YieldDecoded(text);
                         return new ValueTask<bool>(true);
                     }
                 }
@@ -183,6 +183,22 @@ internal sealed class ChatUpdateEnumerator : IAsyncEnumerator<ChatCompletionUpda
 
         List<OpenAIStreamAttempt> attempts = [.. _attempts, new OpenAIStreamAttempt(_attempts.Count + 1, _requestId, _call!.Route, _attemptContent, _attemptUsage)];
         return _ledger!.Snapshot(_call.Route, attempts);
+    }
+
+    /// <summary>
+    /// Yields a chunk decoded on the fused path: content is stored as its text alone (<see cref="YieldFramed"/>); a tool
+    /// call's arguments make an update of their own, yielded as any other.
+    /// </summary>
+    private void YieldDecoded(string text)
+    {
+        if (_decoder!.FramesArguments)
+        {
+            Yield(_decoder.FramedUpdate(text));
+        }
+        else
+        {
+            YieldFramed(text);
+        }
     }
 
     private void YieldFramed(string text)
@@ -348,7 +364,7 @@ internal sealed class ChatUpdateEnumerator : IAsyncEnumerator<ChatCompletionUpda
                 if (TryDecodeDataLine(events, decoder, out string? framed))
                 {
                     _cancellationToken.ThrowIfCancellationRequested();
-                    YieldFramed(framed);
+                    YieldDecoded(framed);
                     _fastPathReady = true;
                     return true;
                 }

@@ -24,6 +24,9 @@ internal sealed class ChatChunkDecoder : IDisposable
     private readonly Utf8StringCache _strings = new(32);
     private readonly ChatChunkTemplate _template = new();
     private readonly List<ChoiceState> _choices = new(1);
+    private int _argumentsStart = -1; // the last chunk's one arguments string literal (quotes included), when it had one
+    private int _argumentsEnd;
+    private int _argumentsLiterals;
     private ChatChunkHeader _header = ChatChunkHeader.Empty;
 
     /// <summary>Gets the updates of the last decoded chunk (one per choice, or one with choice index −1).</summary>
@@ -85,10 +88,16 @@ internal sealed class ChatChunkDecoder : IDisposable
     /// The update of the chunks <see cref="TryDecodeLine(ReadOnlySpan{byte}, ReadOnlySpan{byte}, Span{char}, out int, out int)"/>
     /// decodes, without their text: their choice, role and finish reason are its.
     /// </summary>
-    public ChatCompletionUpdate TemplateUpdate => _template.WithContent(string.Empty);
+    public ChatCompletionUpdate TemplateUpdate => _template.WithValue(string.Empty);
+
+    /// <summary>
+    /// Gets whether the chunks <c>TryDecodeLine</c> decodes are a tool call's arguments: their update then has a tool call
+    /// update of its own (<see cref="FramedUpdate"/> makes one each time), and their text is the arguments, not content.
+    /// </summary>
+    public bool FramesArguments => _template.IsArguments;
 
     /// <summary>The update of a chunk decoded by <c>TryDecodeLine</c>, valid until the next decode.</summary>
-    public ChatCompletionUpdate FramedUpdate(string content) => _template.WithContent(content);
+    public ChatCompletionUpdate FramedUpdate(string content) => _template.WithValue(content);
 
     public void Dispose() => _template.Dispose();
 
@@ -98,6 +107,8 @@ internal sealed class ChatChunkDecoder : IDisposable
 
     private void ParseFull(ReadOnlySpan<byte> data, long eventIndex, string? requestId)
     {
+        _argumentsStart = -1;
+        _argumentsLiterals = 0;
         var reader = new Utf8JsonReader(data);
         if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
         {
@@ -203,6 +214,11 @@ internal sealed class ChatChunkDecoder : IDisposable
         if (_choices.Count == 1 && only.ContentStart >= 0)
         {
             _template.Set(data, only.ContentStart, only.ContentEnd, skipStart, skipEnd, Updates[0]);
+        }
+        else if (_choices.Count == 1 && _argumentsStart >= 0 && only.ToolCalls is { Count: 1 } && only.Text is null && only.Refusal is null)
+        {
+            // A chunk of one tool call's arguments: the next ones differ only there (and in the obfuscation).
+            _template.Set(data, _argumentsStart, _argumentsEnd, skipStart, skipEnd, Updates[0], isArguments: true);
         }
         else
         {
@@ -389,6 +405,16 @@ internal sealed class ChatChunkDecoder : IDisposable
             else if (JsonReading.NameIs(ref reader, "arguments"u8))
             {
                 reader.Read();
+                if (reader.TokenType == JsonTokenType.String && !reader.HasValueSequence && _argumentsLiterals++ == 0)
+                {
+                    _argumentsStart = (int)reader.TokenStartIndex;
+                    _argumentsEnd = (int)reader.BytesConsumed;
+                }
+                else
+                {
+                    _argumentsStart = -1; // more than one, or not a string: no template
+                }
+
                 arguments = JsonReading.GetTextOrJson(ref reader, data, "function.arguments");
             }
             else

@@ -8,7 +8,8 @@ namespace OpenAIStreaming.Protocol.Internal;
 
 /// <summary>
 /// The fast path for the common chunk: the same bytes as the previous fully parsed chunk except for the JSON string
-/// value of <c>delta.content</c> (and, in newer streams, of <c>obfuscation</c>).
+/// value of <c>delta.content</c> — or, for a chunk of a tool call's arguments, of its <c>function.arguments</c> — (and, in
+/// newer streams, of <c>obfuscation</c>).
 /// </summary>
 /// <remarks>
 /// A chunk whose bytes equal the template's outside those string literals has the same JSON meaning as the template with
@@ -30,6 +31,7 @@ internal sealed class ChatChunkTemplate : IDisposable
     private int _skipStart = -1;
     private int _skipEnd;
     private bool _hasLineBreak;
+    private bool _isArguments; // the literal that varies is the one tool call's arguments, not the content
     private ChatCompletionUpdate _update;
 
     public bool IsSet => _length > 0;
@@ -37,8 +39,9 @@ internal sealed class ChatChunkTemplate : IDisposable
     public void Clear() => _length = 0;
 
     /// <summary>Remembers a fully parsed chunk. Positions are of the string literals, quotes included.</summary>
-    public void Set(ReadOnlySpan<byte> data, int contentStart, int contentEnd, int skipStart, int skipEnd, in ChatCompletionUpdate update)
+    public void Set(ReadOnlySpan<byte> data, int contentStart, int contentEnd, int skipStart, int skipEnd, in ChatCompletionUpdate update, bool isArguments = false)
     {
+        _isArguments = isArguments;
         if (data.Length > MaxTemplateLength)
         {
             _length = 0;
@@ -70,7 +73,7 @@ internal sealed class ChatChunkTemplate : IDisposable
     {
         if (TryMatch(data, terminator: default, wholeData: true, out string? text, out _))
         {
-            update = _update.WithText(text);
+            update = WithValue(text);
             return true;
         }
 
@@ -81,7 +84,7 @@ internal sealed class ChatChunkTemplate : IDisposable
     /// <summary>
     /// Matches the start of <paramref name="text"/> against a template without CR or LF (so the matched chunk is one line of
     /// text) when <paramref name="terminator"/> follows the matched chunk; <paramref name="length"/> is the chunk's length.
-    /// The chunk's update is <see cref="WithContent"/> of <paramref name="content"/>.
+    /// The chunk's update is <see cref="WithValue"/> of <paramref name="content"/>.
     /// </summary>
     public bool TryMatchLine(ReadOnlySpan<byte> text, ReadOnlySpan<byte> terminator, [NotNullWhen(true)] out string? content, out int length)
     {
@@ -95,8 +98,11 @@ internal sealed class ChatChunkTemplate : IDisposable
         return TryMatch(text, terminator, wholeData: false, out content, out length);
     }
 
-    /// <summary>The update of a chunk matched by <c>TryMatchLine</c>: the template's with another content.</summary>
-    public ChatCompletionUpdate WithContent(string content) => _update.WithText(content);
+    /// <summary>Gets whether the literal that varies is a tool call's arguments (<see cref="WithValue"/> makes a new tool call update).</summary>
+    public bool IsArguments => _isArguments;
+
+    /// <summary>The update of a chunk matched by <c>TryMatchLine</c>: the template's with another content (or arguments).</summary>
+    public ChatCompletionUpdate WithValue(string value) => _isArguments ? _update.WithArgumentsDelta(value) : _update.WithText(value);
 
     public void Dispose()
     {
@@ -116,7 +122,7 @@ internal sealed class ChatChunkTemplate : IDisposable
     public bool TryMatchLine(ReadOnlySpan<byte> text, ReadOnlySpan<byte> terminator, Span<char> destination, out int written, out int length)
     {
         written = 0;
-        if (_hasLineBreak || !TryMatchLiteral(text, terminator, wholeData: false, out ReadOnlySpan<byte> literal, out LiteralKind kind, out length))
+        if (_hasLineBreak || _isArguments || !TryMatchLiteral(text, terminator, wholeData: false, out ReadOnlySpan<byte> literal, out LiteralKind kind, out length))
         {
             length = 0;
             return false;
