@@ -69,5 +69,5 @@ if (quick)
         .WithId("Quick"));
 }
 
-var summaries = BenchmarkSwitcher.FromAssembly(typeof(ChatStreamBenchmarks).Assembly).Run([.. switcherArgs], config);
+var summaries = BenchmarkSwitcher.FromAssembly(typeof(Live.LiveStreamBenchmarks).Assembly).Run([.. switcherArgs], config);
 return summaries.Any(s => s.HasCriticalValidationErrors || s.Reports.Any(r => !r.Success)) ? 1 : 0;

@@ -5,7 +5,7 @@ using OpenAIStreaming.Sse.Internal;
 namespace OpenAIStreaming.Benchmarks;
 
 /// <summary>
-/// Where OpenAIStreaming's time goes, stage by stage, on the same stream as <see cref="ChatStreamBenchmarks"/>:
+/// Where OpenAIStreaming's time goes, stage by stage, on the same stream as <see cref="Live.LiveStreamBenchmarks"/>:
 /// the pipe reads alone, SSE framing over them, and chunk decoding of the already-framed events.
 /// </summary>
 [MemoryDiagnoser]

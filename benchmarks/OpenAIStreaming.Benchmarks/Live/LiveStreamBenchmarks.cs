@@ -7,7 +7,7 @@ using OpenAIStreaming.Benchmarks.Readers;
 namespace OpenAIStreaming.Benchmarks.Live;
 
 /// <summary>
-/// The same 20,000-chunk chat streams (both shapes) as <see cref="ChatStreamBenchmarks"/>, read the way users read them: in large reads and
+/// The 20,000-chunk chat streams of <see cref="ChatStreamGenerator"/> (both shapes), read the way users read them: in large reads and
 /// as a live stream (one event per read, or each event split across two reads), directly and through
 /// <see cref="OpenAIStreamingHandler"/> (default options: timeouts armed, recovery on), beside the runtime's
 /// <see cref="SseParser"/>, the naive reader and the official SDK, in one run.
