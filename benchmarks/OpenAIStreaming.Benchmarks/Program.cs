@@ -1,3 +1,4 @@
+using OpenAIStreaming.Benchmarks.Live;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Running;
@@ -69,5 +70,5 @@ if (quick)
         .WithId("Quick"));
 }
 
-var summaries = BenchmarkSwitcher.FromAssembly(typeof(Live.LiveStreamBenchmarks).Assembly).Run([.. switcherArgs], config);
+var summaries = BenchmarkSwitcher.FromAssembly(typeof(LiveStreamBenchmarks).Assembly).Run([.. switcherArgs], config);
 return summaries.Any(s => s.HasCriticalValidationErrors || s.Reports.Any(r => !r.Success)) ? 1 : 0;
