@@ -134,8 +134,9 @@ public sealed class ChatCompletionAccumulator
     private static long Characters(in ChatCompletionUpdate update)
     {
         long characters = (long)(update.Text?.Length ?? 0) + (update.Refusal?.Length ?? 0);
-        foreach (ChatToolCallUpdate fragment in update.ToolCalls)
+        for (int i = 0, count = update.ToolCalls.Count; i < count; i++) // indexed: an interface foreach allocates an enumerator per update
         {
+            ChatToolCallUpdate fragment = update.ToolCalls[i];
             characters += fragment.ArgumentsDelta?.Length ?? 0;
         }
 
@@ -172,8 +173,9 @@ public sealed class ChatCompletionAccumulator
                 _finishReason = update.FinishReason;
             }
 
-            foreach (ChatToolCallUpdate fragment in update.ToolCalls)
+            for (int i = 0, count = update.ToolCalls.Count; i < count; i++) // indexed: an interface foreach allocates an enumerator per update
             {
+                ChatToolCallUpdate fragment = update.ToolCalls[i];
                 if (!_toolCalls.TryGetValue(fragment.Index, out ToolCallBuilder? call))
                 {
                     call = new ToolCallBuilder();
@@ -194,8 +196,9 @@ public sealed class ChatCompletionAccumulator
             }
 
             int newCalls = 0;
-            foreach (ChatToolCallUpdate fragment in update.ToolCalls)
+            for (int i = 0, count = update.ToolCalls.Count; i < count; i++) // indexed: an interface foreach allocates an enumerator per update
             {
+                ChatToolCallUpdate fragment = update.ToolCalls[i];
                 if (_toolCalls.TryGetValue(fragment.Index, out ToolCallBuilder? call))
                 {
                     if ((long)call.ArgumentsLength + (fragment.ArgumentsDelta?.Length ?? 0) > options.MaxToolCallArgumentCharacters)

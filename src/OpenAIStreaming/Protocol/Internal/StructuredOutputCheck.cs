@@ -53,8 +53,9 @@ internal sealed class StructuredOutputCheck(bool contentIsJson)
             _refused.Add(choice); // a structured-output refusal comes instead of the JSON content
         }
 
-        foreach (ChatToolCallUpdate fragment in update.ToolCalls)
+        for (int i = 0, count = update.ToolCalls.Count; i < count; i++) // indexed: an interface foreach allocates an enumerator per update
         {
+            ChatToolCallUpdate fragment = update.ToolCalls[i];
             JsonStreamValidator arguments = Validator(_arguments, (choice, fragment.Index));
             if (!string.IsNullOrEmpty(fragment.ArgumentsDelta))
             {

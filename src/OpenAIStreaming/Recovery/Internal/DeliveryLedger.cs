@@ -227,8 +227,9 @@ internal sealed class ChoiceLedger(DeliveredText? keep = null)
             content = true;
         }
 
-        foreach (ChatToolCallUpdate fragment in update.ToolCalls)
+        for (int i = 0, count = update.ToolCalls.Count; i < count; i++) // indexed: an interface foreach allocates an enumerator per update
         {
+            ChatToolCallUpdate fragment = update.ToolCalls[i];
             if (!ToolCalls.TryGetValue(fragment.Index, out ToolCallLedger? call))
             {
                 call = new ToolCallLedger(keep);

@@ -482,8 +482,9 @@ internal sealed class RecoveringChatBodyStream(CallContext call, IBodyOpener ope
         if (update.ToolCalls.Count > 0)
         {
             json.WriteStartArray("tool_calls");
-            foreach (ChatToolCallUpdate call in update.ToolCalls)
+            for (int i = 0, count = update.ToolCalls.Count; i < count; i++) // indexed: an interface foreach allocates an enumerator per update
             {
+                ChatToolCallUpdate call = update.ToolCalls[i];
                 json.WriteStartObject();
                 json.WriteNumber("index", call.Index);
                 if (call.Id is not null)

@@ -99,8 +99,9 @@ internal sealed class ReplayVerifier
         string? text = Rest(ref replayed.Content, delivered.Content, update.Text, "content");
         string? refusal = Rest(ref replayed.Refusal, delivered.Refusal, update.Refusal, "refusal");
         List<ChatToolCallUpdate>? calls = null;
-        foreach (ChatToolCallUpdate fragment in update.ToolCalls)
+        for (int i = 0, count = update.ToolCalls.Count; i < count; i++) // indexed: an interface foreach allocates an enumerator per update
         {
+            ChatToolCallUpdate fragment = update.ToolCalls[i];
             ChatToolCallUpdate? rest = RestOf(fragment, delivered, replayed);
             if (rest is not null)
             {
