@@ -114,6 +114,32 @@ public sealed class ChatChunkFastPathTests
     }
 
     [Theory]
+    [InlineData("""{"tool_calls":[{"index":0,"function":{"arguments":"ARGS"}}],"function_call":{"name":"f"}}""")] // a later key replaces the tool call
+    [InlineData("""{"tool_calls":[{"index":0,"function":{"arguments":{"x":1}}}],"function_call":{"arguments":"ARGS"}}""")] // two arguments fields
+    [InlineData("""{"tool_calls":[{"index":0,"function":{"arguments":"ARGS"}},{"index":1,"function":{"arguments":""}}]}""")] // two tool calls
+    [InlineData("""{"content":"","tool_calls":[{"index":0,"function":{"arguments":"ARGS"}}]}""")] // content beside it: the content varies, not these
+    public void Decode_ChunkWhoseArgumentsAreNotItsOneVaryingToolCallLiteral_IsDecodedAsTheFullParserDoes(string delta)
+    {
+        // The same chunk with other text where "ARGS" stands, decoded once with a template taken from the first and once by
+        // a decoder that has none: the updates must be the same.
+        string first = SseBody.Chunk(delta.Replace("ARGS", "a", StringComparison.Ordinal));
+        string second = SseBody.Chunk(delta.Replace("ARGS", "b", StringComparison.Ordinal));
+        using var decoder = new OpenAIStreaming.Protocol.Internal.ChatChunkDecoder();
+        using var fresh = new OpenAIStreaming.Protocol.Internal.ChatChunkDecoder();
+        decoder.Decode(Encoding.UTF8.GetBytes(first), 0, requestId: null);
+
+        decoder.Decode(Encoding.UTF8.GetBytes(second), 1, requestId: null);
+        fresh.Decode(Encoding.UTF8.GetBytes(second), 1, requestId: null);
+
+        decoder.Updates.Should().HaveSameCount(fresh.Updates);
+        for (int i = 0; i < fresh.Updates.Count; i++)
+        {
+            decoder.Updates[i].Text.Should().Be(fresh.Updates[i].Text);
+            decoder.Updates[i].ToolCalls.Should().Equal(fresh.Updates[i].ToolCalls);
+        }
+    }
+
+    [Theory]
     [MemberData(nameof(Chunkings.All), MemberType = typeof(Chunkings))]
     public async Task StreamChatCompletionAsync_ObfuscationOfVaryingLength_DecodesEveryText(Chunking chunking)
     {

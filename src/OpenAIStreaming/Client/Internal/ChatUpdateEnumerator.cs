@@ -193,6 +193,7 @@ internal sealed class ChatUpdateEnumerator : IAsyncEnumerator<ChatCompletionUpda
     {
         if (_decoder!.FramesArguments)
         {
+            _attemptContent++; // an update with a tool call, counted as the general path counts it
             Yield(_decoder.FramedUpdate(text));
         }
         else

@@ -215,7 +215,8 @@ internal sealed class ChatChunkDecoder : IDisposable
         {
             _template.Set(data, only.ContentStart, only.ContentEnd, skipStart, skipEnd, Updates[0]);
         }
-        else if (_choices.Count == 1 && _argumentsStart >= 0 && only.ToolCalls is { Count: 1 } && only.Text is null && only.Refusal is null)
+        else if (_choices.Count == 1 && _argumentsStart >= 0 && only.ToolCalls is { Count: 1 } calls && only.Text is null && only.Refusal is null
+            && calls[0].ArgumentsDelta is { } delivered && IsLiteralOf(data[_argumentsStart.._argumentsEnd], delivered))
         {
             // A chunk of one tool call's arguments: the next ones differ only there (and in the obfuscation).
             _template.Set(data, _argumentsStart, _argumentsEnd, skipStart, skipEnd, Updates[0], isArguments: true);
@@ -224,6 +225,17 @@ internal sealed class ChatChunkDecoder : IDisposable
         {
             _template.Clear();
         }
+    }
+
+    /// <summary>
+    /// Whether <paramref name="literal"/> (a JSON string literal, quotes included) is the one the update's arguments
+    /// <paramref name="delivered"/> came from: equal text, so a later key (a <c>function_call</c>, a repeated key) did not
+    /// replace the tool call it was read into.
+    /// </summary>
+    private static bool IsLiteralOf(ReadOnlySpan<byte> literal, string delivered)
+    {
+        var reader = new Utf8JsonReader(literal);
+        return reader.Read() && reader.TokenType == JsonTokenType.String && reader.ValueTextEquals(delivered);
     }
 
     private void ReadChoices(ref Utf8JsonReader reader, ReadOnlySpan<byte> data)
@@ -405,14 +417,15 @@ internal sealed class ChatChunkDecoder : IDisposable
             else if (JsonReading.NameIs(ref reader, "arguments"u8))
             {
                 reader.Read();
-                if (reader.TokenType == JsonTokenType.String && !reader.HasValueSequence && _argumentsLiterals++ == 0)
+                bool isLiteral = reader.TokenType == JsonTokenType.String && !reader.HasValueSequence;
+                if (_argumentsLiterals++ == 0 && isLiteral)
                 {
                     _argumentsStart = (int)reader.TokenStartIndex;
                     _argumentsEnd = (int)reader.BytesConsumed;
                 }
                 else
                 {
-                    _argumentsStart = -1; // more than one, or not a string: no template
+                    _argumentsStart = -1; // more than one arguments field, or not a string: no template
                 }
 
                 arguments = JsonReading.GetTextOrJson(ref reader, data, "function.arguments");

@@ -36,17 +36,22 @@ internal sealed class ChatChunkTemplate : IDisposable
 
     public bool IsSet => _length > 0;
 
-    public void Clear() => _length = 0;
+    public void Clear()
+    {
+        _length = 0;
+        _isArguments = false;
+    }
 
     /// <summary>Remembers a fully parsed chunk. Positions are of the string literals, quotes included.</summary>
     public void Set(ReadOnlySpan<byte> data, int contentStart, int contentEnd, int skipStart, int skipEnd, in ChatCompletionUpdate update, bool isArguments = false)
     {
-        _isArguments = isArguments;
         if (data.Length > MaxTemplateLength)
         {
-            _length = 0;
+            Clear();
             return;
         }
+
+        _isArguments = isArguments;
 
         if (_bytes is null || _bytes.Length < data.Length)
         {
