@@ -152,24 +152,7 @@ public sealed class RecoveryEndToEndTests
         using HttpClient http = HandlerClient(server, clock: clock);
 
         Task<Reading> run = Task.Run(() => ReadAsync(http, reader));
-        TimeSpan stall = TimeSpan.FromMinutes(10);
-        await ManualTimeProvider.WaitUntilAsync(
-            () => clock.PendingDueTimes().Contains(stall) && clock.PendingDueTimes().Contains(idle) && server.Requests.Count == 1,
-            $"the server to stall and the reader's idle timer to be set (timers {string.Join(", ", clock.PendingDueTimes())})");
-
-        // The idle timer is set by the first read that waits, early in the stream. When it fires while the reader is still
-        // taking the events before the stall (no read waiting), it stands down and the read that then waits sets it again:
-        // one more idle timeout to advance.
-        int idleTimeouts = 0;
-        do
-        {
-            clock.Advance(idle);
-            idleTimeouts++;
-            await ManualTimeProvider.WaitUntilAsync(
-                () => server.Requests.Count == 2 || clock.PendingDueTimes().Contains(idle),
-                $"the replay, or the idle timer set again (timers {string.Join(", ", clock.PendingDueTimes())})");
-        }
-        while (server.Requests.Count < 2 && idleTimeouts < 3);
+        int idleTimeouts = await AdvanceUntilRecoveredAsync(clock, server, idle, requests: 1);
 
         Reading result = await run.WaitAsync(ManualTimeProvider.SafetyTimeout);
         result.Error.Should().BeNull();
@@ -191,17 +174,7 @@ public sealed class RecoveryEndToEndTests
         Task<Reading> run = Task.Run(() => ReadAsync(http, reader));
         for (int stalled = 1; stalled <= 2; stalled++)
         {
-            int attempt = stalled;
-            await ManualTimeProvider.WaitUntilAsync(
-                () => server.Requests.Count == attempt && clock.PendingDueTimes().Contains(idle),
-                $"attempt {attempt} to stall with the idle timer set (timers {string.Join(", ", clock.PendingDueTimes())})");
-            for (int advanced = 0; server.Requests.Count == attempt && advanced < 3; advanced++)
-            {
-                clock.Advance(idle); // a timer that fires while the reader still takes the events before the stall is set again
-                await ManualTimeProvider.WaitUntilAsync(
-                    () => server.Requests.Count > attempt || clock.PendingDueTimes().Contains(idle),
-                    $"the replay after attempt {attempt}, or the idle timer set again (timers {string.Join(", ", clock.PendingDueTimes())})");
-            }
+            await AdvanceUntilRecoveredAsync(clock, server, idle, requests: stalled);
         }
 
         Reading result = await run.WaitAsync(ManualTimeProvider.SafetyTimeout);

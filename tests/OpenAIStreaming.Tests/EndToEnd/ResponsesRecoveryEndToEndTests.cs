@@ -148,24 +148,7 @@ public sealed class ResponsesRecoveryEndToEndTests
         using HttpClient http = HandlerClient(server, clock: clock);
 
         Task<Reading> run = Task.Run(() => ReadAsync(http, reader));
-        TimeSpan stall = TimeSpan.FromMinutes(10);
-        await ManualTimeProvider.WaitUntilAsync(
-            () => clock.PendingDueTimes().Contains(stall) && clock.PendingDueTimes().Contains(idle) && server.Requests.Count == 1,
-            $"the server to stall and the reader's idle timer to be set (timers {string.Join(", ", clock.PendingDueTimes())})");
-
-        // The idle timer is set by the first read that waits, early in the stream. When it fires while the reader is still
-        // taking the events before the stall (no read waiting), it stands down and the read that then waits sets it again:
-        // one more idle timeout to advance.
-        int idleTimeouts = 0;
-        do
-        {
-            clock.Advance(idle);
-            idleTimeouts++;
-            await ManualTimeProvider.WaitUntilAsync(
-                () => server.Requests.Count == 2 || clock.PendingDueTimes().Contains(idle),
-                $"the resume, or the idle timer set again (timers {string.Join(", ", clock.PendingDueTimes())})");
-        }
-        while (server.Requests.Count < 2 && idleTimeouts < 3);
+        int idleTimeouts = await AdvanceUntilRecoveredAsync(clock, server, idle, requests: 1);
 
         Reading result = await run.WaitAsync(ManualTimeProvider.SafetyTimeout);
         ShouldBeTheWholeAnswerOnce(server, result);

@@ -1,4 +1,5 @@
 using OpenAIStreaming.Testing;
+using OpenAIStreaming.Tests.Support;
 
 namespace OpenAIStreaming.Tests.EndToEnd.Support;
 
@@ -52,8 +53,37 @@ internal static class RecoveryHarness
     public static async Task<FakeOpenAIServer> StartStallingServerAsync(TimeProvider clock, int events, AttemptSet attempts)
     {
         FakeOpenAIServer server = await StartServerAsync(clock);
-        server.AddRule(new FaultRule(Fault.StallAfterEvents(events, TimeSpan.FromMinutes(10))) { Attempts = attempts });
+        server.AddRule(new FaultRule(Fault.StallAfterEvents(events, Stall)) { Attempts = attempts });
         return server;
+    }
+
+    /// <summary>How long a stalling server (<see cref="StartStallingServerAsync"/>) stalls.</summary>
+    public static readonly TimeSpan Stall = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// Once <paramref name="server"/> has stalled on its request number <paramref name="requests"/> and the reader's idle timer
+    /// is set, advances <paramref name="clock"/> by <paramref name="idle"/> until the recovery's request comes (at most three
+    /// times); returns how many idle timeouts it advanced. The idle timer is set by the first read that waits, early in the
+    /// stream: when it fires while the reader is still taking the events before the stall (no read waiting), it stands down,
+    /// and the read that then waits sets it again, one more idle timeout to advance.
+    /// </summary>
+    public static async Task<int> AdvanceUntilRecoveredAsync(ManualTimeProvider clock, FakeOpenAIServer server, TimeSpan idle, int requests)
+    {
+        await ManualTimeProvider.WaitUntilAsync(
+            () => server.Requests.Count == requests && clock.PendingDueTimes().Contains(Stall) && clock.PendingDueTimes().Contains(idle),
+            $"request {requests} to stall with the idle timer set (timers {string.Join(", ", clock.PendingDueTimes())})");
+        int idleTimeouts = 0;
+        do
+        {
+            clock.Advance(idle);
+            idleTimeouts++;
+            await ManualTimeProvider.WaitUntilAsync(
+                () => server.Requests.Count > requests || clock.PendingDueTimes().Contains(idle),
+                $"the recovery after request {requests}, or the idle timer set again (timers {string.Join(", ", clock.PendingDueTimes())})");
+        }
+        while (server.Requests.Count == requests && idleTimeouts < 3);
+
+        return idleTimeouts;
     }
 
     /// <summary>
